@@ -1,0 +1,58 @@
+# VendorSelect: `make run` for the app with demo data, `make test` for the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vendorselect
+RUN_ENV := DJANGO_DEBUG=1 ALLOWED_HOSTS=$(HOST),localhost
+
+.PHONY: install install-dev assets migrate seed run worker test lint check-deploy clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+install: $(VENV)/.installed node_modules/.package-lock.json
+install-dev: $(VENV)/.installed-dev node_modules/.package-lock.json
+assets: node_modules/.package-lock.json
+
+migrate: install
+	mkdir -p var
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(RUN_ENV) $(PY) manage.py seed_demo
+
+# Web and a real Celery worker (file-system broker under var/): no servers to install.
+run: seed
+	@echo "VendorSelect on http://$(HOST):$(PORT)/  (Ctrl-C stops web and worker)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(RUN_ENV) $(VENV)/bin/celery -A vendorselect worker --loglevel=warning --concurrency=2 & \
+	$(RUN_ENV) $(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+worker: install
+	$(RUN_ENV) $(VENV)/bin/celery -A vendorselect worker --loglevel=info
+
+test: install-dev
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(PY) -m ruff check .
+
+check-deploy: install
+	SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=vendorselect.example.com \
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) node_modules var

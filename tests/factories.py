@@ -1,0 +1,65 @@
+from datetime import date, timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group
+
+from accounts.models import User
+from vendors.models import Kind, RegulatoryInspection, Site, Vendor
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Test"
+    last_name = factory.Sequence(lambda n: f"User {n}")
+    password = factory.PostGenerationMethodCall("set_password", "Correct-Horse-Battery-9")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if extracted:
+            self.groups.set(Group.objects.filter(name__in=extracted))
+        self.save()
+
+
+class VendorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vendor
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Vendor {n:05d} Pharma")
+    legal_name = factory.LazyAttribute(lambda o: f"{o.name} Inc.")
+    country = "US"
+    status = Vendor.Status.PROSPECT
+
+    @factory.post_generation
+    def kinds(self, create, extracted, **kwargs):
+        self.kinds.set(Kind.objects.filter(code__in=extracted or ["CDMO"]))
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+        skip_postgeneration_save = True
+
+    vendor = factory.SubFactory(VendorFactory)
+    name = factory.Sequence(lambda n: f"Site {n}")
+    country = "US"
+    quality_regime = Site.QualityRegime.CGMP
+    scale_min = Decimal("100")
+    scale_max = Decimal("2000")
+    scale_unit = Site.ScaleUnit.LITRE
+
+
+class InspectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RegulatoryInspection
+
+    site = factory.SubFactory(SiteFactory)
+    agency = RegulatoryInspection.Agency.FDA
+    end_date = factory.LazyFunction(lambda: date.today() - timedelta(days=200))
+    classification = RegulatoryInspection.Classification.NAI

@@ -1,0 +1,255 @@
+"""REST API of the register: /api/v1/vendors, sites, inspections, contacts, vocabularies, imports.
+
+Reads need a signed-in user; writes need the model permission that the role grants
+(DjangoModelPermissions). Nothing is deleted through the API: vendors are disqualified,
+not removed.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ManyToManyField
+from django.shortcuts import get_object_or_404
+from django_countries.serializers import CountryFieldMixin
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, parsers, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
+from rest_framework.response import Response
+
+from vendors import selectors, services
+from vendors.filters import InspectionFilter, SiteFilter, VendorFilter
+from vendors.forms import validate_upload
+from vendors.models import (
+    Contact,
+    DosageForm,
+    ImportJob,
+    Kind,
+    Modality,
+    Phase,
+    RegulatoryInspection,
+    Service,
+    Site,
+    Vendor,
+)
+
+WRITE_METHODS = ["get", "post", "put", "patch", "head", "options"]
+
+
+class TermField(serializers.SlugRelatedField):
+    """A vocabulary term by its code; an unknown code is refused with the allowed codes listed."""
+
+    def __init__(self, model, **kwargs):
+        super().__init__(slug_field="code", queryset=model.objects.all(), **kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            allowed = ", ".join(self.get_queryset().values_list("code", flat=True))
+            raise serializers.ValidationError(f"Unknown term “{data}”. Allowed: {allowed}.") from None
+
+
+class ModelCleanMixin:
+    """Runs the model's own clean() and constraint checks, so the API refuses what forms refuse."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        model = self.Meta.model
+        instance = (
+            model(**{f.attname: getattr(self.instance, f.attname) for f in model._meta.concrete_fields})
+            if self.instance
+            else model()
+        )
+        m2m = {f.name for f in model._meta.get_fields() if isinstance(f, ManyToManyField)}
+        for name, value in attrs.items():
+            if name not in m2m:
+                setattr(instance, name, value)
+        try:
+            instance.clean()
+            instance.validate_constraints()
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(serializers.as_serializer_error(error)) from None
+        return attrs
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ["id", "vendor", "name", "title", "email", "phone"]
+
+
+class VendorSerializer(ModelCleanMixin, CountryFieldMixin, serializers.ModelSerializer):
+    kinds = TermField(Kind, many=True, allow_empty=False)
+    services = TermField(Service, many=True, required=False)
+    modalities = TermField(Modality, many=True, required=False)
+    dosage_forms = TermField(DosageForm, many=True, required=False)
+    phases = TermField(Phase, many=True, required=False)
+    site_count = serializers.IntegerField(read_only=True)
+    last_inspection = serializers.DateField(read_only=True, allow_null=True)
+    recent_red_flags = serializers.IntegerField(
+        read_only=True, help_text="OAI classifications and warning letters in the last five years."
+    )
+
+    class Meta:
+        model = Vendor
+        fields = [
+            "id", "name", "legal_name", "kinds", "country", "website", "description", "status",
+            "services", "modalities", "dosage_forms", "phases",
+            "site_count", "last_inspection", "recent_red_flags", "created_at", "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class SiteSerializer(ModelCleanMixin, CountryFieldMixin, serializers.ModelSerializer):
+    capabilities = TermField(Service, many=True, required=False)
+
+    class Meta:
+        model = Site
+        fields = [
+            "id", "vendor", "name", "address", "country", "fei_number", "quality_regime",
+            "scale_min", "scale_max", "scale_unit", "capabilities", "certifications", "created_at", "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        validators = []  # the model's constraints are checked by ModelCleanMixin, with field names
+
+
+class InspectionSerializer(ModelCleanMixin, serializers.ModelSerializer):
+    class Meta:
+        model = RegulatoryInspection
+        fields = [
+            "id", "site", "agency", "end_date", "classification", "agency_classification",
+            "form_483_observations", "warning_letter", "notes", "source", "source_id", "created_at",
+        ]
+        read_only_fields = ["created_at"]
+        validators = []
+
+
+class VendorViewSet(viewsets.ModelViewSet):
+    serializer_class = VendorSerializer
+    permission_classes = [IsAuthenticated, DjangoModelPermissions]
+    filterset_class = VendorFilter
+    http_method_names = WRITE_METHODS
+
+    def get_queryset(self):
+        return selectors.vendor_list().prefetch_related("services", "modalities", "dosage_forms", "phases")
+
+    def perform_create(self, serializer):
+        serializer.save(created_by=self.request.user)
+
+
+class SiteViewSet(viewsets.ModelViewSet):
+    serializer_class = SiteSerializer
+    permission_classes = [IsAuthenticated, DjangoModelPermissions]
+    filterset_class = SiteFilter
+    http_method_names = WRITE_METHODS
+    queryset = Site.objects.prefetch_related("capabilities").order_by("vendor__name", "name")
+
+
+class InspectionViewSet(viewsets.ModelViewSet):
+    serializer_class = InspectionSerializer
+    permission_classes = [IsAuthenticated, DjangoModelPermissions]
+    filterset_class = InspectionFilter
+    http_method_names = WRITE_METHODS
+    queryset = RegulatoryInspection.objects.order_by("-end_date", "-pk")
+
+
+class ContactViewSet(viewsets.ModelViewSet):
+    serializer_class = ContactSerializer
+    permission_classes = [IsAuthenticated, DjangoModelPermissions]
+    filterset_fields = ["vendor"]
+    http_method_names = WRITE_METHODS
+    queryset = Contact.objects.order_by("vendor_id", "name")
+
+
+def _vocabulary_viewset(model, extra_fields=()):
+    class TermSerializer(serializers.ModelSerializer):
+        class Meta:
+            fields = ["code", "name", "position", *extra_fields]
+
+    TermSerializer.Meta.model = model
+    TermSerializer.__name__ = f"{model.__name__}Serializer"
+
+    class TermViewSet(viewsets.ModelViewSet):
+        serializer_class = TermSerializer
+        permission_classes = [IsAuthenticated, DjangoModelPermissions]
+        queryset = model.objects.all()
+        lookup_field = "code"
+        pagination_class = None
+        filter_backends = []
+        http_method_names = WRITE_METHODS
+
+    TermViewSet.__name__ = f"{model.__name__}ViewSet"
+    return TermViewSet
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = ["id", "target", "original_name", "status", "row_count", "progress", "report", "created_at", "finished_at"]
+        read_only_fields = fields
+
+    def get_progress(self, job) -> dict:
+        return services.import_progress(job) if job.is_running else {"done": job.row_count, "total": job.row_count, "percent": 100}
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    target = serializers.ChoiceField(choices=ImportJob.Target.choices)
+    file = serializers.FileField()
+
+    def validate_file(self, upload):
+        try:
+            validate_upload(upload)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+        return upload
+
+
+class ImportPermission(DjangoModelPermissions):
+    # Looking at import jobs needs the right to import, not only to be signed in.
+    perms_map = {**DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.add_%(model_name)s"]}
+
+
+class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ImportJobSerializer
+    permission_classes = [IsAuthenticated, ImportPermission]
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+    queryset = ImportJob.objects.order_by("-created_at")
+    filter_backends = []
+
+    @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobSerializer})
+    def create(self, request):
+        upload = ImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        job = services.import_job_create(
+            user=request.user, target=upload.validated_data["target"], upload=upload.validated_data["file"]
+        )
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        responses={202: ImportJobSerializer, 409: inline_serializer("ImportConflict", {"detail": serializers.CharField()})},
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        job = get_object_or_404(ImportJob, pk=pk)
+        if not services.import_job_confirm(job=job):
+            return Response(
+                {"detail": f"Only a checked file without errors can be imported; this one is “{job.get_status_display()}”."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        job.refresh_from_db()
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+def register_routes(router) -> None:
+    router.register("vendors", VendorViewSet, basename="vendor")
+    router.register("sites", SiteViewSet, basename="site")
+    router.register("inspections", InspectionViewSet, basename="inspection")
+    router.register("contacts", ContactViewSet, basename="contact")
+    router.register("kinds", _vocabulary_viewset(Kind), basename="kind")
+    router.register("services", _vocabulary_viewset(Service, ["group"]), basename="service")
+    router.register("modalities", _vocabulary_viewset(Modality), basename="modality")
+    router.register("dosage-forms", _vocabulary_viewset(DosageForm), basename="dosageform")
+    router.register("phases", _vocabulary_viewset(Phase), basename="phase")
+    router.register("imports", ImportJobViewSet, basename="import")

@@ -1,0 +1,120 @@
+"""Filters of the vendor register, shared by the list page, the export and the API."""
+
+from decimal import Decimal
+
+import django_filters as filters
+from django.db.models import Q
+from django_countries import countries
+
+from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Site, Vendor
+
+GRAMS_PER_UNIT = {"g": Decimal(1), "kg": Decimal(1000)}
+
+
+class VendorFilter(filters.FilterSet):
+    q = filters.CharFilter(method="search", label="Search")
+    kind = filters.ModelMultipleChoiceFilter(field_name="kinds__code", to_field_name="code", queryset=Kind.objects.all())
+    service = filters.ModelMultipleChoiceFilter(
+        field_name="services__code", to_field_name="code", queryset=Service.objects.all(), conjoined=True,
+        help_text="Vendors that offer every service given.",
+    )
+    modality = filters.ModelMultipleChoiceFilter(field_name="modalities__code", to_field_name="code", queryset=Modality.objects.all())
+    dosage_form = filters.ModelMultipleChoiceFilter(
+        field_name="dosage_forms__code", to_field_name="code", queryset=DosageForm.objects.all()
+    )
+    phase = filters.ModelMultipleChoiceFilter(field_name="phases__code", to_field_name="code", queryset=Phase.objects.all())
+    country = filters.MultipleChoiceFilter(choices=list(countries), label="Headquarters country")
+    status = filters.MultipleChoiceFilter(choices=Vendor.Status.choices, label="Qualification status")
+    scale_unit = filters.ChoiceFilter(choices=Site.ScaleUnit.choices, method="noop", label="Scale unit")
+    scale_from = filters.NumberFilter(method="noop", label="Batch size from", min_value=0)
+    scale_to = filters.NumberFilter(method="noop", label="Batch size to", min_value=0)
+    ordering = filters.OrderingFilter(
+        fields=(
+            ("name", "name"),
+            ("country", "country"),
+            ("status", "status"),
+            ("site_count", "sites"),
+            ("last_inspection", "last_inspection"),
+            ("recent_red_flags", "red_flags"),
+            ("updated_at", "updated"),
+        )
+    )
+
+    class Meta:
+        model = Vendor
+        fields = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value) | Q(legal_name__icontains=value) | Q(description__icontains=value)
+            | Q(pk__in=Site.objects.filter(Q(name__icontains=value) | Q(fei_number=value)).values("vendor"))
+        )
+
+    def noop(self, queryset, name, value):
+        return queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        return self.filter_scale(queryset, self.form.cleaned_data)
+
+    @staticmethod
+    def filter_scale(queryset, data):
+        """Vendors with a site whose batch-size range covers the whole range asked for.
+
+        Grams and kilograms compare with each other; litres only with litres.
+        """
+        unit, low, high = data.get("scale_unit"), data.get("scale_from"), data.get("scale_to")
+        if not unit or (low is None and high is None):
+            return queryset
+        low = low if low is not None else high
+        high = high if high is not None else low
+        units = GRAMS_PER_UNIT if unit in GRAMS_PER_UNIT else {"L": Decimal(1)}
+        covers = Q()
+        for other, factor in units.items():
+            scale = units[unit] / factor
+            covers |= Q(scale_unit=other, scale_min__lte=low * scale, scale_max__gte=high * scale)
+        return queryset.filter(pk__in=Site.objects.filter(covers).values("vendor"))
+
+
+class SiteFilter(filters.FilterSet):
+    vendor = filters.NumberFilter(field_name="vendor_id")
+    country = filters.MultipleChoiceFilter(choices=list(countries))
+    quality_regime = filters.MultipleChoiceFilter(choices=Site.QualityRegime.choices)
+    fei_number = filters.CharFilter()
+
+    class Meta:
+        model = Site
+        fields = []
+
+
+class InspectionFilter(filters.FilterSet):
+    q = filters.CharFilter(method="search", label="Vendor or site")
+    site = filters.NumberFilter(field_name="site_id")
+    vendor = filters.NumberFilter(field_name="site__vendor_id")
+    agency = filters.MultipleChoiceFilter(choices=RegulatoryInspection.Agency.choices)
+    classification = filters.MultipleChoiceFilter(choices=RegulatoryInspection.Classification.choices)
+    warning_letter = filters.BooleanFilter()
+    end_after = filters.DateFilter(field_name="end_date", lookup_expr="gte", label="Ended on or after")
+    end_before = filters.DateFilter(field_name="end_date", lookup_expr="lte", label="Ended on or before")
+    ordering = filters.OrderingFilter(
+        fields=(
+            ("end_date", "end_date"),
+            ("site__vendor__name", "vendor"),
+            ("agency", "agency"),
+            ("classification", "classification"),
+            ("form_483_observations", "observations"),
+        )
+    )
+
+    class Meta:
+        model = RegulatoryInspection
+        fields = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(site__name__icontains=value) | Q(site__vendor__name__icontains=value))

@@ -1,0 +1,333 @@
+"""Idempotent, fictional demo data: one user per role and a register of 44 vendors.
+
+Every vendor, site and inspection is keyed on a natural key (vendor name, site name,
+inspection source id), so running the command again updates rather than duplicates.
+"""
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import roles
+from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Site, Vendor
+
+# user name, first name, last name, roles
+DEMO_USERS = [
+    ("lead", "Priya", "Raman", [roles.PROCUREMENT_LEAD]),
+    ("evaluator", "Tomás", "Okafor", [roles.EVALUATOR]),
+    ("evaluator2", "Hannah", "Lindqvist", [roles.EVALUATOR]),
+    ("auditor", "Marcus", "Feld", [roles.AUDITOR]),
+    ("manager", "Elena", "Vasquez", [roles.MANAGER]),
+    ("qa-manager", "Kenji", "Watanabe", [roles.MANAGER]),
+    ("admin", "Sam", "Admin", [roles.ADMIN]),
+]
+
+
+def demo_password(username: str) -> str:
+    return f"{username.capitalize()}-Demo-2026"
+
+
+# name, kinds, headquarters country, profile
+VENDORS = [
+    ("Alderbrook Biologics", ["CDMO"], "US", "biologics"),
+    ("Kestrel Clinical Research", ["CRO"], "US", "clinical"),
+    ("Novaterra Pharma Services", ["CDMO", "CRO"], "DE", "integrated"),
+    ("Meridian Fine Chemicals", ["CMO"], "IN", "api"),
+    ("Bluefjord Analytics", ["CRO"], "NO", "chemistry"),
+    ("Castellane Sterile Solutions", ["CMO"], "FR", "sterile"),
+    ("Helix Ridge Therapeutics Manufacturing", ["CDMO"], "US", "cgt"),
+    ("Sakura Process Chemistry", ["CDMO"], "JP", "api"),
+    ("Lindenhof Clinical", ["CRO"], "CH", "clinical"),
+    ("Tamarind Generics Manufacturing", ["CMO"], "IN", "oral"),
+    ("Quillon Peptide Works", ["CDMO"], "CH", "peptide"),
+    ("Oakhaven Toxicology", ["CRO"], "GB", "preclinical"),
+    ("Pacifica BioFill", ["CMO"], "US", "sterile"),
+    ("Zhenhai Pharmatech", ["CDMO"], "CN", "api"),
+    ("Corvid Oligo Sciences", ["CDMO"], "US", "oligo"),
+    ("Riverbend Formulation Labs", ["CRO"], "US", "formulation"),
+    ("Valmont Pharma Industriel", ["CMO"], "FR", "oral"),
+    ("Aurelia Vaccines Contract Services", ["CDMO"], "BE", "vaccine"),
+    ("Nordlicht Biopharma", ["CDMO"], "DE", "biologics"),
+    ("Sentinel Bioanalytical", ["CRO"], "US", "preclinical"),
+    ("Greystone Inhalation Technologies", ["CDMO"], "GB", "inhaled"),
+    ("Ishikari Fine Pharma", ["CMO"], "JP", "oral"),
+    ("Monsoon Clinical Operations", ["CRO"], "IN", "clinical"),
+    ("Brightwater Cell Therapy Services", ["CDMO"], "GB", "cgt"),
+    ("Ferrovia Chemical Development", ["CDMO", "CRO"], "IT", "integrated"),
+    ("Halcyon Topicals", ["CMO"], "IE", "topical"),
+    ("Everline Data Sciences", ["CRO"], "CA", "clinical"),
+    ("Kappa Sterile Fill Korea", ["CMO"], "KR", "sterile"),
+    ("Marigold API Industries", ["CMO"], "IN", "api"),
+    ("Silverpine Discovery Chemistry", ["CRO"], "CN", "chemistry"),
+    ("Atlas Integrated Pharma Partners", ["CDMO", "CRO"], "US", "integrated"),
+    ("Solace Ophthalmic Manufacturing", ["CMO"], "IE", "ophthalmic"),
+    ("Trillium Bioprocess", ["CDMO"], "CA", "biologics"),
+    ("Westmark Packaging & Clinical Supply", ["CMO"], "NL", "packaging"),
+    ("Obsidian Peptides", ["CMO"], "CN", "peptide"),
+    ("Rhein-Main Analytik", ["CRO"], "DE", "chemistry"),
+    ("Coralbay Clinical Research Asia", ["CRO"], "SG", "clinical"),
+    ("Verdant Transdermal Systems", ["CDMO"], "US", "transdermal"),
+    ("Polaris Gene Vector Manufacturing", ["CDMO"], "NL", "cgt"),
+    ("Granite State Oral Solids", ["CMO"], "US", "oral"),
+    ("Saltire Pharmaceutical Development", ["CRO"], "GB", "formulation"),
+    ("Jade River Biologics", ["CDMO"], "CN", "biologics"),
+    ("Eastgate Sterile Injectables", ["CMO"], "IT", "sterile"),
+    ("Lumen Phase I Unit", ["CRO"], "BE", "clinical"),
+]
+
+PROFILES = {
+    # services, modalities, dosage forms, phases, regime, (scale unit, min range, max range)
+    "biologics": (
+        ["cell-line-development", "process-development", "scale-up", "technology-transfer", "api-manufacturing",
+         "clinical-trial-materials", "commercial-manufacturing", "release-testing", "stability-testing"],
+        ["biologic-mab"], ["biologic-drug-substance", "sterile-injectable"],
+        ["preclinical", "phase-1", "phase-2", "phase-3", "commercial"], "cGMP", ("L", (50, 500), (2000, 20000)),
+    ),
+    "clinical": (
+        ["clinical-trial-planning", "site-selection-start-up", "patient-recruitment", "clinical-monitoring",
+         "data-management", "biostatistics", "medical-writing", "project-management", "regulatory-affairs"],
+        ["small-molecule", "biologic-mab", "vaccine"], [], ["phase-1", "phase-2", "phase-3", "commercial"], "GCP", None,
+    ),
+    "integrated": (
+        ["route-scouting", "process-research", "analytical-method-development", "process-development", "scale-up",
+         "technology-transfer", "process-validation", "api-manufacturing", "drug-product-manufacturing",
+         "clinical-trial-materials", "clinical-monitoring", "data-management", "cmc-regulatory-writing"],
+        ["small-molecule", "peptide"], ["oral-solid", "sterile-injectable"],
+        ["preclinical", "phase-1", "phase-2", "phase-3", "commercial"], "cGMP", ("L", (20, 100), (4000, 12000)),
+    ),
+    "api": (
+        ["process-development", "process-optimization", "scale-up", "technology-transfer", "process-validation",
+         "api-manufacturing", "registration-batches", "commercial-manufacturing", "dmf-filing", "stability-testing"],
+        ["small-molecule"], ["oral-solid"], ["phase-2", "phase-3", "commercial"], "cGMP", ("L", (100, 1000), (4000, 16000)),
+    ),
+    "chemistry": (
+        ["route-scouting", "medicinal-chemistry", "process-research", "analytical-method-development"],
+        ["small-molecule", "peptide"], [], ["discovery", "preclinical", "phase-1"], "GLP", ("g", (1, 10), (500, 5000)),
+    ),
+    "sterile": (
+        ["fill-finish", "drug-product-manufacturing", "clinical-trial-materials", "commercial-manufacturing",
+         "release-testing", "packaging-labelling", "process-validation"],
+        ["biologic-mab", "small-molecule", "peptide"], ["sterile-injectable"],
+        ["phase-1", "phase-2", "phase-3", "commercial"], "cGMP", ("L", (5, 50), (500, 3000)),
+    ),
+    "cgt": (
+        ["process-development", "technology-transfer", "clinical-trial-materials", "release-testing",
+         "qualified-person-release"],
+        ["cell-gene-therapy"], ["sterile-injectable"], ["preclinical", "phase-1", "phase-2"], "cGMP",
+        ("L", (1, 10), (50, 500)),
+    ),
+    "oral": (
+        ["formulation-development", "drug-product-manufacturing", "registration-batches", "commercial-manufacturing",
+         "packaging-labelling", "stability-testing"],
+        ["small-molecule"], ["oral-solid", "oral-liquid"], ["phase-3", "commercial"], "cGMP",
+        ("kg", (10, 100), (1000, 5000)),
+    ),
+    "peptide": (
+        ["process-development", "scale-up", "api-manufacturing", "analytical-method-development", "dmf-filing"],
+        ["peptide"], ["sterile-injectable"], ["preclinical", "phase-1", "phase-2", "phase-3", "commercial"], "cGMP",
+        ("kg", (0.1, 1), (20, 200)),
+    ),
+    "preclinical": (
+        ["preclinical-toxicology", "pk-pd-studies", "analytical-method-development", "medical-writing"],
+        ["small-molecule", "biologic-mab", "oligonucleotide"], [], ["discovery", "preclinical"], "GLP", None,
+    ),
+    "oligo": (
+        ["process-development", "scale-up", "api-manufacturing", "analytical-method-development",
+         "clinical-trial-materials"],
+        ["oligonucleotide"], ["sterile-injectable"], ["preclinical", "phase-1", "phase-2", "phase-3"], "cGMP",
+        ("kg", (0.05, 0.5), (10, 100)),
+    ),
+    "formulation": (
+        ["formulation-research", "formulation-development", "analytical-method-development", "stability-testing"],
+        ["small-molecule", "peptide"], ["oral-solid", "topical", "inhaled"], ["preclinical", "phase-1", "phase-2"],
+        "GLP", ("g", (10, 100), (1000, 10000)),
+    ),
+    "vaccine": (
+        ["process-development", "scale-up", "api-manufacturing", "fill-finish", "release-testing",
+         "qualified-person-release"],
+        ["vaccine"], ["sterile-injectable"], ["phase-1", "phase-2", "phase-3", "commercial"], "cGMP",
+        ("L", (50, 200), (1000, 6000)),
+    ),
+    "inhaled": (
+        ["formulation-development", "drug-product-manufacturing", "clinical-trial-materials", "stability-testing"],
+        ["small-molecule", "biologic-mab"], ["inhaled"], ["phase-1", "phase-2", "phase-3", "commercial"], "cGMP",
+        ("kg", (1, 10), (200, 1000)),
+    ),
+    "topical": (
+        ["formulation-development", "drug-product-manufacturing", "commercial-manufacturing", "packaging-labelling"],
+        ["small-molecule"], ["topical", "transdermal"], ["phase-2", "phase-3", "commercial"], "cGMP",
+        ("kg", (20, 200), (1000, 4000)),
+    ),
+    "ophthalmic": (
+        ["fill-finish", "drug-product-manufacturing", "commercial-manufacturing", "release-testing"],
+        ["small-molecule", "biologic-mab"], ["ophthalmic", "sterile-injectable"], ["phase-3", "commercial"], "cGMP",
+        ("L", (50, 200), (1000, 5000)),
+    ),
+    "packaging": (
+        ["packaging-labelling", "clinical-trial-materials", "qualified-person-release"],
+        ["small-molecule", "biologic-mab"], ["oral-solid", "sterile-injectable"], ["phase-1", "phase-2", "phase-3", "commercial"],
+        "cGMP", None,
+    ),
+    "transdermal": (
+        ["formulation-development", "scale-up", "drug-product-manufacturing", "commercial-manufacturing"],
+        ["small-molecule"], ["transdermal", "topical"], ["phase-2", "phase-3", "commercial"], "cGMP",
+        ("kg", (5, 50), (500, 2000)),
+    ),
+}
+
+SITE_CITIES = {
+    "US": ["Durham, NC", "Boston, MA", "San Diego, CA", "Indianapolis, IN"],
+    "DE": ["Frankfurt", "Marburg", "Ludwigshafen"],
+    "IN": ["Hyderabad", "Ahmedabad", "Bengaluru"],
+    "NO": ["Oslo"], "FR": ["Lyon", "Compiègne"], "JP": ["Osaka", "Toyama"], "CH": ["Basel", "Visp"],
+    "GB": ["Cambridge", "Macclesfield", "Edinburgh"], "CN": ["Shanghai", "Wuxi", "Suzhou"],
+    "BE": ["Ghent", "Brussels"], "IT": ["Milan", "Latina"], "IE": ["Cork", "Dublin"], "CA": ["Montréal", "Toronto"],
+    "KR": ["Incheon", "Osong"], "NL": ["Leiden", "Nijmegen"], "SG": ["Singapore"],
+}
+AGENCY_BY_COUNTRY = {"US": "FDA", "GB": "MHRA", "JP": "PMDA"}
+EU = {"DE", "FR", "BE", "IT", "IE", "NL", "NO"}
+
+
+class Command(BaseCommand):
+    help = "Load idempotent demo data: one user per role and a realistic fictional vendor register."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            self.seed_users()
+            self.seed_register()
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {Vendor.objects.count()} vendors, "
+                                             f"{Site.objects.count()} sites, "
+                                             f"{RegulatoryInspection.objects.count()} inspections."))
+        for username, *_ in DEMO_USERS:
+            self.stdout.write(f"  {username:<11} {demo_password(username)}")
+
+    def seed_users(self):
+        User = get_user_model()
+        for username, first, last, role_names in DEMO_USERS:
+            user, _ = User.objects.get_or_create(username=username)
+            user.first_name, user.last_name = first, last
+            user.email = f"{username}@demo.vendorselect.test"
+            user.is_staff = roles.ADMIN in role_names
+            user.set_password(demo_password(username))
+            user.save()
+            user.groups.set(Group.objects.filter(name__in=role_names))
+
+    def seed_register(self):
+        terms = {
+            model: {term.code: term for term in model.objects.all()}
+            for model in (Kind, Service, Modality, DosageForm, Phase)
+        }
+        rng = random.Random(20261121)
+        today = date.today()
+        statuses = [s for s, _ in Vendor.Status.choices]
+        for index, (name, kinds, country, profile) in enumerate(VENDORS):
+            services, modalities, forms, phases, regime, scale = PROFILES[profile]
+            vendor, _ = Vendor.objects.update_or_create(
+                name=name,
+                defaults={
+                    "legal_name": f"{name} {self.legal_suffix(country)}",
+                    "country": country,
+                    "website": "https://" + name.lower().replace("&", "and").replace(" ", "-")[:40] + ".example",
+                    "description": self.description(name, profile),
+                    "status": statuses[index % len(statuses)] if index % 7 else Vendor.Status.APPROVED,
+                },
+            )
+            vendor.kinds.set([terms[Kind][k] for k in kinds])
+            vendor.services.set([terms[Service][s] for s in services])
+            vendor.modalities.set([terms[Modality][m] for m in modalities])
+            vendor.dosage_forms.set([terms[DosageForm][f] for f in forms])
+            vendor.phases.set([terms[Phase][p] for p in phases])
+            vendor.contacts.update_or_create(
+                name=f"Business development, {name.split()[0]}",
+                defaults={"title": "Business development director",
+                          "email": f"bd@{name.split()[0].lower()}.example", "phone": "+1 555 0100"},
+            )
+            self.seed_sites(vendor, country, profile, regime, scale, services, terms, rng, today, index)
+
+    def seed_sites(self, vendor, country, profile, regime, scale, services, terms, rng, today, index):
+        site_countries = [country]
+        if index % 3 == 0:
+            site_countries.append(["US", "IE", "SG", "DE", "IN", "KR"][index % 6])
+        for number, site_country in enumerate(site_countries, start=1):
+            city = SITE_CITIES[site_country][(index + number) % len(SITE_CITIES[site_country])]
+            unit, low, high = (scale or (None, None, None))
+            defaults = {
+                "address": f"{10 + index * 7} Science Park Road\n{city}",
+                "country": site_country,
+                "quality_regime": regime,
+                "fei_number": str(3000100000 + index * 10 + number) if regime == "cGMP" else "",
+                "scale_unit": unit or "",
+                "scale_min": Decimal(str(low[number % 2])) if unit else None,
+                "scale_max": Decimal(str(high[number % 2])) if unit else None,
+                "certifications": "ISO 9001:2015" + ("\nEU GMP certificate" if regime == "cGMP" else ""),
+            }
+            site, _ = Site.objects.update_or_create(vendor=vendor, name=f"{city.split(',')[0]} site", defaults=defaults)
+            site.capabilities.set([terms[Service][s] for s in services[: 3 + number]])
+            self.seed_inspections(site, site_country, regime, rng, today, index, number)
+
+    def seed_inspections(self, site, country, regime, rng, today, index, number):
+        agency = AGENCY_BY_COUNTRY.get(country, "EMA" if country in EU else "FDA")
+        count = 1 + (index + number) % 4
+        for n in range(count):
+            end = today - timedelta(days=120 + n * 420 + rng.randint(0, 90))
+            roll = rng.random()
+            # A few vendors carry a poor record, so the evidence scores have something to say.
+            troubled = index % 9 == 4
+            if troubled and n == 0:
+                classification, observations, letter = "OAI", rng.randint(6, 12), index % 2 == 0
+            elif roll < 0.55:
+                classification, observations, letter = "NAI", 0, False
+            elif roll < 0.92:
+                classification, observations, letter = "VAI", rng.randint(1, 5), False
+            else:
+                classification, observations, letter = "OAI", rng.randint(4, 9), False
+            if agency != "FDA":
+                observations = 0
+            RegulatoryInspection.objects.update_or_create(
+                source=RegulatoryInspection.Source.MANUAL if agency != "FDA" else RegulatoryInspection.Source.FDA_DASHBOARD,
+                source_id=f"DEMO-{site.pk}-{n}",
+                defaults={
+                    "site": site, "agency": agency, "end_date": end, "classification": classification,
+                    "form_483_observations": observations, "warning_letter": letter,
+                    "agency_classification": {"NAI": "No action indicated", "VAI": "Voluntary action indicated",
+                                              "OAI": "Official action indicated"}[classification]
+                    if agency == "FDA" else {"NAI": "GMP certificate issued", "VAI": "Compliant with observations",
+                                             "OAI": "Statement of non-compliance"}[classification],
+                    "notes": "Warning letter issued after the inspection." if letter else "",
+                },
+            )
+
+    @staticmethod
+    def legal_suffix(country: str) -> str:
+        return {"US": "Inc.", "DE": "GmbH", "CH": "AG", "GB": "Ltd", "IE": "Ltd", "FR": "SAS", "IT": "S.p.A.",
+                "IN": "Pvt. Ltd.", "JP": "K.K.", "NL": "B.V.", "BE": "NV", "CN": "Co., Ltd.", "KR": "Co., Ltd.",
+                "CA": "Inc.", "SG": "Pte. Ltd.", "NO": "AS"}.get(country, "Ltd")
+
+    @staticmethod
+    def description(name: str, profile: str) -> str:
+        focus = {
+            "biologics": "mammalian cell-culture development and manufacturing of monoclonal antibodies",
+            "clinical": "full-service Phase I–IV trial management, monitoring and data management",
+            "integrated": "development, manufacturing and clinical services under one governance",
+            "api": "cGMP small-molecule API manufacturing with reactors up to 16,000 L",
+            "chemistry": "medicinal chemistry, route scouting and analytical services at gram scale",
+            "sterile": "aseptic fill-finish of vials and prefilled syringes",
+            "cgt": "viral vector and cell therapy process development and clinical supply",
+            "oral": "high-volume oral solid dose manufacturing and packaging",
+            "peptide": "solid-phase peptide synthesis from grams to hundreds of kilograms",
+            "preclinical": "GLP toxicology and PK/PD studies",
+            "oligo": "oligonucleotide synthesis, purification and analytics",
+            "formulation": "pre-formulation and formulation development for early phases",
+            "vaccine": "vaccine drug substance and fill-finish",
+            "inhaled": "dry-powder and metered-dose inhaler development and supply",
+            "topical": "creams, gels and ointments manufacturing",
+            "ophthalmic": "sterile ophthalmic solutions and suspensions",
+            "packaging": "clinical and commercial packaging, labelling and QP release",
+            "transdermal": "transdermal patch development and manufacturing",
+        }[profile]
+        return f"{name} specialises in {focus}. Fictional company for demonstration."

@@ -1,0 +1,285 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django_countries.fields import CountryField
+
+
+class Term(models.Model):
+    """A controlled-vocabulary term; the lists are seeded by migrations from the domain brief."""
+
+    code = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Kind(Term):
+    """CRO, CMO or CDMO; a vendor holds one or several (an integrated CDMO + CRO holds two)."""
+
+
+class Service(Term):
+    class Group(models.TextChoices):
+        RESEARCH_CLINICAL = "research_clinical", "Research & clinical"
+        DEVELOPMENT = "development", "Development"
+        MANUFACTURING = "manufacturing", "Manufacturing"
+        REGULATORY_QUALITY = "regulatory_quality", "Regulatory & quality"
+
+    group = models.CharField(max_length=30, choices=Group.choices)
+
+    class Meta(Term.Meta):
+        ordering = ["group", "position", "name"]
+
+
+class Modality(Term):
+    class Meta(Term.Meta):
+        verbose_name_plural = "modalities"
+
+
+class DosageForm(Term):
+    pass
+
+
+class Phase(Term):
+    pass
+
+
+class Vendor(models.Model):
+    class Status(models.TextChoices):
+        PROSPECT = "prospect", "Prospect"
+        UNDER_QUALIFICATION = "under_qualification", "Under qualification"
+        APPROVED = "approved", "Approved"
+        CONDITIONALLY_APPROVED = "conditionally_approved", "Conditionally approved"
+        DISQUALIFIED = "disqualified", "Disqualified"
+
+    name = models.CharField(max_length=200)
+    legal_name = models.CharField(max_length=255, blank=True)
+    kinds = models.ManyToManyField(Kind, related_name="vendors")
+    country = CountryField(verbose_name="headquarters country")
+    website = models.URLField(blank=True)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        "qualification status", max_length=30, choices=Status.choices, default=Status.PROSPECT, db_index=True
+    )
+    services = models.ManyToManyField(Service, blank=True, related_name="vendors")
+    modalities = models.ManyToManyField(Modality, blank=True, related_name="vendors")
+    dosage_forms = models.ManyToManyField(DosageForm, blank=True, related_name="vendors")
+    phases = models.ManyToManyField(Phase, blank=True, related_name="vendors")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="vendor_name_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("vendors:detail", args=[self.pk])
+
+    def validate_constraints(self, exclude=None):
+        # Say which field clashes instead of Django's generic constraint message.
+        if Vendor.objects.filter(name__iexact=self.name).exclude(pk=self.pk).exists():
+            raise ValidationError({"name": f"A vendor named “{self.name}” already exists."})
+        super().validate_constraints(exclude=exclude)
+
+
+class Contact(models.Model):
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    title = models.CharField("role or title", max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Site(models.Model):
+    class QualityRegime(models.TextChoices):
+        GLP = "GLP", "GLP (good laboratory practice)"
+        GCP = "GCP", "GCP (good clinical practice)"
+        CGMP = "cGMP", "cGMP (current good manufacturing practice)"
+
+    class ScaleUnit(models.TextChoices):
+        LITRE = "L", "L (reactor volume)"
+        KILOGRAM = "kg", "kg"
+        GRAM = "g", "g"
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="sites")
+    name = models.CharField(max_length=200)
+    address = models.TextField(blank=True)
+    country = CountryField()
+    fei_number = models.CharField(
+        "FDA FEI number",
+        max_length=10,
+        blank=True,
+        validators=[RegexValidator(r"^\d{7,10}$", "An FEI number has 7 to 10 digits.")],
+    )
+    quality_regime = models.CharField(max_length=4, choices=QualityRegime.choices)
+    scale_min = models.DecimalField(
+        "minimum batch size", max_digits=12, decimal_places=3, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    scale_max = models.DecimalField(
+        "maximum batch size", max_digits=12, decimal_places=3, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    scale_unit = models.CharField(max_length=2, choices=ScaleUnit.choices, blank=True)
+    capabilities = models.ManyToManyField(Service, blank=True, related_name="sites")
+    certifications = models.TextField(blank=True, help_text="One per line, e.g. ISO 9001:2015, EU GMP certificate.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["vendor__name", "name"]
+        constraints = [
+            models.UniqueConstraint("vendor", Lower("name"), name="site_name_unique_per_vendor_ci"),
+            models.UniqueConstraint(
+                fields=["fei_number"], condition=~models.Q(fei_number=""), name="site_fei_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(scale_min__isnull=True)
+                | models.Q(scale_max__isnull=True)
+                | models.Q(scale_min__lte=models.F("scale_max")),
+                name="site_scale_min_le_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("vendors:site", args=[self.pk])
+
+    @property
+    def certification_list(self) -> list[str]:
+        return [line.strip() for line in self.certifications.splitlines() if line.strip()]
+
+    def clean(self):
+        errors = {}
+        has_scale = self.scale_min is not None or self.scale_max is not None
+        if has_scale and not self.scale_unit:
+            errors["scale_unit"] = "Give the unit of the batch sizes (L, kg or g)."
+        if self.scale_min is not None and self.scale_max is not None and self.scale_min > self.scale_max:
+            errors["scale_max"] = "The maximum batch size must not be smaller than the minimum."
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_constraints(self, exclude=None):
+        if self.vendor_id and Site.objects.filter(vendor_id=self.vendor_id, name__iexact=self.name).exclude(pk=self.pk).exists():
+            raise ValidationError({"name": f"This vendor already has a site named “{self.name}”."})
+        if self.fei_number and Site.objects.filter(fei_number=self.fei_number).exclude(pk=self.pk).exists():
+            raise ValidationError({"fei_number": f"FEI {self.fei_number} already belongs to another site."})
+        super().validate_constraints(exclude=exclude)
+
+
+class RegulatoryInspection(models.Model):
+    class Agency(models.TextChoices):
+        FDA = "FDA", "FDA"
+        EMA = "EMA", "EMA / EU national authority"
+        MHRA = "MHRA", "MHRA"
+        PMDA = "PMDA", "PMDA"
+        OTHER = "other", "Other"
+
+    class Classification(models.TextChoices):
+        # FDA's three outcomes; other agencies' outcomes map onto them (e.g. an EU GMP
+        # certificate ~ NAI, a statement of non-compliance ~ OAI).
+        NAI = "NAI", "NAI — no action indicated"
+        VAI = "VAI", "VAI — voluntary action indicated"
+        OAI = "OAI", "OAI — official action indicated"
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Entered manually"
+        FDA_DASHBOARD = "fda_dashboard", "FDA Data Dashboard"
+        AGENCY_DATABASE = "agency_database", "Agency database (EudraGMDP, MHRA, PMDA)"
+        IMPORT = "import", "File import"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="inspections")
+    agency = models.CharField(max_length=10, choices=Agency.choices)
+    end_date = models.DateField("inspection end date")
+    classification = models.CharField(max_length=3, choices=Classification.choices)
+    agency_classification = models.CharField(
+        "agency's own wording", max_length=120, blank=True, help_text="E.g. “GMP certificate issued”."
+    )
+    form_483_observations = models.PositiveSmallIntegerField("Form 483 observations", default=0)
+    warning_letter = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    source_id = models.CharField(max_length=60, blank=True, help_text="The source's identifier, e.g. FDA Inspection ID.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-end_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "source_id"], condition=~models.Q(source_id=""), name="inspection_source_id_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "-end_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.agency} {self.end_date:%Y-%m-%d} {self.classification}"
+
+    def clean(self):
+        from django.utils import timezone
+
+        if self.end_date and self.end_date > timezone.localdate():
+            raise ValidationError({"end_date": "An inspection's end date cannot be in the future."})
+
+
+class ImportJob(models.Model):
+    """One uploaded register file: validated in the worker, previewed, then applied all-or-nothing."""
+
+    class Target(models.TextChoices):
+        VENDORS = "vendors", "Vendors"
+        SITES = "sites", "Sites"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        VALIDATING = "validating", "Checking rows"
+        INVALID = "invalid", "Rejected: fix the rows listed"
+        READY = "ready", "Checked: ready to import"
+        APPLYING = "applying", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    target = models.CharField(max_length=10, choices=Target.choices)
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    row_count = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_target_display()} import {self.pk} ({self.original_name})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("vendors:import", args=[self.pk])
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.VALIDATING, self.Status.APPLYING}

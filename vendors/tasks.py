@@ -1,0 +1,18 @@
+from celery import shared_task
+
+from vendors import services
+from vendors.models import ImportJob
+
+
+@shared_task(acks_late=True)
+def import_check(job_id: int) -> None:
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job:
+        services.import_job_check(job=job)
+
+
+@shared_task(acks_late=True)
+def import_apply(job_id: int) -> None:
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job:
+        services.import_job_apply(job=job)

@@ -1,0 +1,157 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from vendors import exports, selectors, services
+from vendors.filters import InspectionFilter, VendorFilter
+from vendors.forms import ContactFormSet, ImportForm, InspectionForm, SiteForm, VendorForm
+from vendors.models import ImportJob, RegulatoryInspection, Site, Vendor
+
+PAGE_SIZE = 25
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+@login_required
+@require_GET
+def vendor_list(request):
+    vendor_filter = VendorFilter(request.GET, queryset=selectors.vendor_list())
+    if request.GET.get("export") in exports.FORMATS:
+        return exports.vendor_export(vendor_filter.qs, request.GET["export"])
+    context = {
+        "filter": vendor_filter,
+        "page": _page(request, vendor_filter.qs),
+        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
+    }
+    return render(request, "vendors/vendor_list.html", context)
+
+
+@login_required
+@require_GET
+def vendor_detail(request, pk: int):
+    try:
+        vendor = selectors.vendor_detail(pk)
+    except Vendor.DoesNotExist:
+        raise Http404("No such vendor.") from None
+    return render(request, "vendors/vendor_detail.html", {"vendor": vendor})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def vendor_edit(request, pk: int | None = None):
+    vendor = get_object_or_404(Vendor, pk=pk) if pk else None
+    perm = "vendors.change_vendor" if vendor else "vendors.add_vendor"
+    if not request.user.has_perm(perm):
+        raise PermissionDenied("Only procurement leads edit the vendor register.")
+    form = VendorForm(request.POST or None, instance=vendor)
+    contacts = ContactFormSet(request.POST or None, instance=vendor or Vendor(), prefix="contacts")
+    if request.method == "POST" and form.is_valid() and contacts.is_valid():
+        with transaction.atomic():
+            is_new = vendor is None
+            vendor = form.save(commit=False)
+            if is_new:
+                vendor.created_by = request.user
+            vendor.save()
+            form.save_m2m()
+            contacts.instance = vendor
+            contacts.save()
+        messages.success(request, f"Saved {vendor.name}.")
+        return redirect(vendor)
+    return render(request, "vendors/vendor_form.html", {"form": form, "contacts": contacts, "vendor": vendor})
+
+
+@login_required
+@require_GET
+def site_detail(request, pk: int):
+    site = get_object_or_404(
+        Site.objects.select_related("vendor").prefetch_related("capabilities", "inspections"), pk=pk
+    )
+    return render(request, "vendors/site_detail.html", {"site": site})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def site_edit(request, vendor_pk: int | None = None, pk: int | None = None):
+    site = get_object_or_404(Site.objects.select_related("vendor"), pk=pk) if pk else None
+    vendor = site.vendor if site else get_object_or_404(Vendor, pk=vendor_pk)
+    perm = "vendors.change_site" if site else "vendors.add_site"
+    if not request.user.has_perm(perm):
+        raise PermissionDenied("Your role cannot edit sites.")
+    form = SiteForm(request.POST or None, instance=site or Site(vendor=vendor))
+    if request.method == "POST" and form.is_valid():
+        site = form.save()
+        messages.success(request, f"Saved site {site.name}.")
+        return redirect(site)
+    return render(request, "vendors/site_form.html", {"form": form, "site": site, "vendor": vendor})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def inspection_edit(request, site_pk: int | None = None, pk: int | None = None):
+    inspection = get_object_or_404(RegulatoryInspection.objects.select_related("site__vendor"), pk=pk) if pk else None
+    site = inspection.site if inspection else get_object_or_404(Site.objects.select_related("vendor"), pk=site_pk)
+    perm = "vendors.change_regulatoryinspection" if inspection else "vendors.add_regulatoryinspection"
+    if not request.user.has_perm(perm):
+        raise PermissionDenied("Only auditors record regulatory inspections.")
+    form = InspectionForm(request.POST or None, instance=inspection or RegulatoryInspection(site=site))
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Inspection saved.")
+        return redirect(site)
+    return render(request, "vendors/inspection_form.html", {"form": form, "site": site, "inspection": inspection})
+
+
+@login_required
+@require_GET
+def inspection_list(request):
+    inspection_filter = InspectionFilter(request.GET, queryset=selectors.inspection_list())
+    context = {
+        "filter": inspection_filter,
+        "page": _page(request, inspection_filter.qs),
+        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
+    }
+    return render(request, "vendors/inspection_list.html", context)
+
+
+@login_required
+@permission_required("vendors.add_importjob", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def import_list(request):
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        job = services.import_job_create(
+            user=request.user, target=form.cleaned_data["target"], upload=form.cleaned_data["file"]
+        )
+        return redirect(job)
+    jobs = ImportJob.objects.select_related("created_by")[:20]
+    return render(request, "vendors/import_list.html", {"form": form, "jobs": jobs, "columns": exports.COLUMN_HELP})
+
+
+@login_required
+@permission_required("vendors.add_importjob", raise_exception=True)
+@require_GET
+def import_detail(request, pk: int):
+    job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
+    context = {"job": job, "progress": services.import_progress(job) if job.is_running else None}
+    # htmx polls the status panel alone while the worker runs.
+    template = "vendors/_import_status.html" if request.htmx else "vendors/import_detail.html"
+    return render(request, template, context)
+
+
+@login_required
+@permission_required("vendors.add_importjob", raise_exception=True)
+@require_POST
+def import_confirm(request, pk: int):
+    job = get_object_or_404(ImportJob, pk=pk)
+    if services.import_job_confirm(job=job):
+        messages.info(request, "Import started.")
+    else:
+        messages.error(request, f"This file cannot be imported now: {job.get_status_display()}.")
+    return redirect(job)

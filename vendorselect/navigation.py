@@ -1,0 +1,25 @@
+from django.urls import reverse
+
+from accounts.roles import AUDITOR, PROCUREMENT_LEAD, has_role, user_roles
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = [
+        ("Home", reverse("home"), "speedometer2"),
+        ("Vendors", reverse("vendors:list"), "buildings"),
+        ("Inspections", reverse("vendors:inspections"), "clipboard2-check"),
+    ]
+    if has_role(user, PROCUREMENT_LEAD) or user.has_perm("vendors.add_vendor"):
+        items.append(("Imports", reverse("vendors:imports"), "upload"))
+    items.append(("API", reverse("api-docs"), "braces"))
+    if user.is_staff:
+        items.append(("Admin", reverse("admin:index"), "gear"))
+    path = request.path
+    nav = [
+        {"label": label, "url": url, "icon": icon, "active": url != "/" and path.startswith(url) or path == url}
+        for label, url, icon in items
+    ]
+    return {"nav_items": nav, "user_roles": user_roles(user), "is_auditor": has_role(user, AUDITOR)}
