@@ -31,7 +31,20 @@ from vendors.models import (
     Vendor,
 )
 
-WRITE_METHODS = ["get", "post", "put", "patch", "head", "options"]
+
+
+class RolePermissions(DjangoModelPermissions):
+    """Reads for any signed-in user, writes by the role's model permissions, and no DELETE (405):
+    register records are retired by status, never removed."""
+
+    perms_map = {method: perms for method, perms in DjangoModelPermissions.perms_map.items() if method != "DELETE"}
+
+
+class RegisterViewSet(
+    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [IsAuthenticated, RolePermissions]
 
 
 class TermField(serializers.SlugRelatedField):
@@ -54,11 +67,11 @@ class ModelCleanMixin:
     def validate(self, attrs):
         attrs = super().validate(attrs)
         model = self.Meta.model
-        instance = (
-            model(**{f.attname: getattr(self.instance, f.attname) for f in model._meta.concrete_fields})
-            if self.instance
-            else model()
-        )
+        instance = model()
+        if self.instance:
+            # A detached copy: the checks must not touch the object the view will save.
+            instance = model(**{f.attname: getattr(self.instance, f.attname) for f in model._meta.concrete_fields})
+            instance._state.adding = False
         m2m = {f.name for f in model._meta.get_fields() if isinstance(f, ManyToManyField)}
         for name, value in attrs.items():
             if name not in m2m:
@@ -123,11 +136,9 @@ class InspectionSerializer(ModelCleanMixin, serializers.ModelSerializer):
         validators = []
 
 
-class VendorViewSet(viewsets.ModelViewSet):
+class VendorViewSet(RegisterViewSet):
     serializer_class = VendorSerializer
-    permission_classes = [IsAuthenticated, DjangoModelPermissions]
     filterset_class = VendorFilter
-    http_method_names = WRITE_METHODS
 
     def get_queryset(self):
         return selectors.vendor_list().prefetch_related("services", "modalities", "dosage_forms", "phases")
@@ -136,27 +147,21 @@ class VendorViewSet(viewsets.ModelViewSet):
         serializer.save(created_by=self.request.user)
 
 
-class SiteViewSet(viewsets.ModelViewSet):
+class SiteViewSet(RegisterViewSet):
     serializer_class = SiteSerializer
-    permission_classes = [IsAuthenticated, DjangoModelPermissions]
     filterset_class = SiteFilter
-    http_method_names = WRITE_METHODS
     queryset = Site.objects.prefetch_related("capabilities").order_by("vendor__name", "name")
 
 
-class InspectionViewSet(viewsets.ModelViewSet):
+class InspectionViewSet(RegisterViewSet):
     serializer_class = InspectionSerializer
-    permission_classes = [IsAuthenticated, DjangoModelPermissions]
     filterset_class = InspectionFilter
-    http_method_names = WRITE_METHODS
     queryset = RegulatoryInspection.objects.order_by("-end_date", "-pk")
 
 
-class ContactViewSet(viewsets.ModelViewSet):
+class ContactViewSet(RegisterViewSet):
     serializer_class = ContactSerializer
-    permission_classes = [IsAuthenticated, DjangoModelPermissions]
     filterset_fields = ["vendor"]
-    http_method_names = WRITE_METHODS
     queryset = Contact.objects.order_by("vendor_id", "name")
 
 
@@ -168,14 +173,12 @@ def _vocabulary_viewset(model, extra_fields=()):
     TermSerializer.Meta.model = model
     TermSerializer.__name__ = f"{model.__name__}Serializer"
 
-    class TermViewSet(viewsets.ModelViewSet):
+    class TermViewSet(RegisterViewSet):
         serializer_class = TermSerializer
-        permission_classes = [IsAuthenticated, DjangoModelPermissions]
         queryset = model.objects.all()
         lookup_field = "code"
         pagination_class = None
         filter_backends = []
-        http_method_names = WRITE_METHODS
 
     TermViewSet.__name__ = f"{model.__name__}ViewSet"
     return TermViewSet

@@ -15,6 +15,15 @@ from vendors.models import ImportJob, RegulatoryInspection, Site, Vendor
 PAGE_SIZE = 25
 
 
+def _choices(filterset) -> dict[str, list]:
+    # Each vocabulary's choices evaluated once (a model choice field would query on every use).
+    return {
+        name: [choice for choice in field.choices]  # noqa: C416 - list() would add a COUNT query
+        for name, field in filterset.form.fields.items()
+        if hasattr(field, "choices")
+    }
+
+
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -27,6 +36,7 @@ def vendor_list(request):
         return exports.vendor_export(vendor_filter.qs, request.GET["export"])
     context = {
         "filter": vendor_filter,
+        "choices": _choices(vendor_filter),
         "page": _page(request, vendor_filter.qs),
         "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
     }

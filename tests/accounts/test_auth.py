@@ -1,0 +1,106 @@
+import pytest
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+from accounts.roles import ALL_ROLES
+from tests.factories import UserFactory
+from vendors.management.commands.seed_demo import DEMO_USERS, demo_password
+
+pytestmark = pytest.mark.django_db
+
+
+def test_roles_exist_with_permissions():
+    from django.contrib.auth.models import Group
+
+    groups = {g.name: set(g.permissions.values_list("codename", flat=True)) for g in Group.objects.all()}
+    assert set(ALL_ROLES) <= set(groups)
+    assert "add_vendor" in groups["Procurement lead"]
+    assert "add_regulatoryinspection" in groups["Auditor"]
+    assert "add_vendor" not in groups["Manager"] and "add_vendor" not in groups["Admin"]
+    assert "change_service" in groups["Admin"]
+
+
+def test_seed_demo_is_idempotent_and_every_demo_user_lands_on_their_home(client):
+    call_command("seed_demo")
+    from vendors.models import RegulatoryInspection, Site, Vendor
+
+    counts = (Vendor.objects.count(), Site.objects.count(), RegulatoryInspection.objects.count())
+    call_command("seed_demo")
+    assert counts == (Vendor.objects.count(), Site.objects.count(), RegulatoryInspection.objects.count())
+    assert counts[0] >= 40
+    assert Site.objects.values("country").distinct().count() >= 8
+    assert RegulatoryInspection.objects.filter(classification="OAI").exists()
+    assert RegulatoryInspection.objects.filter(warning_letter=True).exists()
+    kinds = {tuple(sorted(v.kinds.values_list("code", flat=True))) for v in Vendor.objects.all()}
+    assert {("CRO",), ("CMO",), ("CDMO",), ("CDMO", "CRO")} <= kinds
+    headings = {"lead": "Procurement lead home", "evaluator": "Evaluator home", "auditor": "Auditor home",
+                "manager": "Manager home", "admin": "Admin home"}
+    for username, heading in headings.items():
+        response = client.post("/login/", {"username": username, "password": demo_password(username)}, follow=True)
+        assert response.redirect_chain[-1][0] == "/"
+        assert heading in response.content.decode()
+        client.post("/logout/")
+    assert len(DEMO_USERS) >= 5
+
+
+def test_login_failure_message_and_lockout(client):
+    UserFactory(username="victim")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post("/login/", {"username": "victim", "password": "wrong-password-123"})
+        assert response.status_code == 200
+        assert "Please enter a correct" in response.content.decode()
+    response = client.post("/login/", {"username": "victim", "password": "wrong-password-123"})
+    assert response.status_code == 429
+    # Even the right password is refused during the cool-off.
+    response = client.post("/login/", {"username": "victim", "password": "Correct-Horse-Battery-9"})
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_lockout_is_per_username_and_ip(client):
+    UserFactory(username="victim")
+    UserFactory(username="bystander")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/login/", {"username": "victim", "password": "nope-nope-nope"})
+    response = client.post("/login/", {"username": "bystander", "password": "Correct-Horse-Battery-9"})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("password", ["short-1A", "password1234", "123456789012345"])
+def test_password_policy(password):
+    with pytest.raises(ValidationError):
+        validate_password(password)
+
+
+def test_session_lasts_at_most_eight_hours():
+    assert settings.SESSION_COOKIE_AGE <= 8 * 3600
+
+
+def test_logout_requires_post(client, users):
+    client.force_login(users["manager"])
+    assert client.get("/logout/").status_code == 405
+    assert client.post("/logout/").status_code == 302
+
+
+def test_api_token_page_issues_token(client_as):
+    client = client_as("evaluator")
+    response = client.post("/account/api-token/", follow=True)
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.get(user__username="evaluator")
+    assert token.key in response.content.decode()
+
+
+def test_home_without_role(client):
+    user = UserFactory(username="nobody")
+    client.force_login(user)
+    assert "You have no role yet" in client.get("/").content.decode()
+
+
+def test_security_headers(client_as):
+    response = client_as("manager").get("/vendors/")
+    assert response["X-Frame-Options"] == "DENY"
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff"

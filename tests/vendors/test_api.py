@@ -1,0 +1,177 @@
+from datetime import date, timedelta
+
+import pytest
+
+from tests.factories import InspectionFactory, SiteFactory, VendorFactory
+from vendors.models import Kind, Service, Site, Vendor
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_vendor_with_vocabularies(api_as):
+    response = api_as("procurement").post("/api/v1/vendors/", {
+        "name": "Integrated Partner", "kinds": ["CDMO", "CRO"], "country": "CH",
+        "services": ["process-development", "clinical-monitoring"], "modalities": ["peptide"],
+        "phases": ["phase-1", "phase-2"], "status": "under_qualification",
+    }, format="json")
+    assert response.status_code == 201, response.content
+    vendor = Vendor.objects.get(name="Integrated Partner")
+    assert sorted(vendor.kinds.values_list("code", flat=True)) == ["CDMO", "CRO"]
+    assert response.json()["country"] == "CH"
+
+
+def test_unknown_term_lists_allowed_terms_and_writes_nothing(api_as):
+    response = api_as("procurement").post("/api/v1/vendors/", {
+        "name": "Typo Pharma", "kinds": ["CRO", "CXO"], "country": "US",
+    }, format="json")
+    assert response.status_code == 400
+    message = str(response.json()["kinds"])
+    assert "CXO" in message and "CRO, CMO, CDMO" in message
+    assert not Vendor.objects.filter(name="Typo Pharma").exists()
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"name": "", "kinds": ["CRO"], "country": "US"}, "name"),
+    ({"name": "No Kind", "kinds": [], "country": "US"}, "kinds"),
+    ({"name": "Bad Country", "kinds": ["CRO"], "country": "XX"}, "country"),
+    ({"name": "Bad Web", "kinds": ["CRO"], "country": "US", "website": "javascript:alert(1)"}, "website"),
+    ({"name": "Bad Status", "kinds": ["CRO"], "country": "US", "status": "great"}, "status"),
+])
+def test_vendor_field_errors(api_as, payload, field):
+    response = api_as("procurement").post("/api/v1/vendors/", payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert Vendor.objects.count() == 0
+
+
+def test_vendor_name_unique_case_insensitive(api_as):
+    VendorFactory(name="Acme Bio")
+    response = api_as("procurement").post("/api/v1/vendors/", {"name": "ACME bio", "kinds": ["CRO"], "country": "US"},
+                                          format="json")
+    assert response.status_code == 400
+    assert "already exists" in str(response.json()["name"])
+
+
+def test_site_validation(api_as):
+    vendor = VendorFactory()
+    SiteFactory(fei_number="3000000001")
+    client = api_as("procurement")
+    base = {"vendor": vendor.pk, "name": "Plant", "country": "US", "quality_regime": "cGMP"}
+    cases = [
+        ({"scale_min": "500", "scale_max": "100", "scale_unit": "L"}, "scale_max"),
+        ({"scale_min": "5"}, "scale_unit"),
+        ({"fei_number": "12ab"}, "fei_number"),
+        ({"fei_number": "3000000001"}, "fei_number"),
+        ({"quality_regime": "GXP"}, "quality_regime"),
+    ]
+    for extra, field in cases:
+        response = client.post("/api/v1/sites/", {**base, **extra}, format="json")
+        assert response.status_code == 400, extra
+        assert field in response.json(), response.json()
+    assert not Site.objects.filter(vendor=vendor).exists()
+
+
+def test_inspection_in_future_refused(api_as):
+    site = SiteFactory()
+    response = api_as("auditor").post("/api/v1/inspections/", {
+        "site": site.pk, "agency": "FDA", "end_date": str(date.today() + timedelta(days=3)), "classification": "NAI",
+    }, format="json")
+    assert response.status_code == 400
+    assert "end_date" in response.json()
+
+
+def test_filters(api_as):
+    cro = VendorFactory(name="Only CRO", kinds=["CRO"], country="IN")
+    both = VendorFactory(name="Both Kinds", kinds=["CDMO", "CRO"], status="approved")
+    cmo = VendorFactory(name="Only CMO", kinds=["CMO"])
+    pd_service, mfg = Service.objects.get(code="process-development"), Service.objects.get(code="api-manufacturing")
+    both.services.set([pd_service, mfg])
+    cmo.services.set([mfg])
+    SiteFactory(vendor=cmo, scale_min=1, scale_max=5, scale_unit="kg")
+    SiteFactory(vendor=both, scale_min=500, scale_max=8000, scale_unit="g")
+    client = api_as("evaluator")
+
+    def names(query):
+        response = client.get("/api/v1/vendors/?" + query)
+        assert response.status_code == 200, response.content
+        return {row["name"] for row in response.json()["results"]}
+
+    assert names("kind=CRO") == {"Only CRO", "Both Kinds"}
+    assert names("service=process-development&service=api-manufacturing") == {"Both Kinds"}
+    assert names("service=api-manufacturing") == {"Both Kinds", "Only CMO"}
+    assert names("country=IN") == {"Only CRO"}
+    assert names("status=approved") == {"Both Kinds"}
+    # 2 kg to 4 kg: the kg site covers it, and so does the 500-8000 g site.
+    assert names("scale_unit=kg&scale_from=2&scale_to=4") == {"Only CMO", "Both Kinds"}
+    assert names("scale_unit=g&scale_from=600&scale_to=7000") == {"Both Kinds"}
+    assert names("scale_unit=L&scale_from=10&scale_to=20") == set()
+    assert names("q=both") == {"Both Kinds"}
+    ordered = client.get("/api/v1/vendors/?ordering=-name").json()["results"]
+    assert [row["name"] for row in ordered] == ["Only CRO", "Only CMO", "Both Kinds"]
+
+
+def test_bad_filter_value_is_400_not_500(api_as):
+    response = api_as("evaluator").get("/api/v1/vendors/?kind=NOPE&scale_from=abc")
+    assert response.status_code == 400
+    assert "kind" in response.json() and "scale_from" in response.json()
+
+
+def test_red_flags_annotation(api_as):
+    site = SiteFactory()
+    InspectionFactory(site=site, classification="OAI")
+    InspectionFactory(site=site, classification="VAI", warning_letter=True)
+    InspectionFactory(site=site, classification="OAI", end_date=date.today() - timedelta(days=365 * 8))
+    row = api_as("manager").get(f"/api/v1/vendors/{site.vendor_id}/").json()
+    assert row["recent_red_flags"] == 2
+    assert row["site_count"] == 1
+
+
+def _make_vendors(count):
+    kinds = list(Kind.objects.all())
+    vendors = Vendor.objects.bulk_create([Vendor(name=f"Bulk {i:05d}", country="US") for i in range(count)])
+    Vendor.kinds.through.objects.bulk_create(
+        [Vendor.kinds.through(vendor_id=v.pk, kind_id=kinds[i % 3].pk) for i, v in enumerate(vendors)]
+    )
+    Site.objects.bulk_create([Site(vendor=v, name="Main", country="US", quality_regime="cGMP") for v in vendors])
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_vendor_api_query_count_is_bounded(api_as, django_assert_max_num_queries, count):
+    _make_vendors(count)
+    client = api_as("evaluator")
+    with django_assert_max_num_queries(9):
+        response = client.get("/api/v1/vendors/?page_size=200")
+    assert response.status_code == 200
+    assert response.json()["count"] == count
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_site_and_inspection_api_query_count(api_as, django_assert_max_num_queries, count):
+    _make_vendors(count)
+    client = api_as("evaluator")
+    with django_assert_max_num_queries(4):
+        assert client.get("/api/v1/sites/?page_size=200").status_code == 200
+    with django_assert_max_num_queries(3):
+        assert client.get("/api/v1/inspections/").status_code == 200
+
+
+def test_token_authentication(users, client):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=users["evaluator"])
+    response = client.get("/api/v1/vendors/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 200
+    assert client.get("/api/v1/vendors/", HTTP_AUTHORIZATION="Token wrong").status_code == 401
+
+
+def test_schema_and_docs_are_served(api_as):
+    client = api_as("evaluator")
+    schema = client.get("/api/schema/?format=json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path in ["/api/v1/vendors/", "/api/v1/sites/", "/api/v1/inspections/", "/api/v1/imports/"]:
+        assert path in paths
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"cdn" not in docs.content.lower()
+

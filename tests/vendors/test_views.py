@@ -1,0 +1,133 @@
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.factories import InspectionFactory, SiteFactory, VendorFactory
+from tests.vendors.test_api import _make_vendors
+from vendors.models import Kind, Vendor
+
+pytestmark = pytest.mark.django_db
+
+
+def test_vendor_list_filters_sorts_and_paginates(client_as):
+    _make_vendors(30)
+    VendorFactory(name="Zeta CRO", kinds=["CRO"], country="JP")
+    client = client_as("evaluator")
+    page = client.get("/vendors/?ordering=-name")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert body.index("Zeta CRO") < body.index("Bulk 00029")
+    assert "1–25 of 31" in body
+    assert "Zeta CRO" not in client.get("/vendors/?ordering=-name&page=2").content.decode()
+    filtered = client.get("/vendors/?country=JP").content.decode()
+    assert "Zeta CRO" in filtered and "Bulk 00001" not in filtered
+    empty = client.get("/vendors/?q=nothing-matches-this").content.decode()
+    assert "No vendor matches these filters" in empty
+
+
+def test_vendor_list_escapes_user_text(client_as):
+    VendorFactory(name="<script>alert(1)</script> Labs")
+    body = client_as("manager").get("/vendors/").content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;" in body
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_vendor_list_page_query_count_is_bounded(client_as, django_assert_max_num_queries, count):
+    _make_vendors(count)
+    client = client_as("procurement")
+    with django_assert_max_num_queries(14):
+        response = client.get("/vendors/?kind=CRO&kind=CDMO&ordering=-sites")
+    assert response.status_code == 200
+
+
+def test_detail_page_query_count(client_as, django_assert_max_num_queries):
+    vendor = VendorFactory()
+    for _ in range(5):
+        InspectionFactory(site=SiteFactory(vendor=vendor))
+    client = client_as("evaluator")
+    with django_assert_max_num_queries(16):
+        response = client.get(f"/vendors/{vendor.pk}/")
+    assert response.status_code == 200
+    assert response.content.decode().count("NAI") >= 5
+
+
+def test_other_pages_query_counts(client_as, django_assert_max_num_queries):
+    for _ in range(30):
+        InspectionFactory()
+    client = client_as("auditor")
+    with django_assert_max_num_queries(10):
+        assert client.get("/vendors/inspections/?ordering=vendor").status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get("/").status_code == 200
+
+
+def test_export_csv_and_xlsx_follow_filters(client_as):
+    vendor = VendorFactory(name="=HYPERLINK(evil)", kinds=["CRO"], country="FR")
+    VendorFactory(name="Other", kinds=["CMO"])
+    client = client_as("manager")
+    response = client.get("/vendors/?kind=CRO&export=csv")
+    assert response["Content-Disposition"].startswith("attachment")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["name", "legal_name", "kinds"]
+    assert len(rows) == 2
+    assert rows[1][0] == "'" + vendor.name  # neutralised formula
+    response = client.get("/vendors/?kind=CRO&export=xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet.max_row == 2 and sheet["D2"].value == "FR"
+
+
+def test_create_vendor_with_contacts_and_errors(client_as):
+    client = client_as("procurement")
+    kinds = Kind.objects.filter(code__in=["CDMO", "CRO"])
+    data = {
+        "name": "Form Vendor", "kinds": [k.pk for k in kinds], "country": "DE", "status": "prospect",
+        "website": "https://form.example", "contacts-TOTAL_FORMS": "1", "contacts-INITIAL_FORMS": "0",
+        "contacts-0-name": "Dr. Weber", "contacts-0-email": "not-an-email",
+    }
+    response = client.post("/vendors/new/", data)
+    assert response.status_code == 200
+    assert "Enter a valid email address" in response.content.decode()
+    assert not Vendor.objects.filter(name="Form Vendor").exists()
+    data["contacts-0-email"] = "weber@form.example"
+    response = client.post("/vendors/new/", data)
+    assert response.status_code == 302
+    vendor = Vendor.objects.get(name="Form Vendor")
+    assert vendor.contacts.get().email == "weber@form.example"
+    assert vendor.created_by.username == "procurement"
+    assert vendor.kinds.count() == 2
+
+
+def test_site_form_refuses_inverted_scale(client_as):
+    vendor = VendorFactory()
+    response = client_as("procurement").post(f"/vendors/{vendor.pk}/sites/new/", {
+        "name": "Plant", "country": "US", "quality_regime": "cGMP", "scale_min": "900", "scale_max": "10",
+        "scale_unit": "L",
+    })
+    assert response.status_code == 200
+    assert "must not be smaller than the minimum" in response.content.decode()
+    assert not vendor.sites.exists()
+
+
+def test_inspection_form(client_as):
+    site = SiteFactory()
+    client = client_as("auditor")
+    response = client.post(f"/vendors/sites/{site.pk}/inspections/new/", {
+        "agency": "FDA", "end_date": "2023-05-04", "classification": "OAI", "form_483_observations": "7",
+        "warning_letter": "on", "source": "manual",
+    })
+    assert response.status_code == 302
+    assert site.inspections.get().warning_letter is True
+    page = client.get(f"/vendors/{site.vendor_id}/").content.decode()
+    assert "2023-05-04" in page and "OAI" in page
+
+
+def test_csrf_is_enforced(users):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(users["procurement"])
+    response = client.post("/vendors/new/", {"name": "x"})
+    assert response.status_code == 403
