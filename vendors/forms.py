@@ -37,6 +37,7 @@ class ServiceChoiceField(forms.ModelMultipleChoiceField):
 
 class VendorForm(StyledFormMixin, forms.ModelForm):
     services = ServiceChoiceField(required=False)
+    website = forms.URLField(required=False, assume_scheme="https", max_length=200)
 
     class Meta:
         model = Vendor

@@ -1,11 +1,15 @@
 """State changes of the register that more than one caller needs (views, API, worker)."""
 
+import logging
+
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from vendors import importing
 from vendors.models import ImportJob
+
+logger = logging.getLogger(__name__)
 
 
 def _progress_key(job_id: int) -> str:
@@ -28,13 +32,30 @@ def _reporter(job: ImportJob):
     return report
 
 
+def _enqueue(task, job: ImportJob) -> None:
+    """Publish after commit; if the broker is unreachable the job says so instead of waiting forever."""
+
+    def publish():
+        try:
+            task.delay(job.pk)
+        except Exception:
+            logger.exception("Could not queue %s for import job %s", task.name, job.pk)
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportJob.Status.FAILED,
+                report={"errors": [{"row": 0, "column": "", "message": "The background queue is unreachable; "
+                                    "upload the file again in a moment."}]},
+            )
+
+    transaction.on_commit(publish)
+
+
 def import_job_create(*, user, target: str, upload) -> ImportJob:
+    from vendors.tasks import import_check
+
     job = ImportJob.objects.create(
         target=target, file=upload, original_name=upload.name[:255], created_by=user, status=ImportJob.Status.QUEUED
     )
-    from vendors.tasks import import_check
-
-    transaction.on_commit(lambda: import_check.delay(job.pk))
+    _enqueue(import_check, job)
     return job
 
 
@@ -76,7 +97,7 @@ def import_job_confirm(*, job: ImportJob) -> bool:
     if moved:
         from vendors.tasks import import_apply
 
-        transaction.on_commit(lambda: import_apply.delay(job.pk))
+        _enqueue(import_apply, job)
     return bool(moved)
 
 

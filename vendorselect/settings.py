@@ -113,7 +113,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Cache: shared by web and worker processes (import progress lives here) ----------------
 CACHE_URL = os.environ.get("CACHE_URL", "")
@@ -264,6 +263,8 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+    for _folder in ("queue", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
     # Unacked tasks return to the queue after the visibility timeout: keep it above the
     # hard time limit, or a long task would be handed to a second worker while it runs.

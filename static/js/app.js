@@ -16,7 +16,7 @@ document.addEventListener("DOMContentLoaded", () => {
         datasets: [{ label: "Vendors", data: chart.values,
           backgroundColor: ["#6c757d", "#e0a800", "#198754", "#0dcaf0", "#dc3545"] }],
       },
-      options: { indexAxis: "y", plugins: { legend: { display: false } }, maintainAspectRatio: false,
+      options: { indexAxis: "y", animation: false, plugins: { legend: { display: false } }, maintainAspectRatio: false,
         scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
     });
   }

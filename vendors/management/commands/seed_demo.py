@@ -4,10 +4,12 @@ Every vendor, site and inspection is keyed on a natural key (vendor name, site n
 inspection source id), so running the command again updates rather than duplicates.
 """
 
+import importlib
 import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -198,6 +200,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         with transaction.atomic():
+            self.ensure_reference_data()
             self.seed_users()
             self.seed_register()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {Vendor.objects.count()} vendors, "
@@ -205,6 +208,16 @@ class Command(BaseCommand):
                                              f"{RegulatoryInspection.objects.count()} inspections."))
         for username, *_ in DEMO_USERS:
             self.stdout.write(f"  {username:<11} {demo_password(username)}")
+
+    def ensure_reference_data(self):
+        """Roles and vocabularies come from migrations; re-apply them (idempotently) so the demo
+        also loads into a database that was flushed after migrating."""
+        for module, function in [
+            ("accounts.migrations.0002_roles", "create_roles"),
+            ("vendors.migrations.0002_vocabularies", "seed"),
+            ("vendors.migrations.0003_role_permissions", "grant"),
+        ]:
+            getattr(importlib.import_module(module), function)(django_apps, None)
 
     def seed_users(self):
         User = get_user_model()
