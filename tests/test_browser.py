@@ -1,5 +1,6 @@
 """End-to-end journeys in headless Chromium (Debian's package), driven by Playwright."""
 
+import io
 import os
 import re
 from pathlib import Path
@@ -47,7 +48,7 @@ def page(browser, live_server):
 
 @pytest.fixture
 def demo(transactional_db):
-    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    call_command("seed_demo", stdout=io.StringIO())
 
 
 def login(page, username):
@@ -66,8 +67,13 @@ def test_each_role_lands_on_its_home(page, demo):
     page.goto("/")
     assert "/login/" in page.url
     shot(page, "login")
-    homes = {"lead": "Procurement lead home", "evaluator": "Evaluator home", "auditor": "Auditor home",
-             "manager": "Manager home", "admin": "Admin home"}
+    homes = {
+        "lead": "Procurement lead home",
+        "evaluator": "Evaluator home",
+        "auditor": "Auditor home",
+        "manager": "Manager home",
+        "admin": "Admin home",
+    }
     for username, heading in homes.items():
         login(page, username)
         page.get_by_role("heading", name=heading).wait_for()

@@ -26,12 +26,31 @@ def _database_url() -> str:
 
 @pytest.fixture
 def worker():
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "vendorselect.test_settings",
-           "CELERY_TASK_ALWAYS_EAGER": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DJANGO_SETTINGS_MODULE": "vendorselect.test_settings",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "vendorselect", "worker", "--pool=solo", "--loglevel=info",
-         "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "vendorselect",
+            "worker",
+            "--pool=solo",
+            "--loglevel=info",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
@@ -59,14 +78,18 @@ def _wait_for(job: ImportJob, statuses: set[str], timeout: float = 60) -> Import
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_import_runs_in_a_real_worker(worker, client):
-    from tests.factories import UserFactory
     from accounts.roles import PROCUREMENT_LEAD
+    from tests.factories import UserFactory
 
     client.force_login(UserFactory(username="worker-lead", roles=[PROCUREMENT_LEAD]))
     rows = "".join(f"Worker Vendor {i:04d},CDMO;CRO,US\n" for i in range(1500))
-    response = client.post("/vendors/imports/", {
-        "target": "vendors", "file": SimpleUploadedFile("big.csv", ("name,kinds,country\n" + rows).encode()),
-    })
+    response = client.post(
+        "/vendors/imports/",
+        {
+            "target": "vendors",
+            "file": SimpleUploadedFile("big.csv", ("name,kinds,country\n" + rows).encode()),
+        },
+    )
     assert response.status_code == 302
     job = ImportJob.objects.get()
     job = _wait_for(job, {"ready", "invalid", "failed"})

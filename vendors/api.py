@@ -32,7 +32,6 @@ from vendors.models import (
 )
 
 
-
 class RolePermissions(DjangoModelPermissions):
     """Reads for any signed-in user, writes by the role's model permissions, and no DELETE (405):
     register records are retired by status, never removed."""
@@ -41,7 +40,10 @@ class RolePermissions(DjangoModelPermissions):
 
 
 class RegisterViewSet(
-    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
     viewsets.GenericViewSet,
 ):
     permission_classes = [IsAuthenticated, RolePermissions]
@@ -105,9 +107,23 @@ class VendorSerializer(ModelCleanMixin, CountryFieldMixin, serializers.ModelSeri
     class Meta:
         model = Vendor
         fields = [
-            "id", "name", "legal_name", "kinds", "country", "website", "description", "status",
-            "services", "modalities", "dosage_forms", "phases",
-            "site_count", "last_inspection", "recent_red_flags", "created_at", "updated_at",
+            "id",
+            "name",
+            "legal_name",
+            "kinds",
+            "country",
+            "website",
+            "description",
+            "status",
+            "services",
+            "modalities",
+            "dosage_forms",
+            "phases",
+            "site_count",
+            "last_inspection",
+            "recent_red_flags",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
 
@@ -118,8 +134,20 @@ class SiteSerializer(ModelCleanMixin, CountryFieldMixin, serializers.ModelSerial
     class Meta:
         model = Site
         fields = [
-            "id", "vendor", "name", "address", "country", "fei_number", "quality_regime",
-            "scale_min", "scale_max", "scale_unit", "capabilities", "certifications", "created_at", "updated_at",
+            "id",
+            "vendor",
+            "name",
+            "address",
+            "country",
+            "fei_number",
+            "quality_regime",
+            "scale_min",
+            "scale_max",
+            "scale_unit",
+            "capabilities",
+            "certifications",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
         validators = []  # the model's constraints are checked by ModelCleanMixin, with field names
@@ -129,8 +157,18 @@ class InspectionSerializer(ModelCleanMixin, serializers.ModelSerializer):
     class Meta:
         model = RegulatoryInspection
         fields = [
-            "id", "site", "agency", "end_date", "classification", "agency_classification",
-            "form_483_observations", "warning_letter", "notes", "source", "source_id", "created_at",
+            "id",
+            "site",
+            "agency",
+            "end_date",
+            "classification",
+            "agency_classification",
+            "form_483_observations",
+            "warning_letter",
+            "notes",
+            "source",
+            "source_id",
+            "created_at",
         ]
         read_only_fields = ["created_at"]
         validators = []
@@ -189,11 +227,25 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportJob
-        fields = ["id", "target", "original_name", "status", "row_count", "progress", "report", "created_at", "finished_at"]
+        fields = [
+            "id",
+            "target",
+            "original_name",
+            "status",
+            "row_count",
+            "progress",
+            "report",
+            "created_at",
+            "finished_at",
+        ]
         read_only_fields = fields
 
     def get_progress(self, job) -> dict:
-        return services.import_progress(job) if job.is_running else {"done": job.row_count, "total": job.row_count, "percent": 100}
+        return (
+            services.import_progress(job)
+            if job.is_running
+            else {"done": job.row_count, "total": job.row_count, "percent": 100}
+        )
 
 
 class ImportUploadSerializer(serializers.Serializer):
@@ -231,14 +283,19 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         request=None,
-        responses={202: ImportJobSerializer, 409: inline_serializer("ImportConflict", {"detail": serializers.CharField()})},
+        responses={
+            202: ImportJobSerializer,
+            409: inline_serializer("ImportConflict", {"detail": serializers.CharField()}),
+        },
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         job = get_object_or_404(ImportJob, pk=pk)
         if not services.import_job_confirm(job=job):
             return Response(
-                {"detail": f"Only a checked file without errors can be imported; this one is “{job.get_status_display()}”."},
+                {
+                    "detail": f"Only a checked file without errors can be imported; this one is “{job.get_status_display()}”."
+                },
                 status=status.HTTP_409_CONFLICT,
             )
         job.refresh_from_db()

@@ -13,16 +13,25 @@ GRAMS_PER_UNIT = {"g": Decimal(1), "kg": Decimal(1000)}
 
 class VendorFilter(filters.FilterSet):
     q = filters.CharFilter(method="search", label="Search")
-    kind = filters.ModelMultipleChoiceFilter(field_name="kinds__code", to_field_name="code", queryset=Kind.objects.all())
+    kind = filters.ModelMultipleChoiceFilter(
+        field_name="kinds__code", to_field_name="code", queryset=Kind.objects.all()
+    )
     service = filters.ModelMultipleChoiceFilter(
-        field_name="services__code", to_field_name="code", queryset=Service.objects.all(), conjoined=True,
+        field_name="services__code",
+        to_field_name="code",
+        queryset=Service.objects.all(),
+        conjoined=True,
         help_text="Vendors that offer every service given.",
     )
-    modality = filters.ModelMultipleChoiceFilter(field_name="modalities__code", to_field_name="code", queryset=Modality.objects.all())
+    modality = filters.ModelMultipleChoiceFilter(
+        field_name="modalities__code", to_field_name="code", queryset=Modality.objects.all()
+    )
     dosage_form = filters.ModelMultipleChoiceFilter(
         field_name="dosage_forms__code", to_field_name="code", queryset=DosageForm.objects.all()
     )
-    phase = filters.ModelMultipleChoiceFilter(field_name="phases__code", to_field_name="code", queryset=Phase.objects.all())
+    phase = filters.ModelMultipleChoiceFilter(
+        field_name="phases__code", to_field_name="code", queryset=Phase.objects.all()
+    )
     country = filters.MultipleChoiceFilter(choices=list(countries), label="Headquarters country")
     status = filters.MultipleChoiceFilter(choices=Vendor.Status.choices, label="Qualification status")
     scale_unit = filters.ChoiceFilter(choices=Site.ScaleUnit.choices, method="noop", label="Scale unit")
@@ -49,7 +58,9 @@ class VendorFilter(filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            Q(name__icontains=value) | Q(legal_name__icontains=value) | Q(description__icontains=value)
+            Q(name__icontains=value)
+            | Q(legal_name__icontains=value)
+            | Q(description__icontains=value)
             | Q(pk__in=Site.objects.filter(Q(name__icontains=value) | Q(fei_number=value)).values("vendor"))
         )
 

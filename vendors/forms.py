@@ -4,8 +4,8 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from vendorselect.forms import StyledFormMixin
 from vendors.models import Contact, ImportJob, RegulatoryInspection, Service, Site, Vendor
+from vendorselect.forms import StyledFormMixin
 
 IMPORT_EXTENSIONS = {".csv", ".xlsx"}
 
@@ -42,8 +42,17 @@ class VendorForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = Vendor
         fields = [
-            "name", "legal_name", "kinds", "country", "website", "status", "description",
-            "services", "modalities", "dosage_forms", "phases",
+            "name",
+            "legal_name",
+            "kinds",
+            "country",
+            "website",
+            "status",
+            "description",
+            "services",
+            "modalities",
+            "dosage_forms",
+            "phases",
         ]
         widgets = {
             "kinds": forms.CheckboxSelectMultiple,
@@ -66,8 +75,16 @@ class SiteForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = Site
         fields = [
-            "name", "address", "country", "fei_number", "quality_regime",
-            "scale_min", "scale_max", "scale_unit", "capabilities", "certifications",
+            "name",
+            "address",
+            "country",
+            "fei_number",
+            "quality_regime",
+            "scale_min",
+            "scale_max",
+            "scale_unit",
+            "capabilities",
+            "certifications",
         ]
         widgets = {"address": forms.Textarea(attrs={"rows": 3}), "certifications": forms.Textarea(attrs={"rows": 3})}
 
@@ -76,8 +93,15 @@ class InspectionForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = RegulatoryInspection
         fields = [
-            "agency", "end_date", "classification", "agency_classification",
-            "form_483_observations", "warning_letter", "notes", "source", "source_id",
+            "agency",
+            "end_date",
+            "classification",
+            "agency_classification",
+            "form_483_observations",
+            "warning_letter",
+            "notes",
+            "source",
+            "source_id",
         ]
         widgets = {"end_date": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 3})}
 

@@ -219,8 +219,12 @@ def terms(vocabulary: str, required: bool = False) -> Callable:
         unknown = [name for name in names if name.lower() not in lookup]
         if unknown:
             raise ValueError(
-                "unknown " + ("term" if len(unknown) == 1 else "terms") + " "
-                + ", ".join(f"“{u}”" for u in unknown) + "; allowed: " + ctx["allowed"][vocabulary]
+                "unknown "
+                + ("term" if len(unknown) == 1 else "terms")
+                + " "
+                + ", ".join(f"“{u}”" for u in unknown)
+                + "; allowed: "
+                + ctx["allowed"][vocabulary]
             )
         return frozenset(lookup[name.lower()] for name in names)
 
@@ -328,7 +332,7 @@ def _context(with_vendors: bool) -> dict:
 
 def _check_header(columns: list[str], spec: dict, required: list[str]) -> list[RowError]:
     errors = []
-    for index, column in enumerate(columns, start=1):
+    for _index, column in enumerate(columns, start=1):
         if column and column not in spec:
             errors.append(RowError(1, column, "unknown column; expected: " + ", ".join(spec)))
     seen = set()
@@ -400,7 +404,9 @@ def check_vendors(columns, body, progress=None) -> ImportResult:
             errors.append(RowError(row.row, "name", f"same vendor as row {first_seen[row.key[0]]}"))
         first_seen.setdefault(row.key[0], row.row)
     if errors:
-        return ImportResult(columns, rows, sorted(errors, key=lambda e: (e.row, columns.index(e.column) if e.column in columns else 0)))
+        return ImportResult(
+            columns, rows, sorted(errors, key=lambda e: (e.row, columns.index(e.column) if e.column in columns else 0))
+        )
     existing = _existing_by_lower(Vendor, [row.key[0] for row in rows])
     m2m_state = _vendor_state([v.pk for v in existing.values()])
     for row in rows:
@@ -426,9 +432,7 @@ def apply_vendors(result: ImportResult, user=None, progress=None) -> dict[str, i
     scalar = [c for c in result.columns if c in VENDOR_COLUMNS and c not in VENDOR_M2M and c != "name"]
     with transaction.atomic():
         new_rows = [row for row in result.rows if row.action == "create"]
-        new_vendors = [
-            Vendor(created_by=user, **{c: row.values[c] for c in ["name", *scalar]}) for row in new_rows
-        ]
+        new_vendors = [Vendor(created_by=user, **{c: row.values[c] for c in ["name", *scalar]}) for row in new_rows]
         Vendor.objects.bulk_create(new_vendors, batch_size=1000)
         for row, vendor in zip(new_rows, new_vendors, strict=True):
             row.instance = vendor
@@ -504,14 +508,20 @@ def check_sites(columns, body, progress=None) -> ImportResult:
             errors.append(RowError(row.row, "scale_max", "smaller than scale_min"))
         if values.get("fei_number"):
             if values["fei_number"] in fei_seen:
-                errors.append(RowError(row.row, "fei_number", f"same FEI number as row {fei_seen[values['fei_number']]}"))
+                errors.append(
+                    RowError(row.row, "fei_number", f"same FEI number as row {fei_seen[values['fei_number']]}")
+                )
             fei_seen.setdefault(values["fei_number"], row.row)
     existing: dict[tuple, Site] = {}
     vendor_ids = sorted({row.key[0] for row in rows})
     for start in range(0, len(vendor_ids), 2000):
-        for site in Site.objects.filter(vendor_id__in=vendor_ids[start : start + 2000]).prefetch_related("capabilities"):
+        for site in Site.objects.filter(vendor_id__in=vendor_ids[start : start + 2000]).prefetch_related(
+            "capabilities"
+        ):
             existing[(site.vendor_id, site.name.lower())] = site
-    fei_owner = dict(Site.objects.exclude(fei_number="").filter(fei_number__in=list(fei_seen)).values_list("fei_number", "pk"))
+    fei_owner = dict(
+        Site.objects.exclude(fei_number="").filter(fei_number__in=list(fei_seen)).values_list("fei_number", "pk")
+    )
     for row in rows:
         site = existing.get(row.key)
         fei_number = row.values.get("fei_number")

@@ -135,11 +135,19 @@ class Site(models.Model):
     )
     quality_regime = models.CharField(max_length=4, choices=QualityRegime.choices)
     scale_min = models.DecimalField(
-        "minimum batch size", max_digits=12, decimal_places=3, null=True, blank=True,
+        "minimum batch size",
+        max_digits=12,
+        decimal_places=3,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
     scale_max = models.DecimalField(
-        "maximum batch size", max_digits=12, decimal_places=3, null=True, blank=True,
+        "maximum batch size",
+        max_digits=12,
+        decimal_places=3,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
     scale_unit = models.CharField(max_length=2, choices=ScaleUnit.choices, blank=True)
@@ -152,9 +160,7 @@ class Site(models.Model):
         ordering = ["vendor__name", "name"]
         constraints = [
             models.UniqueConstraint("vendor", Lower("name"), name="site_name_unique_per_vendor_ci"),
-            models.UniqueConstraint(
-                fields=["fei_number"], condition=~models.Q(fei_number=""), name="site_fei_unique"
-            ),
+            models.UniqueConstraint(fields=["fei_number"], condition=~models.Q(fei_number=""), name="site_fei_unique"),
             models.CheckConstraint(
                 condition=models.Q(scale_min__isnull=True)
                 | models.Q(scale_max__isnull=True)
@@ -184,7 +190,10 @@ class Site(models.Model):
             raise ValidationError(errors)
 
     def validate_constraints(self, exclude=None):
-        if self.vendor_id and Site.objects.filter(vendor_id=self.vendor_id, name__iexact=self.name).exclude(pk=self.pk).exists():
+        if (
+            self.vendor_id
+            and Site.objects.filter(vendor_id=self.vendor_id, name__iexact=self.name).exclude(pk=self.pk).exists()
+        ):
             raise ValidationError({"name": f"This vendor already has a site named “{self.name}”."})
         if self.fei_number and Site.objects.filter(fei_number=self.fei_number).exclude(pk=self.pk).exists():
             raise ValidationError({"fei_number": f"FEI {self.fei_number} already belongs to another site."})
@@ -223,7 +232,9 @@ class RegulatoryInspection(models.Model):
     warning_letter = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
-    source_id = models.CharField(max_length=60, blank=True, help_text="The source's identifier, e.g. FDA Inspection ID.")
+    source_id = models.CharField(
+        max_length=60, blank=True, help_text="The source's identifier, e.g. FDA Inspection ID."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -46,8 +46,9 @@ def vendor_detail(pk: int) -> Vendor:
     )
     return (
         Vendor.objects.select_related("created_by")
-        .prefetch_related("kinds", "services", "modalities", "dosage_forms", "phases", "contacts",
-                          Prefetch("sites", sites))
+        .prefetch_related(
+            "kinds", "services", "modalities", "dosage_forms", "phases", "contacts", Prefetch("sites", sites)
+        )
         .get(pk=pk)
     )
 
@@ -59,7 +60,9 @@ def inspection_list() -> QuerySet[RegulatoryInspection]:
 def register_summary() -> dict:
     """Figures for the home dashboard, in three queries."""
     by_status = dict(Vendor.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
-    by_kind = dict(Vendor.kinds.through.objects.values_list("kind__code").annotate(n=Count("pk")).values_list("kind__code", "n"))
+    by_kind = dict(
+        Vendor.kinds.through.objects.values_list("kind__code").annotate(n=Count("pk")).values_list("kind__code", "n")
+    )
     since = red_flag_since()
     flags = RegulatoryInspection.objects.filter(end_date__gte=since).aggregate(
         oai=Count("pk", filter=Q(classification="OAI")),

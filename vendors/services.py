@@ -42,8 +42,15 @@ def _enqueue(task, job: ImportJob) -> None:
             logger.exception("Could not queue %s for import job %s", task.name, job.pk)
             ImportJob.objects.filter(pk=job.pk).update(
                 status=ImportJob.Status.FAILED,
-                report={"errors": [{"row": 0, "column": "", "message": "The background queue is unreachable; "
-                                    "upload the file again in a moment."}]},
+                report={
+                    "errors": [
+                        {
+                            "row": 0,
+                            "column": "",
+                            "message": "The background queue is unreachable; upload the file again in a moment.",
+                        }
+                    ]
+                },
             )
 
     transaction.on_commit(publish)

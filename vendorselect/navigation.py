@@ -19,7 +19,7 @@ def navigation(request):
         items.append(("Admin", reverse("admin:index"), "gear"))
     path = request.path
     nav = [
-        {"label": label, "url": url, "icon": icon, "active": url != "/" and path.startswith(url) or path == url}
+        {"label": label, "url": url, "icon": icon, "active": (url != "/" and path.startswith(url)) or path == url}
         for label, url, icon in items
     ]
     return {"nav_items": nav, "user_roles": user_roles(user), "is_auditor": has_role(user, AUDITOR)}

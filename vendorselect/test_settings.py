@@ -9,8 +9,8 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 os.environ.setdefault("VENDORSELECT_VAR_DIR", tempfile.mkdtemp(prefix="vendorselect-test-"))
 
-from vendorselect.settings import *  # noqa: E402,F403
-from vendorselect.settings import STORAGES  # noqa: E402
+from vendorselect.settings import *  # noqa: F403
+from vendorselect.settings import STORAGES
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

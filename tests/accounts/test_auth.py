@@ -35,8 +35,13 @@ def test_seed_demo_is_idempotent_and_every_demo_user_lands_on_their_home(client)
     assert RegulatoryInspection.objects.filter(warning_letter=True).exists()
     kinds = {tuple(sorted(v.kinds.values_list("code", flat=True))) for v in Vendor.objects.all()}
     assert {("CRO",), ("CMO",), ("CDMO",), ("CDMO", "CRO")} <= kinds
-    headings = {"lead": "Procurement lead home", "evaluator": "Evaluator home", "auditor": "Auditor home",
-                "manager": "Manager home", "admin": "Admin home"}
+    headings = {
+        "lead": "Procurement lead home",
+        "evaluator": "Evaluator home",
+        "auditor": "Auditor home",
+        "manager": "Manager home",
+        "admin": "Admin home",
+    }
     for username, heading in headings.items():
         response = client.post("/login/", {"username": username, "password": demo_password(username)}, follow=True)
         assert response.redirect_chain[-1][0] == "/"

@@ -9,11 +9,19 @@ pytestmark = pytest.mark.django_db
 
 
 def test_create_vendor_with_vocabularies(api_as):
-    response = api_as("procurement").post("/api/v1/vendors/", {
-        "name": "Integrated Partner", "kinds": ["CDMO", "CRO"], "country": "CH",
-        "services": ["process-development", "clinical-monitoring"], "modalities": ["peptide"],
-        "phases": ["phase-1", "phase-2"], "status": "under_qualification",
-    }, format="json")
+    response = api_as("procurement").post(
+        "/api/v1/vendors/",
+        {
+            "name": "Integrated Partner",
+            "kinds": ["CDMO", "CRO"],
+            "country": "CH",
+            "services": ["process-development", "clinical-monitoring"],
+            "modalities": ["peptide"],
+            "phases": ["phase-1", "phase-2"],
+            "status": "under_qualification",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     vendor = Vendor.objects.get(name="Integrated Partner")
     assert sorted(vendor.kinds.values_list("code", flat=True)) == ["CDMO", "CRO"]
@@ -21,22 +29,31 @@ def test_create_vendor_with_vocabularies(api_as):
 
 
 def test_unknown_term_lists_allowed_terms_and_writes_nothing(api_as):
-    response = api_as("procurement").post("/api/v1/vendors/", {
-        "name": "Typo Pharma", "kinds": ["CRO", "CXO"], "country": "US",
-    }, format="json")
+    response = api_as("procurement").post(
+        "/api/v1/vendors/",
+        {
+            "name": "Typo Pharma",
+            "kinds": ["CRO", "CXO"],
+            "country": "US",
+        },
+        format="json",
+    )
     assert response.status_code == 400
     message = str(response.json()["kinds"])
     assert "CXO" in message and "CRO, CMO, CDMO" in message
     assert not Vendor.objects.filter(name="Typo Pharma").exists()
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({"name": "", "kinds": ["CRO"], "country": "US"}, "name"),
-    ({"name": "No Kind", "kinds": [], "country": "US"}, "kinds"),
-    ({"name": "Bad Country", "kinds": ["CRO"], "country": "XX"}, "country"),
-    ({"name": "Bad Web", "kinds": ["CRO"], "country": "US", "website": "javascript:alert(1)"}, "website"),
-    ({"name": "Bad Status", "kinds": ["CRO"], "country": "US", "status": "great"}, "status"),
-])
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"name": "", "kinds": ["CRO"], "country": "US"}, "name"),
+        ({"name": "No Kind", "kinds": [], "country": "US"}, "kinds"),
+        ({"name": "Bad Country", "kinds": ["CRO"], "country": "XX"}, "country"),
+        ({"name": "Bad Web", "kinds": ["CRO"], "country": "US", "website": "javascript:alert(1)"}, "website"),
+        ({"name": "Bad Status", "kinds": ["CRO"], "country": "US", "status": "great"}, "status"),
+    ],
+)
 def test_vendor_field_errors(api_as, payload, field):
     response = api_as("procurement").post("/api/v1/vendors/", payload, format="json")
     assert response.status_code == 400
@@ -46,8 +63,9 @@ def test_vendor_field_errors(api_as, payload, field):
 
 def test_vendor_name_unique_case_insensitive(api_as):
     VendorFactory(name="Acme Bio")
-    response = api_as("procurement").post("/api/v1/vendors/", {"name": "ACME bio", "kinds": ["CRO"], "country": "US"},
-                                          format="json")
+    response = api_as("procurement").post(
+        "/api/v1/vendors/", {"name": "ACME bio", "kinds": ["CRO"], "country": "US"}, format="json"
+    )
     assert response.status_code == 400
     assert "already exists" in str(response.json()["name"])
 
@@ -73,15 +91,22 @@ def test_site_validation(api_as):
 
 def test_inspection_in_future_refused(api_as):
     site = SiteFactory()
-    response = api_as("auditor").post("/api/v1/inspections/", {
-        "site": site.pk, "agency": "FDA", "end_date": str(date.today() + timedelta(days=3)), "classification": "NAI",
-    }, format="json")
+    response = api_as("auditor").post(
+        "/api/v1/inspections/",
+        {
+            "site": site.pk,
+            "agency": "FDA",
+            "end_date": str(date.today() + timedelta(days=3)),
+            "classification": "NAI",
+        },
+        format="json",
+    )
     assert response.status_code == 400
     assert "end_date" in response.json()
 
 
 def test_filters(api_as):
-    cro = VendorFactory(name="Only CRO", kinds=["CRO"], country="IN")
+    VendorFactory(name="Only CRO", kinds=["CRO"], country="IN")
     both = VendorFactory(name="Both Kinds", kinds=["CDMO", "CRO"], status="approved")
     cmo = VendorFactory(name="Only CMO", kinds=["CMO"])
     pd_service, mfg = Service.objects.get(code="process-development"), Service.objects.get(code="api-manufacturing")
@@ -174,4 +199,3 @@ def test_schema_and_docs_are_served(api_as):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
-

@@ -70,33 +70,44 @@ def test_every_bad_row_is_reported_and_nothing_written(client_as, django_capture
     bad = (
         HEADER
         + "Good One,,CRO,US,,,,,\n"
-        + ",,CRO,US,,,,,\n"                                   # row 3: no name
-        + "Bad Kind,,CXO,US,,,,,\n"                           # row 4: unknown kind
-        + "Bad Country,,CRO,Atlantis,,,,,\n"                  # row 5
-        + "Bad Status,,CRO,US,,excellent,,,\n"                # row 6
-        + "Bad Web,,CRO,US,ftp://x,,,,\n"                     # row 7
-        + "=cmd|' /C calc'!A0,,CRO,US,,,,,\n"                 # row 8: formula
-        + "good one,,CRO,US,,,,,\n"                           # row 9: duplicate of row 2
-        + "Bad Service,,CRO,US,,,Teleportation,,\n"           # row 10
+        + ",,CRO,US,,,,,\n"  # row 3: no name
+        + "Bad Kind,,CXO,US,,,,,\n"  # row 4: unknown kind
+        + "Bad Country,,CRO,Atlantis,,,,,\n"  # row 5
+        + "Bad Status,,CRO,US,,excellent,,,\n"  # row 6
+        + "Bad Web,,CRO,US,ftp://x,,,,\n"  # row 7
+        + "=cmd|' /C calc'!A0,,CRO,US,,,,,\n"  # row 8: formula
+        + "good one,,CRO,US,,,,,\n"  # row 9: duplicate of row 2
+        + "Bad Service,,CRO,US,,,Teleportation,,\n"  # row 10
     )
     job = run_import(client_as("procurement"), bad.encode(), django_capture_on_commit_callbacks)
     assert job.status == ImportJob.Status.INVALID
     errors = {(e["row"], e["column"]) for e in job.report["errors"]}
-    assert errors == {(3, "name"), (4, "kinds"), (5, "country"), (6, "status"), (7, "website"), (8, "name"),
-                      (9, "name"), (10, "services")}
+    assert errors == {
+        (3, "name"),
+        (4, "kinds"),
+        (5, "country"),
+        (6, "status"),
+        (7, "website"),
+        (8, "name"),
+        (9, "name"),
+        (10, "services"),
+    }
     kinds_error = next(e for e in job.report["errors"] if e["column"] == "kinds")
     assert "CXO" in kinds_error["message"] and "allowed" in kinds_error["message"]
     assert Vendor.objects.count() == 0
 
 
-@pytest.mark.parametrize(("content", "name", "message"), [
-    (b"", "empty.csv", "empty"),
-    (b"name,kinds,country\n", "header.csv", "no data rows"),
-    (b"PK\x03\x04garbage", "fake.xlsx", "not a readable .xlsx"),
-    (b"hello", "notes.txt", "Upload a .csv or .xlsx"),
-    (b"foo,bar\n1,2\n", "foreign.csv", "unknown column"),
-    (b"name,legal_name\nA,B\n", "missing.csv", "required column is missing"),
-])
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"", "empty.csv", "empty"),
+        (b"name,kinds,country\n", "header.csv", "no data rows"),
+        (b"PK\x03\x04garbage", "fake.xlsx", "not a readable .xlsx"),
+        (b"hello", "notes.txt", "Upload a .csv or .xlsx"),
+        (b"foo,bar\n1,2\n", "foreign.csv", "unknown column"),
+        (b"name,legal_name\nA,B\n", "missing.csv", "required column is missing"),
+    ],
+)
 def test_bad_files(client_as, django_capture_on_commit_callbacks, content, name, message):
     client = client_as("procurement")
     with django_capture_on_commit_callbacks(execute=True):
@@ -127,13 +138,16 @@ def test_xlsx_import_uses_values_not_formulas(client_as, django_capture_on_commi
     sheet.append(["Delta Oligo", "CDMO", "US", None])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    job = run_import(client_as("procurement"), buffer.getvalue(), django_capture_on_commit_callbacks,
-                     name="vendors.xlsx")
+    job = run_import(
+        client_as("procurement"), buffer.getvalue(), django_capture_on_commit_callbacks, name="vendors.xlsx"
+    )
     assert job.status == ImportJob.Status.DONE, job.report
     assert set(Vendor.objects.values_list("name", flat=True)) == {"Gamma Sterile", "Delta Oligo"}
 
 
-def test_all_or_nothing_when_register_changed_between_preview_and_confirm(client_as, django_capture_on_commit_callbacks):
+def test_all_or_nothing_when_register_changed_between_preview_and_confirm(
+    client_as, django_capture_on_commit_callbacks
+):
     client = client_as("procurement")
     VendorFactory(name="Parent Co")
     content = b"vendor,name,country,quality_regime,fei_number\nParent Co,Plant A,US,cGMP,3001000001\nParent Co,Plant B,US,cGMP,3001000002\n"
@@ -164,8 +178,10 @@ def test_sites_import_and_errors(client_as, django_capture_on_commit_callbacks):
     assert job.status == ImportJob.Status.INVALID
     errors = {(e["row"], e["column"]) for e in job.report["errors"]}
     assert errors == {(3, "vendor"), (4, "quality_regime"), (5, "scale_unit")}
-    good = b"vendor,name,country,quality_regime,scale_min,scale_max,scale_unit,capabilities,certifications\n" \
-           b"Parent Co,Plant A,US,cGMP,100,2000,L,fill-finish;release-testing,ISO 9001;EU GMP\n"
+    good = (
+        b"vendor,name,country,quality_regime,scale_min,scale_max,scale_unit,capabilities,certifications\n"
+        b"Parent Co,Plant A,US,cGMP,100,2000,L,fill-finish;release-testing,ISO 9001;EU GMP\n"
+    )
     job = run_import(client, good, django_capture_on_commit_callbacks, name="sites.csv", target="sites")
     assert job.status == ImportJob.Status.DONE
     site = Site.objects.get(name="Plant A")
@@ -178,9 +194,11 @@ def test_sites_import_and_errors(client_as, django_capture_on_commit_callbacks):
 def test_import_api(api_as, django_capture_on_commit_callbacks):
     client = api_as("procurement")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/api/v1/imports/", {"target": "vendors",
-                                                    "file": SimpleUploadedFile("v.csv", GOOD.encode())},
-                               format="multipart")
+        response = client.post(
+            "/api/v1/imports/",
+            {"target": "vendors", "file": SimpleUploadedFile("v.csv", GOOD.encode())},
+            format="multipart",
+        )
     assert response.status_code == 202, response.content
     job_id = response.json()["id"]
     assert client.get(f"/api/v1/imports/{job_id}/").json()["status"] == "ready"
@@ -189,8 +207,9 @@ def test_import_api(api_as, django_capture_on_commit_callbacks):
     assert response.status_code == 202
     assert client.get(f"/api/v1/imports/{job_id}/").json()["status"] == "done"
     assert client.post(f"/api/v1/imports/{job_id}/confirm/").status_code == 409
-    bad = client.post("/api/v1/imports/", {"target": "planets", "file": SimpleUploadedFile("v.exe", b"MZ")},
-                      format="multipart")
+    bad = client.post(
+        "/api/v1/imports/", {"target": "planets", "file": SimpleUploadedFile("v.exe", b"MZ")}, format="multipart"
+    )
     assert bad.status_code == 400
     assert set(bad.json()) == {"target", "file"}
     assert api_as("evaluator").post("/api/v1/imports/", {}, format="multipart").status_code == 403

@@ -30,12 +30,22 @@ API_CASES = [
     ("delete", "/api/v1/vendors/{vendor}/", None, set(), 405),
     ("delete", "/api/v1/inspections/{inspection}/", None, set(), 405),
     ("get", "/api/v1/sites/", None, ALL, 200),
-    ("post", "/api/v1/sites/", lambda o: {"vendor": o["vendor"].pk, "name": "New plant", "country": "IE",
-                                           "quality_regime": "cGMP"}, {"procurement", "auditor"}, 201),
+    (
+        "post",
+        "/api/v1/sites/",
+        lambda o: {"vendor": o["vendor"].pk, "name": "New plant", "country": "IE", "quality_regime": "cGMP"},
+        {"procurement", "auditor"},
+        201,
+    ),
     ("patch", "/api/v1/sites/{site}/", lambda o: {"fei_number": "3001234567"}, {"procurement", "auditor"}, 200),
     ("get", "/api/v1/inspections/", None, ALL, 200),
-    ("post", "/api/v1/inspections/", lambda o: {"site": o["site"].pk, "agency": "FDA", "end_date": "2024-03-01",
-                                                 "classification": "VAI"}, {"auditor"}, 201),
+    (
+        "post",
+        "/api/v1/inspections/",
+        lambda o: {"site": o["site"].pk, "agency": "FDA", "end_date": "2024-03-01", "classification": "VAI"},
+        {"auditor"},
+        201,
+    ),
     ("patch", "/api/v1/inspections/{inspection}/", lambda o: {"form_483_observations": 3}, {"auditor"}, 200),
     ("get", "/api/v1/contacts/", None, ALL, 200),
     ("post", "/api/v1/contacts/", lambda o: {"vendor": o["vendor"].pk, "name": "Ana"}, {"procurement"}, 201),
@@ -108,9 +118,17 @@ def test_pages_redirect_anonymous_to_login(client, objects, template, allowed):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_vendor_form_post_matrix(client_as, role):
-    response = client_as(role).post("/vendors/new/", {"name": "Posted Vendor", "kinds": [], "country": "US",
-                                                        "status": "prospect", "contacts-TOTAL_FORMS": "0",
-                                                        "contacts-INITIAL_FORMS": "0"})
+    response = client_as(role).post(
+        "/vendors/new/",
+        {
+            "name": "Posted Vendor",
+            "kinds": [],
+            "country": "US",
+            "status": "prospect",
+            "contacts-TOTAL_FORMS": "0",
+            "contacts-INITIAL_FORMS": "0",
+        },
+    )
     if role == "procurement":
         assert response.status_code == 200  # the form comes back with the missing kinds
     else:
@@ -119,9 +137,15 @@ def test_vendor_form_post_matrix(client_as, role):
 
 def test_site_edit_allowed_for_auditor_only_on_sites(client_as):
     site = SiteFactory()
-    response = client_as("auditor").post(f"/vendors/sites/{site.pk}/edit/", {
-        "name": site.name, "country": "US", "quality_regime": "cGMP", "fei_number": "1234567",
-    })
+    response = client_as("auditor").post(
+        f"/vendors/sites/{site.pk}/edit/",
+        {
+            "name": site.name,
+            "country": "US",
+            "quality_regime": "cGMP",
+            "fei_number": "1234567",
+        },
+    )
     assert response.status_code == 302
     site.refresh_from_db()
     assert site.fei_number == "1234567"

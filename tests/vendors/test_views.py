@@ -83,9 +83,15 @@ def test_create_vendor_with_contacts_and_errors(client_as):
     client = client_as("procurement")
     kinds = Kind.objects.filter(code__in=["CDMO", "CRO"])
     data = {
-        "name": "Form Vendor", "kinds": [k.pk for k in kinds], "country": "DE", "status": "prospect",
-        "website": "https://form.example", "contacts-TOTAL_FORMS": "1", "contacts-INITIAL_FORMS": "0",
-        "contacts-0-name": "Dr. Weber", "contacts-0-email": "not-an-email",
+        "name": "Form Vendor",
+        "kinds": [k.pk for k in kinds],
+        "country": "DE",
+        "status": "prospect",
+        "website": "https://form.example",
+        "contacts-TOTAL_FORMS": "1",
+        "contacts-INITIAL_FORMS": "0",
+        "contacts-0-name": "Dr. Weber",
+        "contacts-0-email": "not-an-email",
     }
     response = client.post("/vendors/new/", data)
     assert response.status_code == 200
@@ -102,10 +108,17 @@ def test_create_vendor_with_contacts_and_errors(client_as):
 
 def test_site_form_refuses_inverted_scale(client_as):
     vendor = VendorFactory()
-    response = client_as("procurement").post(f"/vendors/{vendor.pk}/sites/new/", {
-        "name": "Plant", "country": "US", "quality_regime": "cGMP", "scale_min": "900", "scale_max": "10",
-        "scale_unit": "L",
-    })
+    response = client_as("procurement").post(
+        f"/vendors/{vendor.pk}/sites/new/",
+        {
+            "name": "Plant",
+            "country": "US",
+            "quality_regime": "cGMP",
+            "scale_min": "900",
+            "scale_max": "10",
+            "scale_unit": "L",
+        },
+    )
     assert response.status_code == 200
     assert "must not be smaller than the minimum" in response.content.decode()
     assert not vendor.sites.exists()
@@ -114,10 +127,17 @@ def test_site_form_refuses_inverted_scale(client_as):
 def test_inspection_form(client_as):
     site = SiteFactory()
     client = client_as("auditor")
-    response = client.post(f"/vendors/sites/{site.pk}/inspections/new/", {
-        "agency": "FDA", "end_date": "2023-05-04", "classification": "OAI", "form_483_observations": "7",
-        "warning_letter": "on", "source": "manual",
-    })
+    response = client.post(
+        f"/vendors/sites/{site.pk}/inspections/new/",
+        {
+            "agency": "FDA",
+            "end_date": "2023-05-04",
+            "classification": "OAI",
+            "form_483_observations": "7",
+            "warning_letter": "on",
+            "source": "manual",
+        },
+    )
     assert response.status_code == 302
     assert site.inspections.get().warning_letter is True
     page = client.get(f"/vendors/{site.vendor_id}/").content.decode()

@@ -31,7 +31,10 @@ def sort_header(context, label: str, key: str):
     icon = ("bi-sort-down" if descending else "bi-sort-up") if active else "bi-arrow-down-up text-body-tertiary"
     return format_html(
         '<th scope="col" aria-sort="{}"><a class="sort-link" href="?{}">{} <i class="bi {}" aria-hidden="true"></i></a></th>',
-        aria, params.urlencode(), label, icon,
+        aria,
+        params.urlencode(),
+        label,
+        icon,
     )
 
 

@@ -85,99 +85,226 @@ VENDORS = [
 PROFILES = {
     # services, modalities, dosage forms, phases, regime, (scale unit, min range, max range)
     "biologics": (
-        ["cell-line-development", "process-development", "scale-up", "technology-transfer", "api-manufacturing",
-         "clinical-trial-materials", "commercial-manufacturing", "release-testing", "stability-testing"],
-        ["biologic-mab"], ["biologic-drug-substance", "sterile-injectable"],
-        ["preclinical", "phase-1", "phase-2", "phase-3", "commercial"], "cGMP", ("L", (50, 500), (2000, 20000)),
+        [
+            "cell-line-development",
+            "process-development",
+            "scale-up",
+            "technology-transfer",
+            "api-manufacturing",
+            "clinical-trial-materials",
+            "commercial-manufacturing",
+            "release-testing",
+            "stability-testing",
+        ],
+        ["biologic-mab"],
+        ["biologic-drug-substance", "sterile-injectable"],
+        ["preclinical", "phase-1", "phase-2", "phase-3", "commercial"],
+        "cGMP",
+        ("L", (50, 500), (2000, 20000)),
     ),
     "clinical": (
-        ["clinical-trial-planning", "site-selection-start-up", "patient-recruitment", "clinical-monitoring",
-         "data-management", "biostatistics", "medical-writing", "project-management", "regulatory-affairs"],
-        ["small-molecule", "biologic-mab", "vaccine"], [], ["phase-1", "phase-2", "phase-3", "commercial"], "GCP", None,
+        [
+            "clinical-trial-planning",
+            "site-selection-start-up",
+            "patient-recruitment",
+            "clinical-monitoring",
+            "data-management",
+            "biostatistics",
+            "medical-writing",
+            "project-management",
+            "regulatory-affairs",
+        ],
+        ["small-molecule", "biologic-mab", "vaccine"],
+        [],
+        ["phase-1", "phase-2", "phase-3", "commercial"],
+        "GCP",
+        None,
     ),
     "integrated": (
-        ["route-scouting", "process-research", "analytical-method-development", "process-development", "scale-up",
-         "technology-transfer", "process-validation", "api-manufacturing", "drug-product-manufacturing",
-         "clinical-trial-materials", "clinical-monitoring", "data-management", "cmc-regulatory-writing"],
-        ["small-molecule", "peptide"], ["oral-solid", "sterile-injectable"],
-        ["preclinical", "phase-1", "phase-2", "phase-3", "commercial"], "cGMP", ("L", (20, 100), (4000, 12000)),
+        [
+            "route-scouting",
+            "process-research",
+            "analytical-method-development",
+            "process-development",
+            "scale-up",
+            "technology-transfer",
+            "process-validation",
+            "api-manufacturing",
+            "drug-product-manufacturing",
+            "clinical-trial-materials",
+            "clinical-monitoring",
+            "data-management",
+            "cmc-regulatory-writing",
+        ],
+        ["small-molecule", "peptide"],
+        ["oral-solid", "sterile-injectable"],
+        ["preclinical", "phase-1", "phase-2", "phase-3", "commercial"],
+        "cGMP",
+        ("L", (20, 100), (4000, 12000)),
     ),
     "api": (
-        ["process-development", "process-optimization", "scale-up", "technology-transfer", "process-validation",
-         "api-manufacturing", "registration-batches", "commercial-manufacturing", "dmf-filing", "stability-testing"],
-        ["small-molecule"], ["oral-solid"], ["phase-2", "phase-3", "commercial"], "cGMP", ("L", (100, 1000), (4000, 16000)),
+        [
+            "process-development",
+            "process-optimization",
+            "scale-up",
+            "technology-transfer",
+            "process-validation",
+            "api-manufacturing",
+            "registration-batches",
+            "commercial-manufacturing",
+            "dmf-filing",
+            "stability-testing",
+        ],
+        ["small-molecule"],
+        ["oral-solid"],
+        ["phase-2", "phase-3", "commercial"],
+        "cGMP",
+        ("L", (100, 1000), (4000, 16000)),
     ),
     "chemistry": (
         ["route-scouting", "medicinal-chemistry", "process-research", "analytical-method-development"],
-        ["small-molecule", "peptide"], [], ["discovery", "preclinical", "phase-1"], "GLP", ("g", (1, 10), (500, 5000)),
+        ["small-molecule", "peptide"],
+        [],
+        ["discovery", "preclinical", "phase-1"],
+        "GLP",
+        ("g", (1, 10), (500, 5000)),
     ),
     "sterile": (
-        ["fill-finish", "drug-product-manufacturing", "clinical-trial-materials", "commercial-manufacturing",
-         "release-testing", "packaging-labelling", "process-validation"],
-        ["biologic-mab", "small-molecule", "peptide"], ["sterile-injectable"],
-        ["phase-1", "phase-2", "phase-3", "commercial"], "cGMP", ("L", (5, 50), (500, 3000)),
+        [
+            "fill-finish",
+            "drug-product-manufacturing",
+            "clinical-trial-materials",
+            "commercial-manufacturing",
+            "release-testing",
+            "packaging-labelling",
+            "process-validation",
+        ],
+        ["biologic-mab", "small-molecule", "peptide"],
+        ["sterile-injectable"],
+        ["phase-1", "phase-2", "phase-3", "commercial"],
+        "cGMP",
+        ("L", (5, 50), (500, 3000)),
     ),
     "cgt": (
-        ["process-development", "technology-transfer", "clinical-trial-materials", "release-testing",
-         "qualified-person-release"],
-        ["cell-gene-therapy"], ["sterile-injectable"], ["preclinical", "phase-1", "phase-2"], "cGMP",
+        [
+            "process-development",
+            "technology-transfer",
+            "clinical-trial-materials",
+            "release-testing",
+            "qualified-person-release",
+        ],
+        ["cell-gene-therapy"],
+        ["sterile-injectable"],
+        ["preclinical", "phase-1", "phase-2"],
+        "cGMP",
         ("L", (1, 10), (50, 500)),
     ),
     "oral": (
-        ["formulation-development", "drug-product-manufacturing", "registration-batches", "commercial-manufacturing",
-         "packaging-labelling", "stability-testing"],
-        ["small-molecule"], ["oral-solid", "oral-liquid"], ["phase-3", "commercial"], "cGMP",
+        [
+            "formulation-development",
+            "drug-product-manufacturing",
+            "registration-batches",
+            "commercial-manufacturing",
+            "packaging-labelling",
+            "stability-testing",
+        ],
+        ["small-molecule"],
+        ["oral-solid", "oral-liquid"],
+        ["phase-3", "commercial"],
+        "cGMP",
         ("kg", (10, 100), (1000, 5000)),
     ),
     "peptide": (
         ["process-development", "scale-up", "api-manufacturing", "analytical-method-development", "dmf-filing"],
-        ["peptide"], ["sterile-injectable"], ["preclinical", "phase-1", "phase-2", "phase-3", "commercial"], "cGMP",
+        ["peptide"],
+        ["sterile-injectable"],
+        ["preclinical", "phase-1", "phase-2", "phase-3", "commercial"],
+        "cGMP",
         ("kg", (0.1, 1), (20, 200)),
     ),
     "preclinical": (
         ["preclinical-toxicology", "pk-pd-studies", "analytical-method-development", "medical-writing"],
-        ["small-molecule", "biologic-mab", "oligonucleotide"], [], ["discovery", "preclinical"], "GLP", None,
+        ["small-molecule", "biologic-mab", "oligonucleotide"],
+        [],
+        ["discovery", "preclinical"],
+        "GLP",
+        None,
     ),
     "oligo": (
-        ["process-development", "scale-up", "api-manufacturing", "analytical-method-development",
-         "clinical-trial-materials"],
-        ["oligonucleotide"], ["sterile-injectable"], ["preclinical", "phase-1", "phase-2", "phase-3"], "cGMP",
+        [
+            "process-development",
+            "scale-up",
+            "api-manufacturing",
+            "analytical-method-development",
+            "clinical-trial-materials",
+        ],
+        ["oligonucleotide"],
+        ["sterile-injectable"],
+        ["preclinical", "phase-1", "phase-2", "phase-3"],
+        "cGMP",
         ("kg", (0.05, 0.5), (10, 100)),
     ),
     "formulation": (
         ["formulation-research", "formulation-development", "analytical-method-development", "stability-testing"],
-        ["small-molecule", "peptide"], ["oral-solid", "topical", "inhaled"], ["preclinical", "phase-1", "phase-2"],
-        "GLP", ("g", (10, 100), (1000, 10000)),
+        ["small-molecule", "peptide"],
+        ["oral-solid", "topical", "inhaled"],
+        ["preclinical", "phase-1", "phase-2"],
+        "GLP",
+        ("g", (10, 100), (1000, 10000)),
     ),
     "vaccine": (
-        ["process-development", "scale-up", "api-manufacturing", "fill-finish", "release-testing",
-         "qualified-person-release"],
-        ["vaccine"], ["sterile-injectable"], ["phase-1", "phase-2", "phase-3", "commercial"], "cGMP",
+        [
+            "process-development",
+            "scale-up",
+            "api-manufacturing",
+            "fill-finish",
+            "release-testing",
+            "qualified-person-release",
+        ],
+        ["vaccine"],
+        ["sterile-injectable"],
+        ["phase-1", "phase-2", "phase-3", "commercial"],
+        "cGMP",
         ("L", (50, 200), (1000, 6000)),
     ),
     "inhaled": (
         ["formulation-development", "drug-product-manufacturing", "clinical-trial-materials", "stability-testing"],
-        ["small-molecule", "biologic-mab"], ["inhaled"], ["phase-1", "phase-2", "phase-3", "commercial"], "cGMP",
+        ["small-molecule", "biologic-mab"],
+        ["inhaled"],
+        ["phase-1", "phase-2", "phase-3", "commercial"],
+        "cGMP",
         ("kg", (1, 10), (200, 1000)),
     ),
     "topical": (
         ["formulation-development", "drug-product-manufacturing", "commercial-manufacturing", "packaging-labelling"],
-        ["small-molecule"], ["topical", "transdermal"], ["phase-2", "phase-3", "commercial"], "cGMP",
+        ["small-molecule"],
+        ["topical", "transdermal"],
+        ["phase-2", "phase-3", "commercial"],
+        "cGMP",
         ("kg", (20, 200), (1000, 4000)),
     ),
     "ophthalmic": (
         ["fill-finish", "drug-product-manufacturing", "commercial-manufacturing", "release-testing"],
-        ["small-molecule", "biologic-mab"], ["ophthalmic", "sterile-injectable"], ["phase-3", "commercial"], "cGMP",
+        ["small-molecule", "biologic-mab"],
+        ["ophthalmic", "sterile-injectable"],
+        ["phase-3", "commercial"],
+        "cGMP",
         ("L", (50, 200), (1000, 5000)),
     ),
     "packaging": (
         ["packaging-labelling", "clinical-trial-materials", "qualified-person-release"],
-        ["small-molecule", "biologic-mab"], ["oral-solid", "sterile-injectable"], ["phase-1", "phase-2", "phase-3", "commercial"],
-        "cGMP", None,
+        ["small-molecule", "biologic-mab"],
+        ["oral-solid", "sterile-injectable"],
+        ["phase-1", "phase-2", "phase-3", "commercial"],
+        "cGMP",
+        None,
     ),
     "transdermal": (
         ["formulation-development", "scale-up", "drug-product-manufacturing", "commercial-manufacturing"],
-        ["small-molecule"], ["transdermal", "topical"], ["phase-2", "phase-3", "commercial"], "cGMP",
+        ["small-molecule"],
+        ["transdermal", "topical"],
+        ["phase-2", "phase-3", "commercial"],
+        "cGMP",
         ("kg", (5, 50), (500, 2000)),
     ),
 }
@@ -186,10 +313,19 @@ SITE_CITIES = {
     "US": ["Durham, NC", "Boston, MA", "San Diego, CA", "Indianapolis, IN"],
     "DE": ["Frankfurt", "Marburg", "Ludwigshafen"],
     "IN": ["Hyderabad", "Ahmedabad", "Bengaluru"],
-    "NO": ["Oslo"], "FR": ["Lyon", "Compiègne"], "JP": ["Osaka", "Toyama"], "CH": ["Basel", "Visp"],
-    "GB": ["Cambridge", "Macclesfield", "Edinburgh"], "CN": ["Shanghai", "Wuxi", "Suzhou"],
-    "BE": ["Ghent", "Brussels"], "IT": ["Milan", "Latina"], "IE": ["Cork", "Dublin"], "CA": ["Montréal", "Toronto"],
-    "KR": ["Incheon", "Osong"], "NL": ["Leiden", "Nijmegen"], "SG": ["Singapore"],
+    "NO": ["Oslo"],
+    "FR": ["Lyon", "Compiègne"],
+    "JP": ["Osaka", "Toyama"],
+    "CH": ["Basel", "Visp"],
+    "GB": ["Cambridge", "Macclesfield", "Edinburgh"],
+    "CN": ["Shanghai", "Wuxi", "Suzhou"],
+    "BE": ["Ghent", "Brussels"],
+    "IT": ["Milan", "Latina"],
+    "IE": ["Cork", "Dublin"],
+    "CA": ["Montréal", "Toronto"],
+    "KR": ["Incheon", "Osong"],
+    "NL": ["Leiden", "Nijmegen"],
+    "SG": ["Singapore"],
 }
 AGENCY_BY_COUNTRY = {"US": "FDA", "GB": "MHRA", "JP": "PMDA"}
 EU = {"DE", "FR", "BE", "IT", "IE", "NL", "NO"}
@@ -203,9 +339,13 @@ class Command(BaseCommand):
             self.ensure_reference_data()
             self.seed_users()
             self.seed_register()
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {Vendor.objects.count()} vendors, "
-                                             f"{Site.objects.count()} sites, "
-                                             f"{RegulatoryInspection.objects.count()} inspections."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {Vendor.objects.count()} vendors, "
+                f"{Site.objects.count()} sites, "
+                f"{RegulatoryInspection.objects.count()} inspections."
+            )
+        )
         for username, *_ in DEMO_USERS:
             self.stdout.write(f"  {username:<11} {demo_password(username)}")
 
@@ -257,8 +397,11 @@ class Command(BaseCommand):
             vendor.phases.set([terms[Phase][p] for p in phases])
             vendor.contacts.update_or_create(
                 name=f"Business development, {name.split()[0]}",
-                defaults={"title": "Business development director",
-                          "email": f"bd@{name.split()[0].lower()}.example", "phone": "+1 555 0100"},
+                defaults={
+                    "title": "Business development director",
+                    "email": f"bd@{name.split()[0].lower()}.example",
+                    "phone": "+1 555 0100",
+                },
             )
             self.seed_sites(vendor, country, profile, regime, scale, services, terms, rng, today, index)
 
@@ -268,7 +411,7 @@ class Command(BaseCommand):
             site_countries.append(["US", "IE", "SG", "DE", "IN", "KR"][index % 6])
         for number, site_country in enumerate(site_countries, start=1):
             city = SITE_CITIES[site_country][(index + number) % len(SITE_CITIES[site_country])]
-            unit, low, high = (scale or (None, None, None))
+            unit, low, high = scale or (None, None, None)
             defaults = {
                 "address": f"{10 + index * 7} Science Park Road\n{city}",
                 "country": site_country,
@@ -302,24 +445,52 @@ class Command(BaseCommand):
             if agency != "FDA":
                 observations = 0
             RegulatoryInspection.objects.update_or_create(
-                source=RegulatoryInspection.Source.MANUAL if agency != "FDA" else RegulatoryInspection.Source.FDA_DASHBOARD,
+                source=RegulatoryInspection.Source.MANUAL
+                if agency != "FDA"
+                else RegulatoryInspection.Source.FDA_DASHBOARD,
                 source_id=f"DEMO-{site.pk}-{n}",
                 defaults={
-                    "site": site, "agency": agency, "end_date": end, "classification": classification,
-                    "form_483_observations": observations, "warning_letter": letter,
-                    "agency_classification": {"NAI": "No action indicated", "VAI": "Voluntary action indicated",
-                                              "OAI": "Official action indicated"}[classification]
-                    if agency == "FDA" else {"NAI": "GMP certificate issued", "VAI": "Compliant with observations",
-                                             "OAI": "Statement of non-compliance"}[classification],
+                    "site": site,
+                    "agency": agency,
+                    "end_date": end,
+                    "classification": classification,
+                    "form_483_observations": observations,
+                    "warning_letter": letter,
+                    "agency_classification": {
+                        "NAI": "No action indicated",
+                        "VAI": "Voluntary action indicated",
+                        "OAI": "Official action indicated",
+                    }[classification]
+                    if agency == "FDA"
+                    else {
+                        "NAI": "GMP certificate issued",
+                        "VAI": "Compliant with observations",
+                        "OAI": "Statement of non-compliance",
+                    }[classification],
                     "notes": "Warning letter issued after the inspection." if letter else "",
                 },
             )
 
     @staticmethod
     def legal_suffix(country: str) -> str:
-        return {"US": "Inc.", "DE": "GmbH", "CH": "AG", "GB": "Ltd", "IE": "Ltd", "FR": "SAS", "IT": "S.p.A.",
-                "IN": "Pvt. Ltd.", "JP": "K.K.", "NL": "B.V.", "BE": "NV", "CN": "Co., Ltd.", "KR": "Co., Ltd.",
-                "CA": "Inc.", "SG": "Pte. Ltd.", "NO": "AS"}.get(country, "Ltd")
+        return {
+            "US": "Inc.",
+            "DE": "GmbH",
+            "CH": "AG",
+            "GB": "Ltd",
+            "IE": "Ltd",
+            "FR": "SAS",
+            "IT": "S.p.A.",
+            "IN": "Pvt. Ltd.",
+            "JP": "K.K.",
+            "NL": "B.V.",
+            "BE": "NV",
+            "CN": "Co., Ltd.",
+            "KR": "Co., Ltd.",
+            "CA": "Inc.",
+            "SG": "Pte. Ltd.",
+            "NO": "AS",
+        }.get(country, "Ltd")
 
     @staticmethod
     def description(name: str, profile: str) -> str:
