@@ -5,33 +5,33 @@ from decimal import Decimal
 import django_filters as filters
 from django.db.models import Q
 from django_countries import countries
+from drf_spectacular.utils import extend_schema_field
 
 from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Site, Vendor
 
 GRAMS_PER_UNIT = {"g": Decimal(1), "kg": Decimal(1000)}
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class TermFilter(filters.ModelMultipleChoiceFilter):
+    """Vocabulary terms by code (?service=scale-up&service=fill-finish)."""
+
+    def __init__(self, relation: str, model, **kwargs):
+        super().__init__(field_name=f"{relation}__code", to_field_name="code", queryset=model.objects.all(), **kwargs)
+
+
 class VendorFilter(filters.FilterSet):
     q = filters.CharFilter(method="search", label="Search")
-    kind = filters.ModelMultipleChoiceFilter(
-        field_name="kinds__code", to_field_name="code", queryset=Kind.objects.all()
-    )
-    service = filters.ModelMultipleChoiceFilter(
-        field_name="services__code",
-        to_field_name="code",
-        queryset=Service.objects.all(),
+    kind = TermFilter("kinds", Kind, label="Kind")
+    service = TermFilter(
+        "services",
+        Service,
         conjoined=True,
         help_text="Vendors that offer every service given.",
     )
-    modality = filters.ModelMultipleChoiceFilter(
-        field_name="modalities__code", to_field_name="code", queryset=Modality.objects.all()
-    )
-    dosage_form = filters.ModelMultipleChoiceFilter(
-        field_name="dosage_forms__code", to_field_name="code", queryset=DosageForm.objects.all()
-    )
-    phase = filters.ModelMultipleChoiceFilter(
-        field_name="phases__code", to_field_name="code", queryset=Phase.objects.all()
-    )
+    modality = TermFilter("modalities", Modality)
+    dosage_form = TermFilter("dosage_forms", DosageForm)
+    phase = TermFilter("phases", Phase)
     country = filters.MultipleChoiceFilter(choices=list(countries), label="Headquarters country")
     status = filters.MultipleChoiceFilter(choices=Vendor.Status.choices, label="Qualification status")
     scale_unit = filters.ChoiceFilter(choices=Site.ScaleUnit.choices, method="noop", label="Scale unit")

@@ -1,0 +1,91 @@
+"""Project-level checks: deployment settings, the compose file, the OpenAPI schema, migrations."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manage(*args, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+PRODUCTION = {
+    "SECRET_KEY": "x" * 20 + "production-like-secret-key-for-the-check-0123456789",
+    "DJANGO_DEBUG": "0",
+    "ALLOWED_HOSTS": "vendorselect.example.com",
+    "SECURE_SSL_REDIRECT": "1",
+    "CELERY_TASK_ALWAYS_EAGER": "0",
+}
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env_extra=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = _manage("check", env_extra={**PRODUCTION, "SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_openapi_schema_validates_without_warnings():
+    result = _manage("spectacular", "--validate", "--fail-on-warn", "--file", os.devnull, env_extra=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_missing_migrations():
+    result = _manage("makemigrations", "--check", "--dry-run", env_extra=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_services_point_at_real_things():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) >= {"db", "redis", "web", "worker"}
+    assert services["db"]["image"].startswith("postgres:16")
+    assert services["redis"]["image"].startswith("redis:7")
+    redis_command = " ".join(services["redis"]["command"])
+    assert "--appendonly yes" in redis_command and "--maxmemory-policy noeviction" in redis_command
+    for name, service in services.items():
+        assert "healthcheck" in service, name
+    for name in ("web", "worker"):
+        service = services[name]
+        assert service["build"] == "."
+        assert (ROOT / "Dockerfile").exists()
+        command = " ".join(service["command"])
+        if "manage.py" in command:
+            assert (ROOT / "manage.py").exists()
+        if "gunicorn" in command:
+            module, attribute = command.split("gunicorn ")[1].split()[0].split(":")
+            assert attribute == "application" and (ROOT / (module.replace(".", "/") + ".py")).exists()
+        if "celery" in command:
+            app = command.split("-A ")[1].split()[0]
+            assert (ROOT / app / "celery.py").exists()
+        env = service["environment"]
+        settings_text = (ROOT / "vendorselect" / "settings.py").read_text()
+        for variable in env:
+            assert f'"{variable}"' in settings_text, f"{variable} is not read by the settings"
+        for dependency in service["depends_on"]:
+            assert dependency in services
+    requirements = (ROOT / "requirements.txt").read_text()
+    for package in ("gunicorn", "celery", "redis", "psycopg"):
+        assert package in requirements
+
+
+@pytest.mark.parametrize("path", ["requirements.txt", "requirements-dev.txt"])
+def test_requirements_are_pinned(path):
+    for line in (ROOT / path).read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", "-r")):
+            assert "==" in line, line
