@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _manage(*args, env_extra=None):
     env = {**os.environ, **(env_extra or {})}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    for variable in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        env.pop(variable, None)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
