@@ -49,6 +49,7 @@ test: install-dev
 
 lint: install-dev
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 check-deploy: install
 	SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=vendorselect.example.com \

@@ -77,8 +77,10 @@ def main() -> None:
         counts = importing.apply_vendors(result)
         apply_s = time.perf_counter() - started
     total = read_s + check_s + apply_s
-    print(f"read: {read_s:.2f} s  check: {check_s:.2f} s  write: {apply_s:.2f} s  total: {total:.2f} s "
-          f"({args.rows / total:,.0f} rows/s)  write queries: {len(queries)}  {counts}")
+    print(
+        f"read: {read_s:.2f} s  check: {check_s:.2f} s  write: {apply_s:.2f} s  total: {total:.2f} s "
+        f"({args.rows / total:,.0f} rows/s)  write queries: {len(queries)}  {counts}"
+    )
 
     started = time.perf_counter()
     columns, body = importing.read_table(data, "bench.csv")

@@ -151,3 +151,22 @@ def test_csrf_is_enforced(users):
     client.force_login(users["procurement"])
     response = client.post("/vendors/new/", {"name": "x"})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "scale_from=abc&scale_unit=L",
+        "ordering=drop_table",
+        "page=99999",
+        "page=-1",
+        "country=XX",
+        "kind=NOPE",
+        "status=great&q=%00",
+    ],
+)
+def test_malformed_filters_never_fail(client_as, query):
+    VendorFactory()
+    client = client_as("evaluator")
+    assert client.get(f"/vendors/?{query}").status_code == 200
+    assert client.get(f"/vendors/inspections/?{query}&end_after=not-a-date").status_code == 200
