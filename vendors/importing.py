@@ -468,7 +468,8 @@ def _write_m2m(model, relations, owner_column, rows, columns) -> None:
         through = descriptor.through
         target = descriptor.field.m2m_reverse_field_name()
         touched = [row for row in rows if row.action == "create" or name in row.changes]
-        ids = [row.instance.pk for row in touched]
+        # New records have no links yet: only updated ones need their old links removed.
+        ids = [row.instance.pk for row in touched if row.action == "update"]
         for start in range(0, len(ids), 2000):
             through.objects.filter(**{f"{owner_column}__in": ids[start : start + 2000]}).delete()
         links = [
