@@ -4,11 +4,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from scoring.api import register_routes as register_scoring_routes
 from vendors.api import register_routes as register_vendor_routes
 from vendorselect.views import home
 
 router = DefaultRouter()
 register_vendor_routes(router)
+register_scoring_routes(router)
 
 
 def healthz(request):

@@ -1,0 +1,495 @@
+"""REST API of evaluations: /api/v1/evaluations and their weights, candidates, scores, ranking."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from accounts.roles import EVALUATOR, has_role
+from scoring import access, selectors, services
+from scoring.models import Candidate, Criterion, Evaluation, KnockoutRule, Score, Submission, WeightSet
+from vendors.api import TermField
+from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Vendor
+
+AGENCIES = RegulatoryInspection.Agency.choices
+
+
+def _respond(call, success_status=status.HTTP_200_OK, serializer=None):
+    """Runs a service call; a refusal becomes a 4xx with the message under its field."""
+    try:
+        result = call()
+    except services.ScoringError as error:
+        return Response(
+            {error.field or "detail": [error.message] if error.field else error.message}, status=error.status
+        )
+    data = serializer(result).data if serializer else result
+    return Response(data, status=success_status)
+
+
+class CriterionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Criterion
+        fields = ["id", "key", "name", "description", "rubric_1", "rubric_3", "rubric_5", "evidence", "position"]
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    modality = TermField(Modality, required=False, allow_null=True)
+    dosage_form = TermField(DosageForm, required=False, allow_null=True)
+    phase = TermField(Phase, required=False, allow_null=True)
+    required_services = TermField(Service, many=True, required=False)
+    allowed_kinds = TermField(Kind, many=True, required=False)
+    target_agencies = serializers.ListField(child=serializers.ChoiceField(choices=AGENCIES), required=False)
+    lead = serializers.CharField(source="lead.username", read_only=True)
+    evaluators = serializers.SlugRelatedField(
+        slug_field="username",
+        many=True,
+        required=False,
+        queryset=Evaluation.evaluators.field.related_model.objects.all(),
+    )
+    criteria = CriterionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Evaluation
+        fields = [
+            "id",
+            "name",
+            "description",
+            "modality",
+            "dosage_form",
+            "phase",
+            "target_agencies",
+            "required_services",
+            "allowed_kinds",
+            "scale_unit",
+            "scale_min",
+            "scale_max",
+            "launch_scale",
+            "needed_by",
+            "aggregation",
+            "status",
+            "lead",
+            "evaluators",
+            "criteria",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["status", "created_at", "updated_at"]
+
+    def validate_evaluators(self, users):
+        not_evaluators = [u.username for u in users if not has_role(u, EVALUATOR)]
+        if not_evaluators:
+            raise serializers.ValidationError(f"Not evaluators: {', '.join(not_evaluators)}.")
+        return users
+
+    def validate(self, attrs):
+        low, high = attrs.get("scale_min"), attrs.get("scale_max")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"scale_max": "Must not be below scale_min."})
+        if (low is not None or high is not None or attrs.get("launch_scale") is not None) and not attrs.get(
+            "scale_unit", getattr(self.instance, "scale_unit", "")
+        ):
+            raise serializers.ValidationError({"scale_unit": "Give the unit of the batch sizes."})
+        return attrs
+
+
+class WeightSetSerializer(serializers.ModelSerializer):
+    percents = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="created_by.username")
+
+    class Meta:
+        model = WeightSet
+        fields = [
+            "version",
+            "method",
+            "percents",
+            "pairwise",
+            "consistency_ratio",
+            "justification",
+            "reason",
+            "created_by",
+            "created_at",
+        ]
+
+    def get_percents(self, weight_set) -> dict[str, float]:
+        keys = self.context["criterion_keys"]
+        return {keys[w.criterion_id]: float(w.percent) for w in weight_set.weights.all()}
+
+
+class WeightInputSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=WeightSet.Method.choices)
+    percents = serializers.DictField(child=serializers.DecimalField(max_digits=9, decimal_places=4), required=False)
+    pairwise = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), required=False)
+    justification = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        needed = "percents" if attrs["method"] == WeightSet.Method.DIRECT else "pairwise"
+        if needed not in attrs:
+            raise serializers.ValidationError({needed: f"Required with method {attrs['method']}."})
+        return attrs
+
+
+class CandidateSerializer(serializers.ModelSerializer):
+    vendor_name = serializers.CharField(source="vendor.name", read_only=True)
+
+    class Meta:
+        model = Candidate
+        fields = ["id", "vendor", "vendor_name", "knockout_override", "knockout_override_reason", "added_at"]
+        read_only_fields = ["knockout_override", "knockout_override_reason", "added_at"]
+
+
+class ScoreInputSerializer(serializers.Serializer):
+    candidate = serializers.IntegerField()
+    criterion = serializers.IntegerField()
+    value = serializers.IntegerField(min_value=1, max_value=5)
+    rationale = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    evidence_url = serializers.URLField(required=False, allow_blank=True, default="")
+    revision = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+
+
+class ScoreSerializer(serializers.ModelSerializer):
+    evaluator = serializers.CharField(source="evaluator.username")
+
+    class Meta:
+        model = Score
+        fields = [
+            "id",
+            "candidate",
+            "criterion",
+            "evaluator",
+            "value",
+            "rationale",
+            "evidence_url",
+            "revision",
+            "updated_at",
+        ]
+
+
+class OverrideInputSerializer(serializers.Serializer):
+    candidate = serializers.IntegerField()
+    criterion = serializers.IntegerField()
+    value = serializers.DecimalField(max_digits=4, decimal_places=2)
+    justification = serializers.CharField(allow_blank=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+
+
+TransitionSerializer = inline_serializer(
+    "EvaluationTransition", {"action": serializers.ChoiceField(choices=list(services.TRANSITIONS))}
+)
+KnockoutInputSerializer = inline_serializer(
+    "KnockoutRules",
+    {"rules": serializers.DictField(child=serializers.IntegerField(allow_null=True, min_value=1, max_value=30))},
+)
+DETAIL = inline_serializer("ScoringRefusal", {"detail": serializers.CharField()})
+
+
+def ranking_payload(result: selectors.Ranking) -> dict:
+    criteria = [{"id": c.id, "key": c.key, "name": c.name, "derived": bool(c.evidence)} for c in result.criteria]
+    if result.withheld:
+        return {
+            "withheld": True,
+            "detail": "Submit your own scores to see the ranking (blind scoring).",
+            "criteria": criteria,
+            "rows": [],
+        }
+    return {
+        "withheld": False,
+        "criteria": criteria,
+        "weights": {c.key: float(w) for c, w in zip(result.criteria, result.weights, strict=True)},
+        "weights_version": result.weight_set.version if result.weight_set else None,
+        "agreement": {c.key: w for c, w in zip(result.criteria, result.agreement, strict=True)},
+        "rows": [
+            {
+                "candidate": row.candidate.pk,
+                "vendor": row.candidate.vendor_id,
+                "vendor_name": row.candidate.vendor.name,
+                "rank": row.rank,
+                "total": row.total,
+                "complete": row.total is not None,
+                "completeness": row.completeness,
+                "knocked_out": row.knocked_out,
+                "knockouts": row.knockouts,
+                "knockout_override": row.candidate.knockout_override_reason
+                if row.candidate.knockout_override
+                else None,
+                "cells": [
+                    {
+                        "criterion": c.key,
+                        "value": cell.value,
+                        "derived": cell.derived,
+                        "overridden": cell.overridden,
+                        "spread": cell.spread,
+                        "disagreement": bool(cell.spread is not None and cell.spread >= selectors.DISAGREEMENT_FLAG),
+                        "evidence": cell.evidence,
+                        "formula": cell.formula,
+                    }
+                    for c, cell in zip(result.criteria, row.cells, strict=True)
+                ],
+                "contributions": {c.key: v for c, v in zip(result.criteria, row.contributions, strict=True)},
+            }
+            for row in result.rows
+        ],
+    }
+
+
+class EvaluationViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = EvaluationSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        return (
+            access.visible_evaluations(self.request.user)
+            .select_related("lead", "modality", "dosage_form", "phase")
+            .prefetch_related("required_services", "allowed_kinds", "evaluators", "criteria")
+            .order_by("-created_at")
+        )
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        evaluators = data.pop("evaluators", [])
+        try:
+            serializer.instance = services.evaluation_create(lead=self.request.user, evaluators=evaluators, **data)
+        except services.ScoringError as error:
+            if error.status == 403:
+                raise PermissionDenied(error.message) from None
+            raise serializers.ValidationError({error.field or "detail": [error.message]}) from None
+
+    def perform_update(self, serializer):
+        evaluation = serializer.instance
+        if not access.is_lead(self.request.user, evaluation):
+            raise PermissionDenied("Only the evaluation's lead can change it.")
+        locked = set(serializer.validated_data) - {"name", "description", "evaluators", "needed_by"}
+        if evaluation.status != Evaluation.Status.DRAFT and locked:
+            raise serializers.ValidationError({field: ["Fixed once scoring has started."] for field in sorted(locked)})
+        serializer.save()
+
+    @extend_schema(request=TransitionSerializer, responses={200: EvaluationSerializer, 403: DETAIL, 409: DETAIL})
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        evaluation = self.get_object()
+        return _respond(
+            lambda: services.evaluation_transition(
+                evaluation=evaluation, user=request.user, action=str(request.data.get("action", ""))
+            ),
+            serializer=lambda e: EvaluationSerializer(e, context={"request": request}),
+        )
+
+    @extend_schema(methods=["GET"], responses={200: WeightSetSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"], request=WeightInputSerializer, responses={201: WeightSetSerializer, 400: DETAIL, 403: DETAIL}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def weights(self, request, pk=None):
+        evaluation = self.get_object()
+        context = {"criterion_keys": dict(evaluation.criteria.values_list("pk", "key"))}
+        if request.method == "GET":
+            sets = evaluation.weight_sets.select_related("created_by").prefetch_related("weights")
+            return Response(WeightSetSerializer(sets, many=True, context=context).data)
+        data = WeightInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if values["method"] == WeightSet.Method.DIRECT:
+            call = lambda: services.weights_set_direct(  # noqa: E731
+                evaluation=evaluation, user=request.user, percents=values["percents"], reason=values["reason"]
+            )
+        else:
+            call = lambda: services.weights_set_ahp(  # noqa: E731
+                evaluation=evaluation,
+                user=request.user,
+                pairwise=values["pairwise"],
+                justification=values["justification"],
+                reason=values["reason"],
+            )
+        return _respond(call, status.HTTP_201_CREATED, lambda ws: WeightSetSerializer(ws, context=context))
+
+    @extend_schema(methods=["GET"], responses={200: CandidateSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"], request=CandidateSerializer, responses={201: CandidateSerializer, 400: DETAIL, 403: DETAIL}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def candidates(self, request, pk=None):
+        evaluation = self.get_object()
+        if request.method == "GET":
+            return Response(CandidateSerializer(evaluation.candidates.select_related("vendor"), many=True).data)
+        vendor = (
+            Vendor.objects.filter(pk=request.data.get("vendor")).first()
+            if str(request.data.get("vendor", "")).isdigit()
+            else None
+        )
+        if vendor is None:
+            return Response({"vendor": ["No such vendor."]}, status=400)
+        return _respond(
+            lambda: services.candidate_add(evaluation=evaluation, user=request.user, vendor=vendor),
+            status.HTTP_201_CREATED,
+            CandidateSerializer,
+        )
+
+    @extend_schema(request=ReasonSerializer, responses={200: CandidateSerializer, 400: DETAIL, 403: DETAIL})
+    @action(detail=True, methods=["post"], url_path=r"candidates/(?P<candidate_id>\d+)/override")
+    def override_knockout(self, request, pk=None, candidate_id=None):
+        evaluation = self.get_object()
+        candidate = (
+            Candidate.objects.filter(evaluation=evaluation, pk=candidate_id).select_related("evaluation").first()
+        )
+        if candidate is None:
+            return Response({"detail": "No such candidate."}, status=404)
+        return _respond(
+            lambda: services.candidate_override_knockout(
+                candidate=candidate, user=request.user, reason=str(request.data.get("reason", ""))
+            ),
+            serializer=CandidateSerializer,
+        )
+
+    @extend_schema(
+        methods=["POST"], request=KnockoutInputSerializer, responses={200: KnockoutInputSerializer, 400: DETAIL}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def knockouts(self, request, pk=None):
+        evaluation = self.get_object()
+        if request.method == "POST":
+            rules = request.data.get("rules")
+            if not isinstance(rules, dict):
+                return Response({"rules": ["Give an object of rule: years (or null)."]}, status=400)
+            failure = _respond(
+                lambda: services.knockout_rule_set(evaluation=evaluation, user=request.user, rules=rules)
+            )
+            if failure.status_code != 200:
+                return failure
+        rules = {r.rule: r.years for r in KnockoutRule.objects.filter(evaluation=evaluation)}
+        return Response({"rules": rules})
+
+    @extend_schema(methods=["GET"], responses={200: ScoreSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"], request=ScoreInputSerializer, responses={200: ScoreSerializer, 400: DETAIL, 409: DETAIL}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def scores(self, request, pk=None):
+        evaluation = self.get_object()
+        if request.method == "GET":
+            scores = Score.objects.filter(candidate__evaluation=evaluation).select_related("evaluator")
+            see_all = (
+                access.is_lead(request.user, evaluation)
+                or not access.is_evaluator(request.user, evaluation)
+                or Submission.objects.filter(evaluation=evaluation, evaluator=request.user).exists()
+            )
+            if not see_all:  # blind until the evaluator submits
+                scores = scores.filter(evaluator=request.user)
+            return Response(ScoreSerializer(scores, many=True).data)
+        data = ScoreInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        return _respond(
+            lambda: services.score_save(
+                evaluation=evaluation,
+                user=request.user,
+                candidate_id=values["candidate"],
+                criterion_id=values["criterion"],
+                value=values["value"],
+                rationale=values["rationale"],
+                evidence_url=values["evidence_url"],
+                revision=values["revision"],
+            ),
+            serializer=ScoreSerializer,
+        )
+
+    @extend_schema(request=None, responses={201: None, 403: DETAIL, 409: DETAIL})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        evaluation = self.get_object()
+        return _respond(
+            lambda: {"submitted_at": services.evaluator_submit(evaluation=evaluation, user=request.user).submitted_at},
+            status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=OverrideInputSerializer, responses={200: None, 400: DETAIL, 403: DETAIL})
+    @action(detail=True, methods=["post"], url_path="derived-override")
+    def derived_override(self, request, pk=None):
+        evaluation = self.get_object()
+        data = OverrideInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        candidate = (
+            Candidate.objects.filter(evaluation=evaluation, pk=values["candidate"]).select_related("evaluation").first()
+        )
+        criterion = Criterion.objects.filter(evaluation=evaluation, pk=values["criterion"]).first()
+        if candidate is None or criterion is None:
+            return Response({"detail": "No such candidate or criterion in this evaluation."}, status=400)
+        return _respond(
+            lambda: {
+                "value": float(
+                    services.derived_override(
+                        candidate=candidate,
+                        criterion=criterion,
+                        user=request.user,
+                        value=values["value"],
+                        justification=values["justification"],
+                    ).value
+                )
+            }
+        )
+
+    @extend_schema(responses={200: None})
+    @action(detail=True, methods=["get"])
+    def ranking(self, request, pk=None):
+        return Response(ranking_payload(selectors.ranking(self.get_object(), request.user)))
+
+    @extend_schema(responses={200: None})
+    @action(detail=True, methods=["get"])
+    def sensitivity(self, request, pk=None):
+        result = selectors.ranking(self.get_object(), request.user)
+        if result.withheld:
+            return Response({"withheld": True, "detail": "Submit your own scores first (blind scoring)."})
+        data = selectors.sensitivity(result)
+        names = [c.vendor.name for c in data["candidates"]]
+        if data["tipping"] is None:
+            return Response(
+                {
+                    "withheld": False,
+                    "candidates": names,
+                    "tipping_points": None,
+                    "acceptability": None,
+                    "detail": "At least two complete, eligible candidates are needed.",
+                }
+            )
+        tipping = data["tipping"]
+        keys = [c.key for c in result.criteria]
+        return Response(
+            {
+                "withheld": False,
+                "candidates": names,
+                "leader": names[tipping.leader],
+                "tipping_points": {
+                    key: {
+                        "weight": float(tipping.weights[j]),
+                        "lower": float(tipping.lower[j]),
+                        "upper": float(tipping.upper[j]),
+                        "below_lower_leader": names[tipping.lower_challenger[j]]
+                        if tipping.lower_challenger[j] >= 0
+                        else None,
+                        "above_upper_leader": names[tipping.upper_challenger[j]]
+                        if tipping.upper_challenger[j] >= 0
+                        else None,
+                    }
+                    for j, key in enumerate(keys)
+                },
+                "acceptability": {
+                    name: [float(x) for x in row] for name, row in zip(names, data["acceptability"], strict=True)
+                },
+            }
+        )
+
+
+def register_routes(router) -> None:
+    router.register("evaluations", EvaluationViewSet, basename="evaluation")

@@ -1,0 +1,225 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django_fsm import FSMField, transition
+
+from vendors.models import DosageForm, Kind, Modality, Phase, Service, Site, Vendor
+
+RUBRIC_MIN, RUBRIC_MAX = 1, 5
+
+
+class Evaluation(models.Model):
+    """A sourcing event: which partner for which program, scored by a team."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCORING = "scoring", "Scoring"
+        REVIEW = "review", "Review"
+        CLOSED = "closed", "Closed"
+
+    class Aggregation(models.TextChoices):
+        MEAN = "mean", "Mean of evaluators"
+        MEDIAN = "median", "Median of evaluators"
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    modality = models.ForeignKey(Modality, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    dosage_form = models.ForeignKey(DosageForm, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    phase = models.ForeignKey(Phase, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    target_agencies = models.JSONField(default=list, blank=True, help_text="Agency codes, e.g. FDA, EMA.")
+    required_services = models.ManyToManyField(Service, blank=True, related_name="+")
+    allowed_kinds = models.ManyToManyField(Kind, blank=True, related_name="+")
+    scale_unit = models.CharField(max_length=2, choices=Site.ScaleUnit.choices, blank=True)
+    scale_min = models.DecimalField(
+        "batch size needed now, from", max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    scale_max = models.DecimalField("batch size needed now, to", max_digits=12, decimal_places=3, null=True, blank=True)
+    launch_scale = models.DecimalField("batch size at launch", max_digits=12, decimal_places=3, null=True, blank=True)
+    needed_by = models.DateField(null=True, blank=True)
+    aggregation = models.CharField(max_length=6, choices=Aggregation.choices, default=Aggregation.MEAN)
+    status = FSMField(default=Status.DRAFT, choices=Status.choices, protected=True)
+    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_evaluations")
+    evaluators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="evaluations")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("scoring:evaluation", args=[self.pk])
+
+    @transition(field=status, source=Status.DRAFT, target=Status.SCORING)
+    def start_scoring(self):
+        """Weights lock from here on; a later change needs a reason and makes a new version."""
+
+    @transition(field=status, source=Status.SCORING, target=Status.REVIEW)
+    def start_review(self):
+        pass
+
+    @transition(field=status, source=Status.REVIEW, target=Status.SCORING)
+    def reopen_scoring(self):
+        pass
+
+    @transition(field=status, source=Status.REVIEW, target=Status.CLOSED)
+    def close(self):
+        pass
+
+
+class Criterion(models.Model):
+    class Evidence(models.TextChoices):
+        NONE = "", "Scored by evaluators"
+        SCOPE_FIT = "scope_fit", "Derived: coverage of required scope"
+        REGULATORY = "regulatory", "Derived: regulatory inspection history"
+        SCALE = "scale", "Derived: sites' scale ranges"
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="criteria")
+    key = models.SlugField(max_length=60)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    rubric_1 = models.TextField("what a 1 looks like", blank=True)
+    rubric_3 = models.TextField("what a 3 looks like", blank=True)
+    rubric_5 = models.TextField("what a 5 looks like", blank=True)
+    evidence = models.CharField(max_length=20, choices=Evidence.choices, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["evaluation", "key"], name="criterion_key_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WeightSet(models.Model):
+    """One version of an evaluation's weights; the newest is in force."""
+
+    class Method(models.TextChoices):
+        DIRECT = "direct", "Direct percentages"
+        AHP = "ahp", "AHP pairwise comparisons"
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="weight_sets")
+    version = models.PositiveIntegerField()
+    method = models.CharField(max_length=6, choices=Method.choices)
+    pairwise = models.JSONField(null=True, blank=True, help_text="AHP matrix in criterion order.")
+    consistency_ratio = models.FloatField(null=True, blank=True)
+    justification = models.TextField(blank=True, help_text="Why an AHP matrix with CR > 0.10 is used anyway.")
+    reason = models.TextField(blank=True, help_text="Why the weights changed after scoring started.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["evaluation", "-version"]
+        constraints = [models.UniqueConstraint(fields=["evaluation", "version"], name="weightset_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation} weights v{self.version}"
+
+
+class CriterionWeight(models.Model):
+    weight_set = models.ForeignKey(WeightSet, on_delete=models.CASCADE, related_name="weights")
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="+")
+    percent = models.DecimalField(
+        max_digits=7, decimal_places=4, validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["weight_set", "criterion"], name="criterionweight_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.percent} %"
+
+
+class KnockoutRule(models.Model):
+    class Rule(models.TextChoices):
+        ALL_SERVICES = "all_services", "Offers every required service"
+        CGMP_DOSAGE_FORM = "cgmp_dosage_form", "Holds cGMP for the program's dosage form"
+        NO_RED_FLAGS = "no_red_flags", "No OAI or warning letter in the last N years"
+        SCALE_RANGE = "scale_range", "A site covers the required scale range"
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="knockout_rules")
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    years = models.PositiveSmallIntegerField(default=5, help_text="For the red-flag rule.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["evaluation", "rule"], name="knockout_rule_unique")]
+
+    def __str__(self) -> str:
+        return self.get_rule_display()
+
+
+class Candidate(models.Model):
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="candidates")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="candidacies")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+    knockout_override = models.BooleanField(default=False)
+    knockout_override_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["vendor__name"]
+        constraints = [models.UniqueConstraint(fields=["evaluation", "vendor"], name="candidate_unique")]
+
+    def __str__(self) -> str:
+        return str(self.vendor)
+
+
+class Score(models.Model):
+    """One evaluator's score of one candidate on one criterion, on the rubric's 1-5 scale."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="scores")
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="scores")
+    evaluator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="scores")
+    value = models.PositiveSmallIntegerField(validators=[MinValueValidator(RUBRIC_MIN), MaxValueValidator(RUBRIC_MAX)])
+    rationale = models.TextField(blank=True)
+    evidence_url = models.URLField(blank=True)
+    revision = models.PositiveIntegerField(default=1, help_text="Raised on every change; a stale save is refused.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["candidate", "criterion", "evaluator"], name="score_unique"),
+            models.CheckConstraint(
+                condition=models.Q(value__gte=RUBRIC_MIN, value__lte=RUBRIC_MAX), name="score_on_scale"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Submission(models.Model):
+    """An evaluator has submitted their scores: only then do they see the others' (blind scoring)."""
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="submissions")
+    evaluator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["evaluation", "evaluator"], name="submission_unique")]
+
+    def __str__(self) -> str:
+        return f"submitted {self.submitted_at:%Y-%m-%d %H:%M}"
+
+
+class DerivedOverride(models.Model):
+    """An evaluator's replacement of a derived (evidence) score, with the required justification."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="derived_overrides")
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="+")
+    value = models.DecimalField(max_digits=4, decimal_places=2, validators=[MinValueValidator(1), MaxValueValidator(5)])
+    justification = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["candidate", "criterion"], name="derived_override_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.value} (overridden)"

@@ -1,0 +1,243 @@
+"""Reads of evaluations: rows turned into arrays for the engine, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from scoring import access, engine, evidence
+from scoring.models import Candidate, Criterion, DerivedOverride, Evaluation, Score, Submission, WeightSet
+from vendors.models import RegulatoryInspection, Site
+
+DISAGREEMENT_FLAG = 2  # evaluators two or more rubric points apart
+
+
+def current_weight_set(evaluation: Evaluation) -> WeightSet:
+    return evaluation.weight_sets.prefetch_related("weights").order_by("-version").first()
+
+
+def requirement_of(evaluation: Evaluation) -> dict:
+    return {
+        "services": [s.code for s in evaluation.required_services.all()],
+        "modality": evaluation.modality.code if evaluation.modality_id else None,
+        "dosage_form": evaluation.dosage_form.code if evaluation.dosage_form_id else None,
+        "phase": evaluation.phase.code if evaluation.phase_id else None,
+        "unit": evaluation.scale_unit,
+        "min": evaluation.scale_min,
+        "max": evaluation.scale_max,
+        "launch": evaluation.launch_scale,
+    }
+
+
+def _candidates(evaluation: Evaluation) -> list[Candidate]:
+    sites = Site.objects.prefetch_related(
+        Prefetch("inspections", RegulatoryInspection.objects.order_by("-end_date"))
+    ).order_by("name")
+    return list(
+        evaluation.candidates.select_related("vendor").prefetch_related(
+            "vendor__services",
+            "vendor__modalities",
+            "vendor__dosage_forms",
+            "vendor__phases",
+            Prefetch("vendor__sites", sites),
+        )
+    )
+
+
+def vendor_facts(vendor) -> tuple[dict, list[dict], list[dict]]:
+    offer = {
+        "services": [s.code for s in vendor.services.all()],
+        "modalities": [m.code for m in vendor.modalities.all()],
+        "dosage_forms": [d.code for d in vendor.dosage_forms.all()],
+        "phases": [p.code for p in vendor.phases.all()],
+    }
+    sites, inspections = [], []
+    for site in vendor.sites.all():
+        sites.append(
+            {
+                "name": site.name,
+                "quality_regime": site.quality_regime,
+                "scale_min": site.scale_min,
+                "scale_max": site.scale_max,
+                "scale_unit": site.scale_unit,
+            }
+        )
+        for inspection in site.inspections.all():
+            inspections.append(
+                {
+                    "site": site.name,
+                    "agency": inspection.agency,
+                    "end_date": inspection.end_date,
+                    "classification": inspection.classification,
+                    "form_483_observations": inspection.form_483_observations,
+                    "warning_letter": inspection.warning_letter,
+                }
+            )
+    return offer, sites, inspections
+
+
+@dataclass
+class Cell:
+    value: float | None
+    derived: bool = False
+    overridden: bool = False
+    spread: float | None = None
+    scored_by: int = 0
+    formula: str = ""
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    candidate: Candidate
+    cells: list[Cell]
+    total: float | None
+    rank: int | None
+    contributions: list[float]
+    completeness: float
+    knockouts: list[str]
+    knocked_out: bool
+
+
+@dataclass
+class Ranking:
+    evaluation: Evaluation
+    criteria: list[Criterion]
+    weights: np.ndarray
+    weight_set: WeightSet | None
+    rows: list[Row]
+    agreement: list[float | None]
+    evaluator_progress: list[tuple[object, int, int, bool]]
+    withheld: bool = False
+    matrix: np.ndarray | None = None
+
+
+def ranking(evaluation: Evaluation, viewer) -> Ranking:
+    """Totals, ranks, contributions, completeness, disagreement and knock-outs of every candidate.
+
+    Judged criteria take the mean or median of the evaluators' scores; derived criteria take
+    their evidence score (or an evaluator's justified override). A missing cell stays missing:
+    such a candidate has no total and no rank and is marked incomplete. Knocked-out candidates
+    (not overridden) stay listed, with their reasons, but are not ranked.
+    """
+    criteria = list(evaluation.criteria.all())
+    weight_set = current_weight_set(evaluation)
+    by_criterion = {w.criterion_id: float(w.percent) for w in weight_set.weights.all()} if weight_set else {}
+    weights = np.array([by_criterion.get(c.pk, 0.0) for c in criteria])
+    evaluators = list(evaluation.evaluators.order_by("username"))
+    submitted = set(Submission.objects.filter(evaluation=evaluation).values_list("evaluator_id", flat=True))
+    withheld = (
+        access.is_evaluator(viewer, evaluation)
+        and viewer.pk not in submitted
+        and not access.is_lead(viewer, evaluation)
+    )
+    candidates = _candidates(evaluation)
+    requirement = requirement_of(evaluation)
+    rules = list(evaluation.knockout_rules.values("rule", "years"))
+    overrides = {
+        (o.candidate_id, o.criterion_id): o for o in DerivedOverride.objects.filter(candidate__evaluation=evaluation)
+    }
+
+    m, n, k = len(candidates), len(criteria), len(evaluators)
+    candidate_index = {c.pk: i for i, c in enumerate(candidates)}
+    criterion_index = {c.pk: j for j, c in enumerate(criteria)}
+    evaluator_index = {u.pk: e for e, u in enumerate(evaluators)}
+    scores = np.full((k, m, n), np.nan)
+    rows = Score.objects.filter(candidate__evaluation=evaluation).values_list(
+        "evaluator_id", "candidate_id", "criterion_id", "value"
+    )
+    for evaluator_id, candidate_id, criterion_id, value in rows:
+        if evaluator_id in evaluator_index:
+            scores[evaluator_index[evaluator_id], candidate_index[candidate_id], criterion_index[criterion_id]] = value
+    aggregated = engine.aggregate(scores, evaluation.aggregation) if k else np.full((m, n), np.nan)
+    spread = engine.disagreement(scores) if k else np.full((m, n), np.nan)
+    judged = np.array([not c.evidence for c in criteria], dtype=bool)
+
+    today = timezone.localdate()
+    matrix = aggregated.copy()
+    cells_by_row, knockout_lists = [], []
+    for i, candidate in enumerate(candidates):
+        offer, sites, inspections = vendor_facts(candidate.vendor)
+        knockout_lists.append(evidence.knockouts(rules, requirement, offer, sites, inspections, today))
+        cells = []
+        for j, criterion in enumerate(criteria):
+            if criterion.evidence:
+                derived = _derive(criterion.evidence, requirement, offer, sites, inspections, today)
+                override = overrides.get((candidate.pk, criterion.pk))
+                value = float(override.value) if override else derived.value
+                matrix[i, j] = np.nan if value is None else value
+                cells.append(
+                    Cell(
+                        value,
+                        derived=True,
+                        overridden=bool(override),
+                        formula=derived.formula,
+                        evidence=derived.evidence + ([f"overridden: {override.justification}"] if override else []),
+                    )
+                )
+            else:
+                value = None if np.isnan(aggregated[i, j]) else float(aggregated[i, j])
+                cell_spread = None if np.isnan(spread[i, j]) else float(spread[i, j])
+                scored_by = int((~np.isnan(scores[:, i, j])).sum()) if k else 0
+                cells.append(Cell(value, spread=cell_spread, scored_by=scored_by))
+        cells_by_row.append(cells)
+
+    knocked_out = np.array(
+        [bool(r) and not c.knockout_override for r, c in zip(knockout_lists, candidates, strict=True)], dtype=bool
+    )
+    totals = engine.weighted_sum(matrix, weights) if n and weights.sum() > 0 else np.full(m, np.nan)
+    contributions = (
+        engine.contributions(np.nan_to_num(matrix), weights) if n and weights.sum() > 0 else np.zeros((m, n))
+    )
+    rankable = np.where(knocked_out, np.nan, totals)
+    ranks = engine.rank(rankable) if m else np.array([], dtype=int)
+    expected_cells = max(int(judged.sum()) * max(k, 1), 1)
+    result_rows = []
+    for i, candidate in enumerate(candidates):
+        filled = int((~np.isnan(scores[:, i, judged])).sum()) if k else 0
+        complete_total = not np.isnan(totals[i])
+        result_rows.append(
+            Row(
+                candidate=candidate,
+                cells=cells_by_row[i],
+                total=float(totals[i]) if complete_total else None,
+                rank=int(ranks[i]) if complete_total and not knocked_out[i] else None,
+                contributions=[float(x) for x in contributions[i]],
+                completeness=filled / expected_cells if judged.any() else 1.0,
+                knockouts=knockout_lists[i],
+                knocked_out=bool(knocked_out[i]),
+            )
+        )
+    result_rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.candidate.vendor.name))
+    agreement = (
+        [None if np.isnan(w) else float(w) for w in engine.kendall_w(scores)] if k >= 2 and m >= 2 else [None] * n
+    )
+    per_evaluator = (~np.isnan(scores[:, :, judged])).sum(axis=(1, 2)) if k else []
+    progress = [(u, int(per_evaluator[e]), int(judged.sum()) * m, u.pk in submitted) for e, u in enumerate(evaluators)]
+    return Ranking(evaluation, criteria, weights, weight_set, result_rows, agreement, progress, withheld, matrix)
+
+
+def _derive(kind: str, requirement, offer, sites, inspections, today) -> evidence.Derived:
+    if kind == "regulatory":
+        return evidence.regulatory_track_record(inspections, today)
+    if kind == "scope_fit":
+        return evidence.scope_fit(requirement, offer)
+    return evidence.scale_flexibility(requirement, sites)
+
+
+def sensitivity(result: Ranking, samples: int = 10_000, seed: int = 2026) -> dict:
+    """Tipping points of the leader and rank acceptability over the complete, eligible candidates."""
+    eligible = [i for i, row in enumerate(result.rows) if row.rank is not None]
+    if len(eligible) < 2 or result.weights.sum() <= 0:
+        return {"candidates": [result.rows[i].candidate for i in eligible], "tipping": None, "acceptability": None}
+    matrix = np.array([[cell.value for cell in result.rows[i].cells] for i in eligible], dtype=float)
+    tipping = engine.weight_sensitivity(matrix, result.weights)
+    acceptability = engine.rank_acceptability(matrix, result.weights, samples=samples, seed=seed)
+    return {
+        "candidates": [result.rows[i].candidate for i in eligible],
+        "tipping": tipping,
+        "acceptability": acceptability,
+    }

@@ -1,0 +1,403 @@
+"""State changes of evaluations. Each checks permission and state, then writes in one transaction."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
+
+from scoring import access, engine
+from scoring.models import (
+    RUBRIC_MAX,
+    RUBRIC_MIN,
+    Candidate,
+    Criterion,
+    CriterionWeight,
+    DerivedOverride,
+    Evaluation,
+    KnockoutRule,
+    Score,
+    Submission,
+    WeightSet,
+)
+
+
+class ScoringError(Exception):
+    """A refused action, with a message for the user (and the field it concerns, if any)."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.message, self.field, self.status = message, field, status
+
+
+def _refuse(message: str, field: str | None = None, status: int = 400):
+    raise ScoringError(message, field, status)
+
+
+# The default scorecard: the six criteria of the domain brief, with anchored rubrics.
+DEFAULT_CRITERIA = [
+    (
+        "scope_fit",
+        "Scope fit",
+        "Services, modality, dosage form, phase and regions the program needs.",
+        "Offers a minority of the required services; modality or dosage form outside its experience.",
+        "Offers most required services; some gaps covered by subcontractors.",
+        "Offers every required service, modality, dosage form and phase in-house.",
+        Criterion.Evidence.SCOPE_FIT,
+    ),
+    (
+        "regulatory_track_record",
+        "Regulatory track record",
+        "History with the agencies of the target markets: inspections, classifications, 483s, warning letters.",
+        "Recent OAI or warning letter; unresolved observations.",
+        "Mostly VAI with observations closed; limited history with the target agencies.",
+        "Consistently NAI with the target agencies; experience supporting approvals.",
+        Criterion.Evidence.REGULATORY,
+    ),
+    (
+        "scale_flexibility",
+        "Scale flexibility",
+        "Coverage of the required scale now and at launch; capacity.",
+        "Cannot reach today's batch size.",
+        "Covers today's scale; launch needs another partner.",
+        "Covers clinical and commercial scale without a change of partner.",
+        Criterion.Evidence.SCALE,
+    ),
+    (
+        "technology_transfer",
+        "Technology transfer",
+        "How easily the process moves in: transfer package, sessions, gap analysis, demonstration batches.",
+        "No structured transfer process; expects the sponsor to drive it.",
+        "Standard transfer protocol; gap analysis on request.",
+        "Proven transfer methodology with gap analysis and demonstration batches; realistic timeline.",
+        Criterion.Evidence.NONE,
+    ),
+    (
+        "quality_systems",
+        "Quality systems",
+        "QA/QC rigour, deviations and CAPA, change control, data integrity, documentation.",
+        "Critical audit findings; weak CAPA follow-up.",
+        "Minor findings, closed on time.",
+        "Clean audits; mature, data-integrity-aware quality system.",
+        Criterion.Evidence.NONE,
+    ),
+    (
+        "cultural_fit",
+        "Cultural fit and communication",
+        "Collaboration style, transparency, speed, time zone and language, governance.",
+        "Opaque, slow to respond, governance unclear.",
+        "Responsive with some friction.",
+        "Transparent, fast, aligned governance and communication.",
+        Criterion.Evidence.NONE,
+    ),
+]
+
+
+def evaluation_create(*, lead, name: str, evaluators=(), **context) -> Evaluation:
+    if not access.can_create_evaluation(lead):
+        _refuse("Only procurement leads create evaluations.", status=403)
+    if not name.strip():
+        _refuse("Give the evaluation a name.", "name")
+    services = context.pop("required_services", None)
+    kinds = context.pop("allowed_kinds", None)
+    with transaction.atomic():
+        evaluation = Evaluation.objects.create(lead=lead, name=name.strip(), **context)
+        if services is not None:
+            evaluation.required_services.set(services)
+        if kinds is not None:
+            evaluation.allowed_kinds.set(kinds)
+        evaluation.evaluators.set(evaluators)
+        criteria = Criterion.objects.bulk_create(
+            [
+                Criterion(
+                    evaluation=evaluation,
+                    key=key,
+                    name=label,
+                    description=text,
+                    rubric_1=r1,
+                    rubric_3=r3,
+                    rubric_5=r5,
+                    evidence=evidence,
+                    position=index,
+                )
+                for index, (key, label, text, r1, r3, r5, evidence) in enumerate(DEFAULT_CRITERIA)
+            ]
+        )
+        equal = Decimal(100) / len(criteria)
+        _new_weight_set(evaluation, lead, WeightSet.Method.DIRECT, dict.fromkeys((c.pk for c in criteria), equal))
+    return evaluation
+
+
+def _require_lead(user, evaluation: Evaluation, action: str) -> None:
+    if not access.is_lead(user, evaluation):
+        _refuse(f"Only the evaluation's lead can {action}.", status=403)
+
+
+def _new_weight_set(evaluation, user, method, percents: dict[int, Decimal], **extra) -> WeightSet:
+    version = (evaluation.weight_sets.aggregate(v=Max("version"))["v"] or 0) + 1
+    weight_set = WeightSet.objects.create(
+        evaluation=evaluation, version=version, method=method, created_by=user, **extra
+    )
+    CriterionWeight.objects.bulk_create(
+        [
+            CriterionWeight(weight_set=weight_set, criterion_id=pk, percent=Decimal(p).quantize(Decimal("0.0001")))
+            for pk, p in percents.items()
+        ]
+    )
+    return weight_set
+
+
+def _check_weight_change(evaluation: Evaluation, reason: str) -> None:
+    if evaluation.status == Evaluation.Status.CLOSED:
+        _refuse("The evaluation is closed; its weights can no longer change.", status=409)
+    if evaluation.status != Evaluation.Status.DRAFT and not reason.strip():
+        _refuse("Weights are locked once scoring has started: give a reason to create a new version.", "reason")
+
+
+def weights_set_direct(*, evaluation: Evaluation, user, percents: dict[str, object], reason: str = "") -> WeightSet:
+    """Direct weights as percentages by criterion key: non-negative, summing to 100."""
+    _require_lead(user, evaluation, "set weights")
+    _check_weight_change(evaluation, reason)
+    criteria = {c.key: c for c in evaluation.criteria.all()}
+    unknown = sorted(set(percents) - set(criteria))
+    missing = sorted(set(criteria) - set(percents))
+    if unknown or missing:
+        _refuse(
+            "Give one weight per criterion"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+            + ".",
+            "percents",
+        )
+    values = {}
+    for key, raw in percents.items():
+        try:
+            value = Decimal(str(raw))
+        except ArithmeticError:
+            _refuse(f"The weight of {criteria[key].name} is not a number.", "percents")
+        if not value.is_finite() or value < 0:
+            _refuse(f"The weight of {criteria[key].name} must be zero or more.", "percents")
+        values[criteria[key].pk] = value
+    total = sum(values.values())
+    if abs(total - 100) > Decimal("0.01"):
+        _refuse(f"Weights must add up to 100 %; they add up to {total.normalize():f} %.", "percents")
+    with transaction.atomic():
+        return _new_weight_set(evaluation, user, WeightSet.Method.DIRECT, values, reason=reason.strip())
+
+
+def weights_set_ahp(*, evaluation: Evaluation, user, pairwise, justification: str = "", reason: str = "") -> WeightSet:
+    """Weights from an AHP pairwise matrix in criterion order; CR > 0.10 needs a justification."""
+    _require_lead(user, evaluation, "set weights")
+    _check_weight_change(evaluation, reason)
+    criteria = list(evaluation.criteria.all())
+    try:
+        matrix = np.asarray(pairwise, dtype=float)
+        if matrix.shape != (len(criteria), len(criteria)):
+            raise ValueError(f"the matrix must be {len(criteria)} x {len(criteria)}, one row per criterion")
+        result = engine.ahp_weights(matrix)
+    except (ValueError, TypeError) as error:
+        _refuse(f"Invalid pairwise comparisons: {error}.", "pairwise")
+    if result.consistency_ratio > engine.CONSISTENCY_THRESHOLD and not justification.strip():
+        _refuse(
+            f"The comparisons are inconsistent (CR = {result.consistency_ratio:.3f} > 0.10): revise them, "
+            "or record a justification to use them anyway.",
+            "justification",
+        )
+    percents = {c.pk: Decimal(str(w * 100)) for c, w in zip(criteria, result.weights, strict=True)}
+    # Rounding to 4 decimals must still add up to exactly 100: give the remainder to the largest weight.
+    rounded = {pk: p.quantize(Decimal("0.0001")) for pk, p in percents.items()}
+    largest = max(rounded, key=rounded.get)
+    rounded[largest] += Decimal(100) - sum(rounded.values())
+    with transaction.atomic():
+        return _new_weight_set(
+            evaluation,
+            user,
+            WeightSet.Method.AHP,
+            rounded,
+            pairwise=matrix.tolist(),
+            consistency_ratio=float(result.consistency_ratio),
+            justification=justification.strip(),
+            reason=reason.strip(),
+        )
+
+
+TRANSITIONS = {
+    "start_scoring": "start scoring",
+    "start_review": "move to review",
+    "reopen_scoring": "reopen scoring",
+    "close": "close the evaluation",
+}
+
+
+def evaluation_transition(*, evaluation: Evaluation, user, action: str) -> Evaluation:
+    if action not in TRANSITIONS:
+        _refuse(f"Unknown action “{action}”; allowed: {', '.join(TRANSITIONS)}.", "action")
+    _require_lead(user, evaluation, TRANSITIONS[action])
+    with transaction.atomic():
+        evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+        if action == "start_scoring":
+            if not evaluation.candidates.exists():
+                _refuse("Add at least one candidate before scoring starts.", status=409)
+            if not evaluation.evaluators.exists():
+                _refuse("Invite at least one evaluator before scoring starts.", status=409)
+        try:
+            getattr(evaluation, action)()
+        except TransitionNotAllowed:
+            _refuse(
+                f"You cannot {TRANSITIONS[action]} while the evaluation is {evaluation.get_status_display().lower()}.",
+                status=409,
+            )
+        evaluation.save()
+    return evaluation
+
+
+def candidate_add(*, evaluation: Evaluation, user, vendor) -> Candidate:
+    _require_lead(user, evaluation, "add candidates")
+    if evaluation.status == Evaluation.Status.CLOSED:
+        _refuse("The evaluation is closed.", status=409)
+    allowed = set(evaluation.allowed_kinds.values_list("pk", flat=True))
+    if allowed and not allowed & set(vendor.kinds.values_list("pk", flat=True)):
+        kinds = ", ".join(evaluation.allowed_kinds.values_list("code", flat=True))
+        _refuse(f"{vendor.name} is not of an allowed kind ({kinds}).", "vendor")
+    try:
+        with transaction.atomic():
+            return Candidate.objects.create(evaluation=evaluation, vendor=vendor, added_by=user)
+    except IntegrityError:
+        _refuse(f"{vendor.name} is already a candidate.", "vendor", status=409)
+
+
+def candidate_override_knockout(*, candidate: Candidate, user, reason: str) -> Candidate:
+    _require_lead(user, candidate.evaluation, "override a knock-out")
+    if not reason.strip():
+        _refuse("Record why the knock-out is overridden.", "reason")
+    candidate.knockout_override = True
+    candidate.knockout_override_reason = reason.strip()
+    candidate.save(update_fields=["knockout_override", "knockout_override_reason"])
+    return candidate
+
+
+def knockout_rule_set(*, evaluation: Evaluation, user, rules: dict[str, int | None]) -> None:
+    """Replace the evaluation's must-have gates: {rule: years or None}."""
+    _require_lead(user, evaluation, "change knock-out rules")
+    if evaluation.status != Evaluation.Status.DRAFT:
+        _refuse("Knock-out rules are fixed once scoring has started.", status=409)
+    unknown = set(rules) - set(KnockoutRule.Rule.values)
+    if unknown:
+        _refuse(f"Unknown rule {', '.join(sorted(unknown))}; allowed: {', '.join(KnockoutRule.Rule.values)}.", "rules")
+    with transaction.atomic():
+        evaluation.knockout_rules.all().delete()
+        KnockoutRule.objects.bulk_create(
+            [KnockoutRule(evaluation=evaluation, rule=rule, years=years or 5) for rule, years in rules.items()]
+        )
+
+
+def _require_scoring(user, evaluation: Evaluation) -> None:
+    if not access.is_evaluator(user, evaluation):
+        _refuse("You are not an evaluator of this evaluation.", status=403)
+    if evaluation.status != Evaluation.Status.SCORING:
+        _refuse(
+            f"Scores can be entered only while scoring is open; the evaluation is {evaluation.get_status_display().lower()}.",
+            status=409,
+        )
+
+
+def score_save(
+    *,
+    evaluation: Evaluation,
+    user,
+    candidate_id: int,
+    criterion_id: int,
+    value,
+    rationale: str = "",
+    evidence_url: str = "",
+    revision: int | None = None,
+) -> Score:
+    """Save one cell. `revision` is the version the user last saw: a stale save is refused (409)."""
+    _require_scoring(user, evaluation)
+    if Submission.objects.filter(evaluation=evaluation, evaluator=user).exists():
+        _refuse("You have submitted your scores; they can no longer change.", status=409)
+    candidate = Candidate.objects.filter(evaluation=evaluation, pk=candidate_id).first()
+    criterion = Criterion.objects.filter(evaluation=evaluation, pk=criterion_id).first()
+    if candidate is None:
+        _refuse("No such candidate in this evaluation.", "candidate")
+    if criterion is None:
+        _refuse("No such criterion in this evaluation.", "criterion")
+    if criterion.evidence:
+        _refuse(f"{criterion.name} is derived from evidence; override it with a justification instead.", "criterion")
+    try:
+        number = int(value)
+        if str(value).strip() not in (str(number), f"{number}.0"):
+            raise ValueError
+    except (TypeError, ValueError):
+        _refuse(f"Scores are whole numbers from {RUBRIC_MIN} to {RUBRIC_MAX}.", "value")
+    if not RUBRIC_MIN <= number <= RUBRIC_MAX:
+        _refuse(f"Scores are whole numbers from {RUBRIC_MIN} to {RUBRIC_MAX}.", "value")
+    with transaction.atomic():
+        score = (
+            Score.objects.select_for_update().filter(candidate=candidate, criterion=criterion, evaluator=user).first()
+        )
+        if score is None:
+            if revision:
+                _refuse("This score was removed meanwhile; reload the grid.", status=409)
+            try:
+                with transaction.atomic():
+                    return Score.objects.create(
+                        candidate=candidate,
+                        criterion=criterion,
+                        evaluator=user,
+                        value=number,
+                        rationale=rationale,
+                        evidence_url=evidence_url,
+                    )
+            except IntegrityError:
+                _refuse("This cell was saved from another window meanwhile; reload it.", status=409)
+        if revision is not None and revision != score.revision:
+            _refuse(
+                "This cell was changed elsewhere since you loaded it (your value was not saved); reload it.", status=409
+            )
+        score.value, score.rationale, score.evidence_url = number, rationale, evidence_url
+        score.revision += 1
+        score.save()
+        return score
+
+
+def evaluator_submit(*, evaluation: Evaluation, user) -> Submission:
+    """Close one evaluator's scoring: every judged cell must be filled; then the others' scores show."""
+    _require_scoring(user, evaluation)
+    judged = evaluation.criteria.filter(evidence="").count()
+    expected = judged * evaluation.candidates.count()
+    done = Score.objects.filter(candidate__evaluation=evaluation, evaluator=user, criterion__evidence="").count()
+    if done < expected:
+        _refuse(f"{expected - done} of {expected} scores are still missing.", status=409)
+    submission, created = Submission.objects.get_or_create(evaluation=evaluation, evaluator=user)
+    if not created:
+        _refuse(f"You already submitted on {timezone.localtime(submission.submitted_at):%Y-%m-%d %H:%M}.", status=409)
+    return submission
+
+
+def derived_override(*, candidate: Candidate, criterion: Criterion, user, value, justification: str) -> DerivedOverride:
+    evaluation = candidate.evaluation
+    if not (access.is_lead(user, evaluation) or access.is_evaluator(user, evaluation)):
+        _refuse("Only the evaluation's team can override a derived score.", status=403)
+    if evaluation.status == Evaluation.Status.CLOSED:
+        _refuse("The evaluation is closed.", status=409)
+    if not criterion.evidence:
+        _refuse(f"{criterion.name} is scored by evaluators, not derived.", "criterion")
+    if not justification.strip():
+        _refuse("A justification is required to override a derived score.", "justification")
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        number = None
+    if number is None or not number.is_finite() or not RUBRIC_MIN <= number <= RUBRIC_MAX:
+        _refuse(f"The value must be between {RUBRIC_MIN} and {RUBRIC_MAX}.", "value")
+    override, _ = DerivedOverride.objects.update_or_create(
+        candidate=candidate,
+        criterion=criterion,
+        defaults={"value": number.quantize(Decimal("0.01")), "justification": justification.strip(), "by": user},
+    )
+    return override

@@ -1,0 +1,97 @@
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from scoring import evidence
+
+TODAY = date(2026, 11, 21)
+
+
+def inspection(days_ago, classification="NAI", observations=0, letter=False, agency="FDA"):
+    return {
+        "site": "Plant",
+        "agency": agency,
+        "end_date": TODAY - timedelta(days=days_ago),
+        "classification": classification,
+        "form_483_observations": observations,
+        "warning_letter": letter,
+    }
+
+
+def test_regulatory_track_record_weights_recent_inspections_more():
+    assert evidence.regulatory_track_record([], TODAY).value is None
+    assert evidence.regulatory_track_record([inspection(10)], TODAY).value == 5.0
+    recent_bad = evidence.regulatory_track_record([inspection(30, "OAI"), inspection(3 * 365, "NAI")], TODAY)
+    old_bad = evidence.regulatory_track_record([inspection(3 * 365, "OAI"), inspection(30, "NAI")], TODAY)
+    assert recent_bad.value < old_bad.value
+    # Three years old counts half: (1.5 * 1 + 5 * 0.5) / 1.5 (ages are measured in days, so approximately).
+    assert old_bad.value == pytest.approx((5 * 0.98 + 1.5 * 0.5) / 1.48, abs=0.05)
+    letter = evidence.regulatory_track_record([inspection(30, "VAI", 3, letter=True)], TODAY)
+    assert letter.value == 1.0 and "warning letter" in letter.evidence[0]
+    assert evidence.regulatory_track_record([inspection(30, "VAI", 6)], TODAY).value == 3.0
+
+
+def test_scope_fit():
+    offer = {"services": ["a", "b"], "modalities": ["peptide"], "dosage_forms": [], "phases": ["phase-1"]}
+    assert evidence.scope_fit({}, offer).value is None
+    full = evidence.scope_fit({"services": ["a", "b"], "modality": "peptide", "phase": "phase-1"}, offer)
+    assert full.value == 5.0
+    half = evidence.scope_fit({"services": ["a", "c"]}, offer)
+    assert half.value == 3.0 and "missing c" in half.evidence[0]
+    partial = evidence.scope_fit({"services": ["a", "b"], "dosage_form": "oral-solid"}, offer)
+    assert partial.value == pytest.approx(1 + 4 * (0.5 / 0.7), abs=0.01)
+
+
+def site(name, low, high, unit):
+    return {
+        "name": name,
+        "quality_regime": "cGMP",
+        "scale_min": Decimal(low),
+        "scale_max": Decimal(high),
+        "scale_unit": unit,
+    }
+
+
+@pytest.mark.parametrize(
+    ("sites", "expected"),
+    [
+        ([site("A", 10, 5000, "L")], 5.0),
+        ([site("A", 10, 200, "L"), site("B", 1000, 8000, "L")], 4.0),
+        ([site("A", 10, 200, "L")], 3.0),
+        ([site("A", 150, 400, "L")], 2.0),
+        ([site("A", 1, 5, "kg")], 1.0),
+        ([], 1.0),
+    ],
+)
+def test_scale_flexibility(sites, expected):
+    requirement = {"unit": "L", "min": Decimal(50), "max": Decimal(200), "launch": Decimal(4000)}
+    assert evidence.scale_flexibility(requirement, sites).value == expected
+
+
+def test_scale_compares_grams_and_kilograms():
+    requirement = {"unit": "g", "min": Decimal(500), "max": Decimal(2000), "launch": None}
+    assert evidence.scale_flexibility(requirement, [site("K", "0.1", "5", "kg")]).value == 4.0
+
+
+def test_knockouts():
+    rules = [
+        {"rule": "all_services", "years": 5},
+        {"rule": "cgmp_dosage_form", "years": 5},
+        {"rule": "no_red_flags", "years": 3},
+        {"rule": "scale_range", "years": 5},
+    ]
+    requirement = {
+        "services": ["a", "b"],
+        "dosage_form": "oral-solid",
+        "unit": "L",
+        "min": Decimal(10),
+        "max": Decimal(100),
+    }
+    offer = {"services": ["a"], "modalities": [], "dosage_forms": ["oral-solid"], "phases": []}
+    reasons = evidence.knockouts(rules, requirement, offer, [site("A", 200, 500, "L")], [inspection(400, "OAI")], TODAY)
+    assert reasons == ["does not offer b", "OAI in the last 3 years (FDA 2025-10-17)", "no site covers 10–100 L"]
+    offer["services"] = ["a", "b"]
+    assert (
+        evidence.knockouts(rules, requirement, offer, [site("A", 5, 500, "L")], [inspection(1500, "OAI")], TODAY) == []
+    )
