@@ -160,7 +160,25 @@ def scale_flexibility(requirement: dict, sites: list[dict]) -> Derived:
     return Derived(value, formula, evidence)
 
 
-DERIVERS = {"regulatory": "regulatory_track_record", "scope_fit": "scope_fit", "scale": "scale_flexibility"}
+def applicable(kind: str, requirement: dict) -> bool:
+    """Whether the evaluation sets what a derived criterion measures against.
+
+    Scope fit needs required services, modality, dosage form or phase; scale flexibility needs
+    a scale range. A criterion that does not apply is left out of the totals (weight 0), which
+    is not the same as a candidate's missing evidence (shown as missing, never as zero).
+    """
+    if kind == "scope_fit":
+        return bool(
+            requirement.get("services")
+            or requirement.get("modality")
+            or requirement.get("dosage_form")
+            or requirement.get("phase")
+        )
+    if kind == "scale":
+        return bool(requirement.get("unit")) and (
+            requirement.get("min") is not None or requirement.get("max") is not None
+        )
+    return True
 
 
 def knockouts(

@@ -100,6 +100,7 @@ class Row:
     completeness: float
     knockouts: list[str]
     knocked_out: bool
+    index: int = 0  # the row of this candidate in Ranking.matrix
 
 
 @dataclass
@@ -113,6 +114,7 @@ class Ranking:
     evaluator_progress: list[tuple[object, int, int, bool]]
     withheld: bool = False
     matrix: np.ndarray | None = None
+    not_applicable: list[Criterion] = field(default_factory=list)
 
 
 def ranking(evaluation: Evaluation, viewer) -> Ranking:
@@ -155,6 +157,8 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     aggregated = engine.aggregate(scores, evaluation.aggregation) if k else np.full((m, n), np.nan)
     spread = engine.disagreement(scores) if k else np.full((m, n), np.nan)
     judged = np.array([not c.evidence for c in criteria], dtype=bool)
+    not_applicable = np.array([bool(c.evidence) and not evidence.applicable(c.evidence, requirement) for c in criteria])
+    weights = np.where(not_applicable, 0.0, weights)
 
     today = timezone.localdate()
     matrix = aggregated.copy()
@@ -164,7 +168,17 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
         knockout_lists.append(evidence.knockouts(rules, requirement, offer, sites, inspections, today))
         cells = []
         for j, criterion in enumerate(criteria):
-            if criterion.evidence:
+            if not_applicable[j]:
+                matrix[i, j] = 0.0  # weight 0: contributes nothing, and keeps the row complete
+                cells.append(
+                    Cell(
+                        None,
+                        derived=True,
+                        formula="not applicable",
+                        evidence=["the evaluation sets no requirement for this criterion; it is left out"],
+                    )
+                )
+            elif criterion.evidence:
                 derived = _derive(criterion.evidence, requirement, offer, sites, inspections, today)
                 override = overrides.get((candidate.pk, criterion.pk))
                 value = float(override.value) if override else derived.value
@@ -201,6 +215,7 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
         complete_total = not np.isnan(totals[i])
         result_rows.append(
             Row(
+                index=i,
                 candidate=candidate,
                 cells=cells_by_row[i],
                 total=float(totals[i]) if complete_total else None,
@@ -217,7 +232,18 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     )
     per_evaluator = (~np.isnan(scores[:, :, judged])).sum(axis=(1, 2)) if k else []
     progress = [(u, int(per_evaluator[e]), int(judged.sum()) * m, u.pk in submitted) for e, u in enumerate(evaluators)]
-    return Ranking(evaluation, criteria, weights, weight_set, result_rows, agreement, progress, withheld, matrix)
+    return Ranking(
+        evaluation,
+        criteria,
+        weights,
+        weight_set,
+        result_rows,
+        agreement,
+        progress,
+        withheld,
+        matrix,
+        [c for c, na in zip(criteria, not_applicable, strict=True) if na],
+    )
 
 
 def _derive(kind: str, requirement, offer, sites, inspections, today) -> evidence.Derived:
@@ -233,7 +259,7 @@ def sensitivity(result: Ranking, samples: int = 10_000, seed: int = 2026) -> dic
     eligible = [i for i, row in enumerate(result.rows) if row.rank is not None]
     if len(eligible) < 2 or result.weights.sum() <= 0:
         return {"candidates": [result.rows[i].candidate for i in eligible], "tipping": None, "acceptability": None}
-    matrix = np.array([[cell.value for cell in result.rows[i].cells] for i in eligible], dtype=float)
+    matrix = result.matrix[[result.rows[i].index for i in eligible]]
     tipping = engine.weight_sensitivity(matrix, result.weights)
     acceptability = engine.rank_acceptability(matrix, result.weights, samples=samples, seed=seed)
     return {

@@ -12,7 +12,7 @@ FORMATS = {"csv", "xlsx"}
 COLUMN_HELP = {"vendors": list(VENDOR_COLUMNS), "sites": list(SITE_COLUMNS)}
 
 
-def _safe(value: str) -> str:
+def spreadsheet_safe(value: str) -> str:
     # A leading = + - @ would run as a formula when the file is opened in a spreadsheet.
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
@@ -43,7 +43,7 @@ def vendor_export(queryset, fmt: str) -> HttpResponse:
         writer = csv.writer(buffer)
         writer.writerow(header)
         for row in vendor_rows(queryset):
-            writer.writerow([_safe(cell) for cell in row])
+            writer.writerow([spreadsheet_safe(cell) for cell in row])
         response = HttpResponse(buffer.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
     else:
         from openpyxl import Workbook
@@ -52,7 +52,7 @@ def vendor_export(queryset, fmt: str) -> HttpResponse:
         sheet = workbook.create_sheet("Vendors")
         sheet.append(header)
         for row in vendor_rows(queryset):
-            sheet.append([_safe(cell) for cell in row])
+            sheet.append([spreadsheet_safe(cell) for cell in row])
         buffer = io.BytesIO()
         workbook.save(buffer)
         response = HttpResponse(

@@ -9,6 +9,7 @@ def navigation(request):
         return {}
     items = [
         ("Home", reverse("home"), "speedometer2"),
+        ("Evaluations", reverse("scoring:list"), "ui-checks-grid"),
         ("Vendors", reverse("vendors:list"), "buildings"),
         ("Inspections", reverse("vendors:inspections"), "clipboard2-check"),
     ]

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("", include("accounts.urls")),
     path("vendors/", include("vendors.urls")),
+    path("evaluations/", include("scoring.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/v1/auth/", include("accounts.api_urls")),

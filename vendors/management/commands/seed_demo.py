@@ -30,6 +30,11 @@ DEMO_USERS = [
 ]
 
 
+def hash_name(name: str) -> int:
+    """A stable small number per name (Python's hash() changes between runs)."""
+    return sum(ord(ch) for ch in name)
+
+
 def demo_password(username: str) -> str:
     return f"{username.capitalize()}-Demo-2026"
 
@@ -339,6 +344,7 @@ class Command(BaseCommand):
             self.ensure_reference_data()
             self.seed_users()
             self.seed_register()
+            self.seed_evaluation()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {Vendor.objects.count()} vendors, "
@@ -471,6 +477,84 @@ class Command(BaseCommand):
                     "notes": "Warning letter issued after the inspection." if letter else "",
                 },
             )
+
+    def seed_evaluation(self):
+        """One evaluation in scoring: AHP weights, a red-flag gate, one evaluator submitted, one halfway."""
+        from scoring import services as scoring
+        from scoring.models import Evaluation
+
+        name = "Peptide API for Phase II/III (demo)"
+        if Evaluation.objects.filter(name=name).exists():
+            return
+        User = get_user_model()
+        lead = User.objects.get(username="lead")
+        evaluators = list(User.objects.filter(username__in=["evaluator", "evaluator2"]).order_by("username"))
+        evaluation = scoring.evaluation_create(
+            lead=lead,
+            name=name,
+            evaluators=evaluators,
+            description="GLP-1 analogue: solid-phase synthesis, process development and clinical supply, "
+            "with a partner able to scale to launch volumes.",
+            modality=Modality.objects.get(code="peptide"),
+            phase=Phase.objects.get(code="phase-2"),
+            required_services=list(
+                Service.objects.filter(code__in=["process-development", "scale-up", "api-manufacturing"])
+            ),
+            allowed_kinds=list(Kind.objects.filter(code__in=["CDMO", "CMO"])),
+            target_agencies=["FDA", "EMA"],
+            scale_unit="kg",
+            scale_min=Decimal("1"),
+            scale_max=Decimal("10"),
+            launch_scale=Decimal("100"),
+        )
+        # Scope fit and regulatory record matter most; cultural fit least (CR well below 0.10).
+        pairwise = [
+            [1, 1, 2, 3, 1, 5],
+            [1, 1, 2, 3, 1, 5],
+            [1 / 2, 1 / 2, 1, 2, 1 / 2, 3],
+            [1 / 3, 1 / 3, 1 / 2, 1, 1 / 3, 2],
+            [1, 1, 2, 3, 1, 5],
+            [1 / 5, 1 / 5, 1 / 3, 1 / 2, 1 / 5, 1],
+        ]
+        scoring.weights_set_ahp(evaluation=evaluation, user=lead, pairwise=pairwise)
+        scoring.knockout_rule_set(evaluation=evaluation, user=lead, rules={"no_red_flags": 5})
+        candidates = [
+            scoring.candidate_add(evaluation=evaluation, user=lead, vendor=Vendor.objects.get(name=vendor))
+            for vendor in [
+                "Quillon Peptide Works",
+                "Obsidian Peptides",
+                "Novaterra Pharma Services",
+                "Ferrovia Chemical Development",
+                "Sakura Process Chemistry",
+                "Zhenhai Pharmatech",
+                "Atlas Integrated Pharma Partners",
+            ]
+        ]
+        evaluation = scoring.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
+        judged = list(evaluation.criteria.filter(evidence=""))
+        rng = random.Random(7)
+        for number, evaluator in enumerate(evaluators):
+            cells = [(c, k) for c in candidates for k in judged]
+            if number == 1:
+                cells = cells[: len(cells) // 2]
+            for candidate, criterion in cells:
+                value = min(
+                    5,
+                    max(
+                        1,
+                        3 + (hash_name(candidate.vendor.name) + criterion.position) % 3 - 1 + rng.choice([0, 0, 1, -1]),
+                    ),
+                )
+                scoring.score_save(
+                    evaluation=evaluation,
+                    user=evaluator,
+                    candidate_id=candidate.pk,
+                    criterion_id=criterion.pk,
+                    value=value,
+                    rationale="",
+                )
+            if number == 0:
+                scoring.evaluator_submit(evaluation=evaluation, user=evaluator)
 
     @staticmethod
     def legal_suffix(country: str) -> str:

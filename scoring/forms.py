@@ -1,0 +1,66 @@
+from django import forms
+
+from accounts.models import User
+from accounts.roles import EVALUATOR
+from scoring.models import Evaluation, KnockoutRule
+from vendors.forms import ServiceChoiceField
+from vendors.models import RegulatoryInspection
+from vendorselect.forms import StyledFormMixin
+
+
+class EvaluationForm(StyledFormMixin, forms.ModelForm):
+    required_services = ServiceChoiceField(required=False)
+    target_agencies = forms.MultipleChoiceField(
+        choices=RegulatoryInspection.Agency.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    evaluators = forms.ModelMultipleChoiceField(
+        queryset=User.objects.filter(groups__name=EVALUATOR).order_by("username"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Cross-functional team members who score the candidates.",
+    )
+
+    class Meta:
+        model = Evaluation
+        fields = [
+            "name",
+            "description",
+            "modality",
+            "dosage_form",
+            "phase",
+            "target_agencies",
+            "required_services",
+            "allowed_kinds",
+            "scale_unit",
+            "scale_min",
+            "scale_max",
+            "launch_scale",
+            "needed_by",
+            "aggregation",
+            "evaluators",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "allowed_kinds": forms.CheckboxSelectMultiple,
+            "needed_by": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["evaluators"].label_from_instance = lambda user: f"{user.printed_name} ({user.username})"
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("scale_min"), data.get("scale_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("scale_max", "Must not be below the lower bound.")
+        if (low is not None or high is not None or data.get("launch_scale") is not None) and not data.get("scale_unit"):
+            self.add_error("scale_unit", "Give the unit of the batch sizes.")
+        return data
+
+
+class KnockoutForm(StyledFormMixin, forms.Form):
+    rules = forms.MultipleChoiceField(
+        choices=KnockoutRule.Rule.choices, required=False, widget=forms.CheckboxSelectMultiple, label="Must-have gates"
+    )
+    years = forms.IntegerField(min_value=1, max_value=30, initial=5, label="Years for the red-flag gate")

@@ -1,0 +1,402 @@
+"""Evaluation pages. Every write goes through scoring.services; refusals become messages."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from scoring import access, charts, exports, selectors, services
+from scoring.forms import EvaluationForm, KnockoutForm
+from scoring.models import Candidate, Criterion, Evaluation, Score, Submission
+from vendors.models import Vendor
+
+
+def _evaluation(request, pk: int) -> Evaluation:
+    evaluation = (
+        access.visible_evaluations(request.user)
+        .filter(pk=pk)
+        .select_related("lead", "modality", "dosage_form", "phase")
+        .first()
+    )
+    if evaluation is None:
+        raise Http404("No such evaluation, or it is not shared with you.")
+    return evaluation
+
+
+def _run(request, call, success: str = "") -> bool:
+    try:
+        call()
+    except services.ScoringError as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from None
+        messages.error(request, error.message)
+        return False
+    if success:
+        messages.success(request, success)
+    return True
+
+
+@login_required
+@require_GET
+def evaluation_list(request):
+    evaluations = (
+        access.visible_evaluations(request.user)
+        .select_related("lead")
+        .annotate(candidate_count=Count("candidates", distinct=True))
+        .order_by("-created_at")
+    )
+    status = request.GET.get("status")
+    if status in Evaluation.Status.values:
+        evaluations = evaluations.filter(status=status)
+    return render(
+        request,
+        "scoring/evaluation_list.html",
+        {
+            "evaluations": evaluations,
+            "can_create": access.can_create_evaluation(request.user),
+            "statuses": Evaluation.Status.choices,
+            "status": status,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def evaluation_create(request):
+    if not access.can_create_evaluation(request.user):
+        raise PermissionDenied("Only procurement leads create evaluations.")
+    form = EvaluationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        evaluators = data.pop("evaluators")
+        evaluation = services.evaluation_create(lead=request.user, evaluators=evaluators, **data)
+        messages.success(request, "Evaluation created with the default scorecard and equal weights.")
+        return redirect(evaluation)
+    return render(request, "scoring/evaluation_form.html", {"form": form})
+
+
+def _suggestions(evaluation: Evaluation, limit: int = 8):
+    """Register vendors that match the program: allowed kinds, then the most required services."""
+    vendors = Vendor.objects.exclude(candidacies__evaluation=evaluation).exclude(status=Vendor.Status.DISQUALIFIED)
+    kinds = list(evaluation.allowed_kinds.all())
+    if kinds:
+        vendors = vendors.filter(kinds__in=kinds)
+    if evaluation.modality_id:
+        vendors = vendors.filter(modalities=evaluation.modality_id)
+    services_needed = list(evaluation.required_services.all())
+    vendors = vendors.annotate(matched=Count("services", filter=Q(services__in=services_needed), distinct=True))
+    return vendors.distinct().order_by("-matched", "name")[:limit], len(services_needed)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def evaluation_detail(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    is_lead = access.is_lead(request.user, evaluation)
+    if request.method == "POST":
+        if not is_lead:
+            raise PermissionDenied("Only the evaluation's lead can change it.")
+        action = request.POST.get("action", "")
+        if action in services.TRANSITIONS:
+            _run(
+                request,
+                lambda: services.evaluation_transition(evaluation=evaluation, user=request.user, action=action),
+                f"Done: {services.TRANSITIONS[action]}.",
+            )
+        elif action == "add_candidate":
+            vendor = Vendor.objects.filter(pk=request.POST.get("vendor") or 0).first()
+            if vendor is None:
+                messages.error(request, "Choose a vendor from the register.")
+            else:
+                _run(
+                    request,
+                    lambda: services.candidate_add(evaluation=evaluation, user=request.user, vendor=vendor),
+                    f"{vendor.name} added.",
+                )
+        elif action == "override":
+            candidate = get_object_or_404(
+                Candidate.objects.select_related("evaluation"),
+                pk=request.POST.get("candidate") or 0,
+                evaluation=evaluation,
+            )
+            _run(
+                request,
+                lambda: services.candidate_override_knockout(
+                    candidate=candidate, user=request.user, reason=request.POST.get("reason", "")
+                ),
+                "Knock-out overridden.",
+            )
+        elif action == "knockouts":
+            form = KnockoutForm(request.POST)
+            if form.is_valid():
+                rules = dict.fromkeys(form.cleaned_data["rules"], form.cleaned_data["years"])
+                _run(
+                    request,
+                    lambda: services.knockout_rule_set(evaluation=evaluation, user=request.user, rules=rules),
+                    "Must-have gates saved.",
+                )
+            else:
+                messages.error(
+                    request, "Check the gates: " + "; ".join(e for errors in form.errors.values() for e in errors)
+                )
+        elif action in ("weights_direct", "weights_ahp"):
+            _save_weights(request, evaluation, action)
+        else:
+            messages.error(request, "Unknown action.")
+        return redirect(evaluation)
+    weight_set = selectors.current_weight_set(evaluation)
+    criteria = list(evaluation.criteria.all())
+    percents = {w.criterion_id: w.percent for w in weight_set.weights.all()} if weight_set else {}
+    result = selectors.ranking(evaluation, request.user)
+    suggestions, needed = _suggestions(evaluation) if is_lead else ([], 0)
+    rules = {r.rule: r.years for r in evaluation.knockout_rules.all()}
+    return render(
+        request,
+        "scoring/evaluation_detail.html",
+        {
+            "evaluation": evaluation,
+            "is_lead": is_lead,
+            "is_evaluator": access.is_evaluator(request.user, evaluation),
+            "criteria_weights": [(c, percents.get(c.pk)) for c in criteria],
+            "weight_set": weight_set,
+            "weight_history": evaluation.weight_sets.select_related("created_by").order_by("-version"),
+            "ahp_rows": _ahp_rows(criteria, weight_set),
+            "ranking": result,
+            "suggestions": suggestions,
+            "services_needed": needed,
+            "knockout_form": KnockoutForm(initial={"rules": list(rules), "years": next(iter(rules.values()), 5)}),
+            "transitions": [
+                (name, label) for name, label in services.TRANSITIONS.items() if _can_transition(evaluation, name)
+            ],
+            "all_vendors": Vendor.objects.exclude(candidacies__evaluation=evaluation)
+            .order_by("name")
+            .only("pk", "name"),
+        },
+    )
+
+
+def _can_transition(evaluation: Evaluation, name: str) -> bool:
+    return any(t.name == name for t in evaluation.get_available_status_transitions())
+
+
+def _ahp_rows(criteria, weight_set):
+    matrix = weight_set.pairwise if weight_set and weight_set.pairwise else None
+    return [
+        (row, [(col, (matrix[i][j] if matrix else 1), j > i) for j, col in enumerate(criteria)])
+        for i, row in enumerate(criteria)
+    ]
+
+
+def _save_weights(request, evaluation: Evaluation, action: str) -> None:
+    criteria = list(evaluation.criteria.all())
+    reason = request.POST.get("reason", "")
+    if action == "weights_direct":
+        percents = {c.key: request.POST.get(f"weight_{c.key}", "").strip() or "0" for c in criteria}
+        try:
+            parsed = {k: Decimal(v) for k, v in percents.items()}
+        except InvalidOperation:
+            messages.error(request, "Weights must be numbers.")
+            return
+        _run(
+            request,
+            lambda: services.weights_set_direct(
+                evaluation=evaluation, user=request.user, percents=parsed, reason=reason
+            ),
+            "New weights saved.",
+        )
+        return
+    n = len(criteria)
+    matrix = [[1.0] * n for _ in range(n)]
+    try:
+        for i in range(n):
+            for j in range(i + 1, n):
+                value = _saaty(request.POST.get(f"ahp_{i}_{j}", "1"))
+                matrix[i][j], matrix[j][i] = value, 1 / value
+    except ValueError:
+        messages.error(request, "Each comparison is a number from 1/9 to 9 (e.g. 3 or 1/3).")
+        return
+    _run(
+        request,
+        lambda: services.weights_set_ahp(
+            evaluation=evaluation,
+            user=request.user,
+            pairwise=matrix,
+            justification=request.POST.get("justification", ""),
+            reason=reason,
+        ),
+        "Weights derived from the pairwise comparisons.",
+    )
+
+
+def _saaty(text: str) -> float:
+    text = text.strip()
+    if "/" in text:
+        top, bottom = text.split("/", 1)
+        value = float(top) / float(bottom)
+    else:
+        value = float(text)
+    if not 1 / 9 - 1e-9 <= value <= 9 + 1e-9:
+        raise ValueError(text)
+    return value
+
+
+@login_required
+@require_GET
+def ranking_page(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    result = selectors.ranking(evaluation, request.user)
+    if request.GET.get("export") in exports.FORMATS and not result.withheld:
+        return exports.ranking_export(result, request.GET["export"])
+    return render(
+        request,
+        "scoring/ranking.html",
+        {
+            "evaluation": evaluation,
+            "ranking": result,
+            "table": [(row, charts.contribution_bar(row.contributions, result.criteria)) for row in result.rows],
+            "header": list(zip(result.criteria, result.weights, strict=True)),
+            "agreement": list(zip(result.criteria, result.agreement, strict=True)),
+            "legend": charts.legend(result.criteria),
+            "flag": selectors.DISAGREEMENT_FLAG,
+            "is_evaluator": access.is_evaluator(request.user, evaluation),
+        },
+    )
+
+
+@login_required
+@require_GET
+def sensitivity_page(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    result = selectors.ranking(evaluation, request.user)
+    data = None if result.withheld else selectors.sensitivity(result)
+    context = {
+        "evaluation": evaluation,
+        "ranking": result,
+        "data": data,
+        "is_evaluator": access.is_evaluator(request.user, evaluation),
+    }
+    if data and data["tipping"] is not None:
+        names = [c.vendor.name for c in data["candidates"]]
+        context["tipping_chart"] = charts.tipping_points(data["tipping"], result.criteria, names)
+        context["heatmap"] = charts.acceptability_heatmap(data["acceptability"], names)
+        context["leader"] = names[data["tipping"].leader]
+    return render(request, "scoring/sensitivity.html", context)
+
+
+@login_required
+@require_GET
+def compare_page(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    result = selectors.ranking(evaluation, request.user)
+    chosen = [int(x) for x in request.GET.getlist("c") if x.isdigit()][:4]
+    rows = (
+        [row for row in result.rows if row.candidate.pk in chosen] if chosen else [r for r in result.rows if r.rank][:4]
+    )
+    return render(
+        request,
+        "scoring/compare.html",
+        {
+            "evaluation": evaluation,
+            "ranking": result,
+            "rows": rows,
+            "is_evaluator": access.is_evaluator(request.user, evaluation),
+            "legend": [(row.candidate.vendor.name, charts.colour(i)) for i, row in enumerate(rows)],
+            "by_criterion": [(c, [row.cells[j] for row in rows]) for j, c in enumerate(result.criteria)],
+            "radar": None if result.withheld or not rows else charts.radar(rows, result.criteria),
+        },
+    )
+
+
+@login_required
+@require_GET
+def scoring_grid(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    if not access.is_evaluator(request.user, evaluation):
+        raise PermissionDenied("Only the evaluation's evaluators score it.")
+    criteria = [c for c in evaluation.criteria.all() if not c.evidence]
+    candidates = list(evaluation.candidates.select_related("vendor"))
+    mine = {
+        (s.candidate_id, s.criterion_id): s
+        for s in Score.objects.filter(candidate__evaluation=evaluation, evaluator=request.user)
+    }
+    submitted = Submission.objects.filter(evaluation=evaluation, evaluator=request.user).first()
+    grid = [
+        (candidate, [(criterion, mine.get((candidate.pk, criterion.pk))) for criterion in criteria])
+        for candidate in candidates
+    ]
+    done = len(mine)
+    return render(
+        request,
+        "scoring/grid.html",
+        {
+            "evaluation": evaluation,
+            "criteria": criteria,
+            "grid": grid,
+            "submitted": submitted,
+            "is_evaluator": True,
+            "open": evaluation.status == Evaluation.Status.SCORING and not submitted,
+            "done": done,
+            "expected": len(criteria) * len(candidates),
+        },
+    )
+
+
+@login_required
+@require_POST
+def score_cell(request, pk: int):
+    """Saves one cell from the grid (htmx) and answers with the cell's new state."""
+    evaluation = _evaluation(request, pk)
+    revision = request.POST.get("revision") or None
+    candidate_id, criterion_id = request.POST.get("candidate", ""), request.POST.get("criterion", "")
+    if not (candidate_id.isdigit() and criterion_id.isdigit()):
+        return HttpResponse("Unknown cell.", status=400)
+    criterion = get_object_or_404(Criterion, pk=criterion_id, evaluation=evaluation)
+    candidate = get_object_or_404(Candidate.objects.select_related("vendor"), pk=candidate_id, evaluation=evaluation)
+    error, score = "", None
+    try:
+        score = services.score_save(
+            evaluation=evaluation,
+            user=request.user,
+            candidate_id=candidate.pk,
+            criterion_id=criterion.pk,
+            value=request.POST.get("value", ""),
+            rationale=request.POST.get("rationale", "")[:5000],
+            revision=int(revision) if revision and revision.isdigit() else None,
+        )
+    except services.ScoringError as refusal:
+        error = refusal.message
+        score = Score.objects.filter(candidate=candidate, criterion=criterion, evaluator=request.user).first()
+    response = render(
+        request,
+        "scoring/_cell.html",
+        {
+            "evaluation": evaluation,
+            "candidate": candidate,
+            "criterion": criterion,
+            "score": score,
+            "error": error,
+            "open": True,
+        },
+    )
+    if error:
+        response.status_code = 200  # htmx swaps 2xx only; the cell shows the error itself
+    return response
+
+
+@login_required
+@require_POST
+def submit_scores(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    _run(
+        request,
+        lambda: services.evaluator_submit(evaluation=evaluation, user=request.user),
+        "Scores submitted. You now see the other evaluators' scores and the ranking.",
+    )
+    return redirect("scoring:grid", pk=evaluation.pk)
