@@ -440,6 +440,43 @@ class EvaluationViewSet(
             }
         )
 
+    @extend_schema(
+        methods=["POST"], request=CriterionSerializer, responses={201: CriterionSerializer, 400: DETAIL, 409: DETAIL}
+    )
+    @action(detail=True, methods=["post"], url_path="criteria")
+    def add_criterion(self, request, pk=None):
+        evaluation = self.get_object()
+        fields = {k: str(request.data.get(k, "")) for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")}
+        return _respond(
+            lambda: services.criterion_add(evaluation=evaluation, user=request.user, **fields),
+            status.HTTP_201_CREATED,
+            CriterionSerializer,
+        )
+
+    @extend_schema(
+        methods=["PATCH"], request=CriterionSerializer, responses={200: CriterionSerializer, 400: DETAIL, 409: DETAIL}
+    )
+    @extend_schema(methods=["DELETE"], responses={204: None, 409: DETAIL})
+    @action(detail=True, methods=["patch", "delete"], url_path=r"criteria/(?P<criterion_id>\d+)")
+    def change_criterion(self, request, pk=None, criterion_id=None):
+        evaluation = self.get_object()
+        criterion = (
+            Criterion.objects.filter(evaluation=evaluation, pk=criterion_id).select_related("evaluation").first()
+        )
+        if criterion is None:
+            return Response({"detail": "No such criterion."}, status=404)
+        if request.method == "DELETE":
+            return _respond(
+                lambda: services.criterion_remove(criterion=criterion, user=request.user), status.HTTP_204_NO_CONTENT
+            )
+        fields = {
+            k: v for k, v in request.data.items() if k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")
+        }
+        return _respond(
+            lambda: services.criterion_update(criterion=criterion, user=request.user, **fields),
+            serializer=CriterionSerializer,
+        )
+
     @extend_schema(responses={200: None})
     @action(detail=True, methods=["get"])
     def ranking(self, request, pk=None):
@@ -465,6 +502,8 @@ class EvaluationViewSet(
             )
         tipping = data["tipping"]
         keys = [c.key for c in result.criteria]
+        top = request.query_params.get("top", "")
+        top = max(int(top), 1) if top.isdigit() else len(names)
         return Response(
             {
                 "withheld": False,

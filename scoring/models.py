@@ -96,6 +96,10 @@ class Criterion(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def rubric_pairs(self) -> list[tuple[int, str]]:
+        return [(1, self.rubric_1), (3, self.rubric_3), (5, self.rubric_5)]
+
 
 class WeightSet(models.Model):
     """One version of an evaluation's weights; the newest is in force."""

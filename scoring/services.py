@@ -8,6 +8,7 @@ import numpy as np
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.text import slugify
 from django_fsm import TransitionNotAllowed
 
 from scoring import access, engine
@@ -223,6 +224,97 @@ def weights_set_ahp(*, evaluation: Evaluation, user, pairwise, justification: st
             justification=justification.strip(),
             reason=reason.strip(),
         )
+
+
+def _require_draft(evaluation: Evaluation, what: str) -> None:
+    if evaluation.status != Evaluation.Status.DRAFT:
+        _refuse(f"The scorecard is fixed once scoring has started; {what} only in draft.", status=409)
+
+
+def criterion_add(
+    *,
+    evaluation: Evaluation,
+    user,
+    name: str,
+    description: str = "",
+    rubric_1: str = "",
+    rubric_3: str = "",
+    rubric_5: str = "",
+) -> Criterion:
+    """A new judged criterion. It starts at weight 0 in a new weight version: re-weight afterwards."""
+    _require_lead(user, evaluation, "change the scorecard")
+    _require_draft(evaluation, "criteria can be added")
+    name = name.strip()
+    if not name:
+        _refuse("Give the criterion a name.", "name")
+    key = slugify(name).replace("-", "_")[:60] or "criterion"
+    if evaluation.criteria.filter(key=key).exists() or evaluation.criteria.filter(name__iexact=name).exists():
+        _refuse(f"The scorecard already has a criterion “{name}”.", "name")
+    current = _latest_percents(evaluation)
+    with transaction.atomic():
+        criterion = Criterion.objects.create(
+            evaluation=evaluation,
+            key=key,
+            name=name,
+            description=description.strip(),
+            rubric_1=rubric_1.strip(),
+            rubric_3=rubric_3.strip(),
+            rubric_5=rubric_5.strip(),
+            position=(evaluation.criteria.aggregate(p=Max("position"))["p"] or 0) + 1,
+        )
+        _new_weight_set(
+            evaluation,
+            user,
+            WeightSet.Method.DIRECT,
+            {**current, criterion.pk: Decimal(0)},
+            reason=f"criterion “{name}” added at weight 0",
+        )
+    return criterion
+
+
+def criterion_update(*, criterion: Criterion, user, **fields) -> Criterion:
+    evaluation = criterion.evaluation
+    _require_lead(user, evaluation, "change the scorecard")
+    _require_draft(evaluation, "criteria can be renamed")
+    allowed = {"name", "description", "rubric_1", "rubric_3", "rubric_5"}
+    for field_name, value in fields.items():
+        if field_name not in allowed:
+            _refuse(f"“{field_name}” cannot be changed.", field_name)
+        setattr(criterion, field_name, str(value).strip())
+    if not criterion.name:
+        _refuse("Give the criterion a name.", "name")
+    criterion.save()
+    return criterion
+
+
+def criterion_remove(*, criterion: Criterion, user) -> None:
+    """Remove a criterion in draft; the remaining weights are rescaled to 100 % in a new version."""
+    evaluation = criterion.evaluation
+    _require_lead(user, evaluation, "change the scorecard")
+    _require_draft(evaluation, "criteria can be removed")
+    if evaluation.criteria.count() <= 1:
+        _refuse("An evaluation needs at least one criterion.", status=409)
+    current = _latest_percents(evaluation)
+    current.pop(criterion.pk, None)
+    total = sum(current.values())
+    rescaled = {pk: (p * 100 / total if total else Decimal(100) / len(current)) for pk, p in current.items()}
+    rounded = {pk: p.quantize(Decimal("0.0001")) for pk, p in rescaled.items()}
+    rounded[max(rounded, key=rounded.get)] += Decimal(100) - sum(rounded.values())
+    name = criterion.name
+    with transaction.atomic():
+        criterion.delete()
+        _new_weight_set(
+            evaluation,
+            user,
+            WeightSet.Method.DIRECT,
+            rounded,
+            reason=f"criterion “{name}” removed; remaining weights rescaled",
+        )
+
+
+def _latest_percents(evaluation: Evaluation) -> dict[int, Decimal]:
+    latest = evaluation.weight_sets.order_by("-version").first()
+    return {w.criterion_id: w.percent for w in latest.weights.all()} if latest else {}
 
 
 TRANSITIONS = {

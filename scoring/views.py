@@ -146,6 +146,34 @@ def evaluation_detail(request, pk: int):
                 messages.error(
                     request, "Check the gates: " + "; ".join(e for errors in form.errors.values() for e in errors)
                 )
+        elif action == "add_criterion":
+            fields = {k: request.POST.get(k, "") for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")}
+            _run(
+                request,
+                lambda: services.criterion_add(evaluation=evaluation, user=request.user, **fields),
+                "Criterion added at weight 0: adjust the weights.",
+            )
+        elif action in ("update_criterion", "remove_criterion"):
+            criterion = get_object_or_404(
+                Criterion.objects.select_related("evaluation"),
+                evaluation=evaluation,
+                pk=request.POST.get("criterion") or 0,
+            )
+            if action == "remove_criterion":
+                _run(
+                    request,
+                    lambda: services.criterion_remove(criterion=criterion, user=request.user),
+                    "Criterion removed; the other weights were rescaled to 100 %.",
+                )
+            else:
+                fields = {
+                    k: request.POST.get(k, "") for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")
+                }
+                _run(
+                    request,
+                    lambda: services.criterion_update(criterion=criterion, user=request.user, **fields),
+                    "Criterion saved.",
+                )
         elif action in ("weights_direct", "weights_ahp"):
             _save_weights(request, evaluation, action)
         else:
@@ -270,6 +298,9 @@ def ranking_page(request, pk: int):
     )
 
 
+HEATMAP_SIZE = 15
+
+
 @login_required
 @require_GET
 def sensitivity_page(request, pk: int):
@@ -285,7 +316,10 @@ def sensitivity_page(request, pk: int):
     if data and data["tipping"] is not None:
         names = [c.vendor.name for c in data["candidates"]]
         context["tipping_chart"] = charts.tipping_points(data["tipping"], result.criteria, names)
-        context["heatmap"] = charts.acceptability_heatmap(data["acceptability"], names)
+        # The heat map shows the top of the ranking; the shares are computed over every candidate.
+        top = HEATMAP_SIZE
+        context["heatmap"] = charts.acceptability_heatmap(data["acceptability"][:top, :top], names[:top])
+        context["heatmap_cut"] = len(names) > top
         context["leader"] = names[data["tipping"].leader]
     return render(request, "scoring/sensitivity.html", context)
 

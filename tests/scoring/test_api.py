@@ -359,3 +359,28 @@ def test_ranking_query_count_is_bounded(api_as, evaluation, django_assert_max_nu
         assert client.get(f"/api/v1/evaluations/{evaluation.pk}/ranking/").status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get("/api/v1/evaluations/").status_code == 200
+
+
+def test_scorecard_editing_in_draft_only(api_as, evaluation):
+    lead = api_as("procurement")
+    base = f"/api/v1/evaluations/{evaluation.pk}"
+    added = lead.post(
+        f"{base}/criteria/",
+        {"name": "Cost and pricing model", "rubric_1": "opaque", "rubric_5": "clear"},
+        format="json",
+    )
+    assert added.status_code == 201, added.content
+    assert lead.post(f"{base}/criteria/", {"name": "cost and pricing model"}, format="json").status_code == 400
+    weights = lead.get(f"{base}/weights/").json()[0]
+    assert weights["percents"]["cost_and_pricing_model"] == 0 and weights["version"] == 2
+    renamed = lead.patch(f"{base}/criteria/{added.json()['id']}/", {"name": "Commercial terms"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Commercial terms"
+    culture = next(c for c in lead.get(f"{base}/").json()["criteria"] if c["key"] == "cultural_fit")
+    assert lead.delete(f"{base}/criteria/{culture['id']}/").status_code == 204
+    latest = lead.get(f"{base}/weights/").json()[0]
+    assert "cultural_fit" not in latest["percents"]
+    assert sum(latest["percents"].values()) == pytest.approx(100, abs=1e-9)
+    assert api_as("evaluator").post(f"{base}/criteria/", {"name": "X"}, format="json").status_code == 403
+    add_candidates(api_as, evaluation, 1)
+    lead.post(f"{base}/transition/", {"action": "start_scoring"}, format="json")
+    assert lead.post(f"{base}/criteria/", {"name": "Late"}, format="json").status_code == 409

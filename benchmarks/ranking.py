@@ -1,0 +1,150 @@
+"""Ranking page and API for a large evaluation: median time and SQL query count.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/vendorselect_bench .venv/bin/python benchmarks/ranking.py
+
+Builds (once, idempotently) an evaluation with 500 candidates x 6 criteria x 5 evaluators in the
+benchmark database, then times the ranking API, the ranking page and the sensitivity API.
+"""
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vendorselect.settings")
+os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vendorselect_bench")
+
+CANDIDATES, EVALUATORS = 500, 5
+NAME = f"Benchmark evaluation {CANDIDATES}x{EVALUATORS}"
+
+
+def build():
+    import random
+    from decimal import Decimal
+
+    from django.contrib.auth.models import Group
+
+    from accounts.models import User
+    from scoring import services
+    from scoring.models import Candidate, Evaluation, Score
+    from vendors.models import Kind, RegulatoryInspection, Site, Vendor
+
+    evaluation = Evaluation.objects.filter(name=NAME).first()
+    if evaluation:
+        return evaluation
+    lead, _ = User.objects.get_or_create(username="bench-lead")
+    lead.groups.add(Group.objects.get(name="Procurement lead"))
+    evaluators = []
+    for i in range(EVALUATORS):
+        user, _ = User.objects.get_or_create(username=f"bench-evaluator-{i}")
+        user.groups.add(Group.objects.get(name="Evaluator"))
+        evaluators.append(user)
+    vendors = Vendor.objects.bulk_create(
+        [Vendor(name=f"Bench vendor {i:04d}", country="US") for i in range(CANDIDATES)], ignore_conflicts=True
+    )
+    vendors = list(Vendor.objects.filter(name__startswith="Bench vendor ").order_by("name"))
+    cdmo = Kind.objects.get(code="CDMO")
+    Vendor.kinds.through.objects.bulk_create(
+        [Vendor.kinds.through(vendor_id=v.pk, kind_id=cdmo.pk) for v in vendors], ignore_conflicts=True
+    )
+    rng = random.Random(1)
+    sites = Site.objects.bulk_create(
+        [
+            Site(
+                vendor=v,
+                name="Main plant",
+                country="US",
+                quality_regime="cGMP",
+                scale_unit="L",
+                scale_min=Decimal(rng.choice([10, 50, 100])),
+                scale_max=Decimal(rng.choice([500, 2000, 8000])),
+            )
+            for v in vendors
+        ]
+    )
+    import datetime
+
+    RegulatoryInspection.objects.bulk_create(
+        [
+            RegulatoryInspection(
+                site=s,
+                agency="FDA",
+                end_date=datetime.date(2024, 1, 1) - datetime.timedelta(days=rng.randint(0, 2000)),
+                classification=rng.choice(["NAI", "NAI", "VAI", "OAI"]),
+            )
+            for s in sites
+            for _ in range(3)
+        ]
+    )
+    evaluation = services.evaluation_create(
+        lead=lead,
+        name=NAME,
+        evaluators=evaluators,
+        scale_unit="L",
+        scale_min=Decimal(100),
+        scale_max=Decimal(400),
+        launch_scale=Decimal(4000),
+    )
+    Candidate.objects.bulk_create([Candidate(evaluation=evaluation, vendor=v, added_by=lead) for v in vendors])
+    evaluation = services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
+    judged = list(evaluation.criteria.filter(evidence=""))
+    Score.objects.bulk_create(
+        [
+            Score(candidate=c, criterion=k, evaluator=e, value=rng.randint(1, 5))
+            for c in evaluation.candidates.all()
+            for k in judged
+            for e in evaluators
+        ]
+    )
+    return evaluation
+
+
+def measure(client, url, repeat=7):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    times, queries = [], 0
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+        queries = len(captured)
+    return statistics.median(times) * 1000, queries
+
+
+def main():
+    import django
+
+    from benchmarks.import_vendors import ensure_database
+
+    ensure_database(os.environ["DATABASE_URL"])
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from accounts.models import User
+
+    call_command("migrate", verbosity=0)
+    evaluation = build()
+    client = Client()
+    client.force_login(User.objects.get(username="bench-lead"))
+    print(f"evaluation: {CANDIDATES} candidates x 6 criteria x {EVALUATORS} evaluators")
+    for label, url in [
+        ("ranking API", f"/api/v1/evaluations/{evaluation.pk}/ranking/"),
+        ("ranking page", f"/evaluations/{evaluation.pk}/ranking/"),
+        ("sensitivity API (10,000 samples)", f"/api/v1/evaluations/{evaluation.pk}/sensitivity/?top=20"),
+        ("sensitivity page", f"/evaluations/{evaluation.pk}/sensitivity/"),
+    ]:
+        median_ms, queries = measure(client, url, repeat=5)
+        print(f"  {label:<34} median {median_ms:8.1f} ms   {queries} queries")
+
+
+if __name__ == "__main__":
+    main()
