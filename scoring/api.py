@@ -32,7 +32,20 @@ def _respond(call, success_status=status.HTTP_200_OK, serializer=None):
 class CriterionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Criterion
-        fields = ["id", "key", "name", "description", "rubric_1", "rubric_3", "rubric_5", "evidence", "position"]
+        fields = [
+            "id",
+            "key",
+            "name",
+            "description",
+            "rubric_1",
+            "rubric_3",
+            "rubric_5",
+            "evidence",
+            "position",
+            "parent",
+            "local_weight",
+        ]
+        read_only_fields = ["key", "evidence", "position"]
 
 
 class EvaluationSerializer(serializers.ModelSerializer):
@@ -447,8 +460,20 @@ class EvaluationViewSet(
     def add_criterion(self, request, pk=None):
         evaluation = self.get_object()
         fields = {k: str(request.data.get(k, "")) for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")}
+        parent_id = request.data.get("parent")
+        parent = (
+            Criterion.objects.filter(evaluation=evaluation, pk=parent_id).first() if str(parent_id).isdigit() else None
+        )
+        if parent_id not in (None, "") and parent is None:
+            return Response({"parent": ["No such criterion in this evaluation."]}, status=400)
         return _respond(
-            lambda: services.criterion_add(evaluation=evaluation, user=request.user, **fields),
+            lambda: services.criterion_add(
+                evaluation=evaluation,
+                user=request.user,
+                parent=parent,
+                local_weight=request.data.get("local_weight", 1),
+                **fields,
+            ),
             status.HTTP_201_CREATED,
             CriterionSerializer,
         )

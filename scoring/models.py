@@ -55,6 +55,14 @@ class Evaluation(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("scoring:evaluation", args=[self.pk])
 
+    def top_criteria(self):
+        """The criteria that carry weights; sub-criteria roll up into them."""
+        return self.criteria.filter(parent=None)
+
+    def scored_criteria(self):
+        """What evaluators score: judged criteria without sub-criteria, and the sub-criteria."""
+        return self.criteria.filter(evidence="", children__isnull=True)
+
     @transition(field=status, source=Status.DRAFT, target=Status.SCORING)
     def start_scoring(self):
         """Weights lock from here on; a later change needs a reason and makes a new version."""
@@ -88,6 +96,12 @@ class Criterion(models.Model):
     rubric_5 = models.TextField("what a 5 looks like", blank=True)
     evidence = models.CharField(max_length=20, choices=Evidence.choices, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    # Sub-criteria refine a judged criterion: evaluators score them, and the criterion's value is
+    # their mean weighted by local_weight (relative numbers, normalised within the parent).
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    local_weight = models.DecimalField(
+        max_digits=7, decimal_places=3, default=Decimal(1), validators=[MinValueValidator(Decimal(0))]
+    )
 
     class Meta:
         ordering = ["position", "pk"]

@@ -125,7 +125,13 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     such a candidate has no total and no rank and is marked incomplete. Knocked-out candidates
     (not overridden) stay listed, with their reasons, but are not ranked.
     """
-    criteria = list(evaluation.criteria.all())
+    all_criteria = list(evaluation.criteria.all())
+    criteria = [c for c in all_criteria if c.parent_id is None]
+    children: dict[int, list[Criterion]] = {}
+    for c in all_criteria:
+        if c.parent_id is not None:
+            children.setdefault(c.parent_id, []).append(c)
+    leaves = [c for c in all_criteria if not c.evidence and c.pk not in children]
     weight_set = current_weight_set(evaluation)
     by_criterion = {w.criterion_id: float(w.percent) for w in weight_set.weights.all()} if weight_set else {}
     weights = np.array([by_criterion.get(c.pk, 0.0) for c in criteria])
@@ -145,18 +151,30 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
 
     m, n, k = len(candidates), len(criteria), len(evaluators)
     candidate_index = {c.pk: i for i, c in enumerate(candidates)}
-    criterion_index = {c.pk: j for j, c in enumerate(criteria)}
+    leaf_index = {c.pk: j for j, c in enumerate(leaves)}
     evaluator_index = {u.pk: e for e, u in enumerate(evaluators)}
-    scores = np.full((k, m, n), np.nan)
+    leaf_scores = np.full((k, m, len(leaves)), np.nan)
     rows = Score.objects.filter(candidate__evaluation=evaluation).values_list(
         "evaluator_id", "candidate_id", "criterion_id", "value"
     )
     for evaluator_id, candidate_id, criterion_id, value in rows:
-        if evaluator_id in evaluator_index:
-            scores[evaluator_index[evaluator_id], candidate_index[candidate_id], criterion_index[criterion_id]] = value
+        if evaluator_id in evaluator_index and criterion_id in leaf_index:
+            leaf_scores[evaluator_index[evaluator_id], candidate_index[candidate_id], leaf_index[criterion_id]] = value
+    # Each evaluator's value per top-level criterion: its own score, or its sub-criteria's weighted
+    # mean (missing if any sub-criterion is missing).
+    scores = np.full((k, m, n), np.nan)
+    for j, criterion in enumerate(criteria):
+        if criterion.evidence:
+            continue
+        parts = children.get(criterion.pk)
+        if not parts:
+            scores[:, :, j] = leaf_scores[:, :, leaf_index[criterion.pk]]
+            continue
+        local = np.array([float(p.local_weight) for p in parts])
+        local = local / local.sum() if local.sum() > 0 else np.full(len(parts), 1 / len(parts))
+        scores[:, :, j] = leaf_scores[:, :, [leaf_index[p.pk] for p in parts]] @ local
     aggregated = engine.aggregate(scores, evaluation.aggregation) if k else np.full((m, n), np.nan)
     spread = engine.disagreement(scores) if k else np.full((m, n), np.nan)
-    judged = np.array([not c.evidence for c in criteria], dtype=bool)
     not_applicable = np.array([bool(c.evidence) and not evidence.applicable(c.evidence, requirement) for c in criteria])
     weights = np.where(not_applicable, 0.0, weights)
 
@@ -196,7 +214,16 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
                 value = None if np.isnan(aggregated[i, j]) else float(aggregated[i, j])
                 cell_spread = None if np.isnan(spread[i, j]) else float(spread[i, j])
                 scored_by = int((~np.isnan(scores[:, i, j])).sum()) if k else 0
-                cells.append(Cell(value, spread=cell_spread, scored_by=scored_by))
+                parts = children.get(criterion.pk)
+                cells.append(
+                    Cell(
+                        value,
+                        spread=cell_spread,
+                        scored_by=scored_by,
+                        formula="weighted mean of sub-criteria" if parts else "",
+                        evidence=[f"{p.name} (local weight {p.local_weight:g})" for p in parts] if parts else [],
+                    )
+                )
         cells_by_row.append(cells)
 
     knocked_out = np.array(
@@ -208,10 +235,10 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     )
     rankable = np.where(knocked_out, np.nan, totals)
     ranks = engine.rank(rankable) if m else np.array([], dtype=int)
-    expected_cells = max(int(judged.sum()) * max(k, 1), 1)
     result_rows = []
+    expected_cells = max(len(leaves) * max(k, 1), 1)
     for i, candidate in enumerate(candidates):
-        filled = int((~np.isnan(scores[:, i, judged])).sum()) if k else 0
+        filled = int((~np.isnan(leaf_scores[:, i, :])).sum()) if k else 0
         complete_total = not np.isnan(totals[i])
         result_rows.append(
             Row(
@@ -221,7 +248,7 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
                 total=float(totals[i]) if complete_total else None,
                 rank=int(ranks[i]) if complete_total and not knocked_out[i] else None,
                 contributions=[float(x) for x in contributions[i]],
-                completeness=filled / expected_cells if judged.any() else 1.0,
+                completeness=filled / expected_cells if leaves else 1.0,
                 knockouts=knockout_lists[i],
                 knocked_out=bool(knocked_out[i]),
             )
@@ -230,8 +257,8 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     agreement = (
         [None if np.isnan(w) else float(w) for w in engine.kendall_w(scores)] if k >= 2 and m >= 2 else [None] * n
     )
-    per_evaluator = (~np.isnan(scores[:, :, judged])).sum(axis=(1, 2)) if k else []
-    progress = [(u, int(per_evaluator[e]), int(judged.sum()) * m, u.pk in submitted) for e, u in enumerate(evaluators)]
+    per_evaluator = (~np.isnan(leaf_scores)).sum(axis=(1, 2)) if k else []
+    progress = [(u, int(per_evaluator[e]), len(leaves) * m, u.pk in submitted) for e, u in enumerate(evaluators)]
     return Ranking(
         evaluation,
         criteria,

@@ -163,7 +163,7 @@ def weights_set_direct(*, evaluation: Evaluation, user, percents: dict[str, obje
     """Direct weights as percentages by criterion key: non-negative, summing to 100."""
     _require_lead(user, evaluation, "set weights")
     _check_weight_change(evaluation, reason)
-    criteria = {c.key: c for c in evaluation.criteria.all()}
+    criteria = {c.key: c for c in evaluation.top_criteria()}
     unknown = sorted(set(percents) - set(criteria))
     missing = sorted(set(criteria) - set(percents))
     if unknown or missing:
@@ -194,7 +194,7 @@ def weights_set_ahp(*, evaluation: Evaluation, user, pairwise, justification: st
     """Weights from an AHP pairwise matrix in criterion order; CR > 0.10 needs a justification."""
     _require_lead(user, evaluation, "set weights")
     _check_weight_change(evaluation, reason)
-    criteria = list(evaluation.criteria.all())
+    criteria = list(evaluation.top_criteria())
     try:
         matrix = np.asarray(pairwise, dtype=float)
         if matrix.shape != (len(criteria), len(criteria)):
@@ -240,15 +240,32 @@ def criterion_add(
     rubric_1: str = "",
     rubric_3: str = "",
     rubric_5: str = "",
+    parent: Criterion | None = None,
+    local_weight=1,
 ) -> Criterion:
-    """A new judged criterion. It starts at weight 0 in a new weight version: re-weight afterwards."""
+    """A new judged criterion, or a sub-criterion of one (with a relative local weight).
+
+    A new top-level criterion starts at weight 0 in a new weight version: re-weight afterwards.
+    """
     _require_lead(user, evaluation, "change the scorecard")
     _require_draft(evaluation, "criteria can be added")
     name = name.strip()
     if not name:
         _refuse("Give the criterion a name.", "name")
-    key = slugify(name).replace("-", "_")[:60] or "criterion"
-    if evaluation.criteria.filter(key=key).exists() or evaluation.criteria.filter(name__iexact=name).exists():
+    if parent is not None:
+        if parent.evaluation_id != evaluation.pk or parent.parent_id is not None:
+            _refuse("Sub-criteria refine a top-level criterion of this evaluation.", "parent")
+        if parent.evidence:
+            _refuse(f"{parent.name} is derived from evidence and has no sub-criteria.", "parent")
+        try:
+            local_weight = Decimal(str(local_weight))
+        except ArithmeticError:
+            local_weight = Decimal(-1)
+        if not local_weight.is_finite() or local_weight <= 0:
+            _refuse("A sub-criterion's local weight is a positive number.", "local_weight")
+    key = slugify(f"{parent.key} {name}" if parent else name).replace("-", "_")[:60] or "criterion"
+    duplicate = evaluation.criteria.filter(name__iexact=name, parent=parent).exists()
+    if duplicate or evaluation.criteria.filter(key=key).exists():
         _refuse(f"The scorecard already has a criterion “{name}”.", "name")
     current = _latest_percents(evaluation)
     with transaction.atomic():
@@ -260,15 +277,18 @@ def criterion_add(
             rubric_1=rubric_1.strip(),
             rubric_3=rubric_3.strip(),
             rubric_5=rubric_5.strip(),
+            parent=parent,
+            local_weight=local_weight if parent else Decimal(1),
             position=(evaluation.criteria.aggregate(p=Max("position"))["p"] or 0) + 1,
         )
-        _new_weight_set(
-            evaluation,
-            user,
-            WeightSet.Method.DIRECT,
-            {**current, criterion.pk: Decimal(0)},
-            reason=f"criterion “{name}” added at weight 0",
-        )
+        if parent is None:
+            _new_weight_set(
+                evaluation,
+                user,
+                WeightSet.Method.DIRECT,
+                {**current, criterion.pk: Decimal(0)},
+                reason=f"criterion “{name}” added at weight 0",
+            )
     return criterion
 
 
@@ -292,7 +312,10 @@ def criterion_remove(*, criterion: Criterion, user) -> None:
     evaluation = criterion.evaluation
     _require_lead(user, evaluation, "change the scorecard")
     _require_draft(evaluation, "criteria can be removed")
-    if evaluation.criteria.count() <= 1:
+    if criterion.parent_id is not None:
+        criterion.delete()  # a sub-criterion carries no evaluation weight
+        return
+    if evaluation.top_criteria().count() <= 1:
         _refuse("An evaluation needs at least one criterion.", status=409)
     current = _latest_percents(evaluation)
     current.pop(criterion.pk, None)
@@ -420,6 +443,8 @@ def score_save(
         _refuse("No such criterion in this evaluation.", "criterion")
     if criterion.evidence:
         _refuse(f"{criterion.name} is derived from evidence; override it with a justification instead.", "criterion")
+    if criterion.children.exists():
+        _refuse(f"{criterion.name} is scored through its sub-criteria.", "criterion")
     try:
         number = int(value)
         if str(value).strip() not in (str(number), f"{number}.0"):
@@ -460,9 +485,9 @@ def score_save(
 def evaluator_submit(*, evaluation: Evaluation, user) -> Submission:
     """Close one evaluator's scoring: every judged cell must be filled; then the others' scores show."""
     _require_scoring(user, evaluation)
-    judged = evaluation.criteria.filter(evidence="").count()
-    expected = judged * evaluation.candidates.count()
-    done = Score.objects.filter(candidate__evaluation=evaluation, evaluator=user, criterion__evidence="").count()
+    scored = evaluation.scored_criteria()
+    expected = scored.count() * evaluation.candidates.count()
+    done = Score.objects.filter(candidate__evaluation=evaluation, evaluator=user, criterion__in=scored).count()
     if done < expected:
         _refuse(f"{expected - done} of {expected} scores are still missing.", status=409)
     submission, created = Submission.objects.get_or_create(evaluation=evaluation, evaluator=user)

@@ -148,10 +148,17 @@ def evaluation_detail(request, pk: int):
                 )
         elif action == "add_criterion":
             fields = {k: request.POST.get(k, "") for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")}
+            parent = Criterion.objects.filter(evaluation=evaluation, pk=request.POST.get("parent") or 0).first()
             _run(
                 request,
-                lambda: services.criterion_add(evaluation=evaluation, user=request.user, **fields),
-                "Criterion added at weight 0: adjust the weights.",
+                lambda: services.criterion_add(
+                    evaluation=evaluation,
+                    user=request.user,
+                    parent=parent,
+                    local_weight=request.POST.get("local_weight") or 1,
+                    **fields,
+                ),
+                "Sub-criterion added." if parent else "Criterion added at weight 0: adjust the weights.",
             )
         elif action in ("update_criterion", "remove_criterion"):
             criterion = get_object_or_404(
@@ -180,7 +187,7 @@ def evaluation_detail(request, pk: int):
             messages.error(request, "Unknown action.")
         return redirect(evaluation)
     weight_set = selectors.current_weight_set(evaluation)
-    criteria = list(evaluation.criteria.all())
+    criteria = list(evaluation.top_criteria().prefetch_related("children"))
     percents = {w.criterion_id: w.percent for w in weight_set.weights.all()} if weight_set else {}
     result = selectors.ranking(evaluation, request.user)
     suggestions, needed = _suggestions(evaluation) if is_lead else ([], 0)
@@ -223,7 +230,7 @@ def _ahp_rows(criteria, weight_set):
 
 
 def _save_weights(request, evaluation: Evaluation, action: str) -> None:
-    criteria = list(evaluation.criteria.all())
+    criteria = list(evaluation.top_criteria())
     reason = request.POST.get("reason", "")
     if action == "weights_direct":
         percents = {c.key: request.POST.get(f"weight_{c.key}", "").strip() or "0" for c in criteria}
@@ -354,7 +361,7 @@ def scoring_grid(request, pk: int):
     evaluation = _evaluation(request, pk)
     if not access.is_evaluator(request.user, evaluation):
         raise PermissionDenied("Only the evaluation's evaluators score it.")
-    criteria = [c for c in evaluation.criteria.all() if not c.evidence]
+    criteria = list(evaluation.scored_criteria().select_related("parent"))
     candidates = list(evaluation.candidates.select_related("vendor"))
     mine = {
         (s.candidate_id, s.criterion_id): s

@@ -384,3 +384,35 @@ def test_scorecard_editing_in_draft_only(api_as, evaluation):
     add_candidates(api_as, evaluation, 1)
     lead.post(f"{base}/transition/", {"action": "start_scoring"}, format="json")
     assert lead.post(f"{base}/criteria/", {"name": "Late"}, format="json").status_code == 409
+
+
+def test_sub_criteria_roll_up_into_their_criterion(api_as, evaluation):
+    lead, e1 = api_as("procurement"), api_as("evaluator")
+    base = f"/api/v1/evaluations/{evaluation.pk}"
+    criteria = {c["key"]: c["id"] for c in lead.get(f"{base}/").json()["criteria"]}
+    quality = criteria["quality_systems"]
+    a = lead.post(f"{base}/criteria/", {"name": "CAPA handling", "parent": quality, "local_weight": 3}, format="json")
+    b = lead.post(f"{base}/criteria/", {"name": "Data integrity", "parent": quality, "local_weight": 1}, format="json")
+    assert a.status_code == 201 and b.status_code == 201, (a.content, b.content)
+    assert (
+        lead.post(f"{base}/criteria/", {"name": "X", "parent": criteria["scope_fit"]}, format="json").status_code == 400
+    )
+    assert lead.post(f"{base}/criteria/", {"name": "Y", "parent": a.json()["id"]}, format="json").status_code == 400
+    assert (
+        lead.post(f"{base}/criteria/", {"name": "Z", "parent": quality, "local_weight": 0}, format="json").status_code
+        == 400
+    )
+    assert lead.get(f"{base}/weights/").json()[0]["version"] == 1  # sub-criteria carry no evaluation weight
+    add_candidates(api_as, evaluation, 1)
+    lead.post(f"{base}/transition/", {"action": "start_scoring"}, format="json")
+    candidate = lead.get(f"{base}/candidates/").json()[0]["id"]
+    parent_score = e1.post(f"{base}/scores/", {"candidate": candidate, "criterion": quality, "value": 3}, format="json")
+    assert parent_score.status_code == 400 and "sub-criteria" in str(parent_score.json())
+    e1.post(f"{base}/scores/", {"candidate": candidate, "criterion": a.json()["id"], "value": 5}, format="json")
+    row = lead.get(f"{base}/ranking/").json()["rows"][0]
+    cell = next(c for c in row["cells"] if c["criterion"] == "quality_systems")
+    assert cell["value"] is None  # one sub-criterion still missing
+    e1.post(f"{base}/scores/", {"candidate": candidate, "criterion": b.json()["id"], "value": 1}, format="json")
+    row = lead.get(f"{base}/ranking/").json()["rows"][0]
+    cell = next(c for c in row["cells"] if c["criterion"] == "quality_systems")
+    assert cell["value"] == pytest.approx((3 * 5 + 1 * 1) / 4)

@@ -144,3 +144,20 @@ def test_lead_manages_evaluation_from_the_page(client_as, users):
     client.post(url, {"action": "start_scoring"})
     assert "Scoring" in client.get(url).content.decode()
     assert client_as("evaluator").post(url, {"action": "close"}).status_code == 403
+
+
+def test_sub_criterion_from_the_page_and_in_the_grid(client_as, users):
+    lead, evaluator = users["procurement"], users["evaluator"]
+    evaluation = services.evaluation_create(lead=lead, name="Subs", evaluators=[evaluator])
+    quality = evaluation.criteria.get(key="quality_systems")
+    client = client_as("procurement")
+    client.post(
+        f"/evaluations/{evaluation.pk}/",
+        {"action": "add_criterion", "parent": quality.pk, "name": "Deviation management", "local_weight": "2"},
+    )
+    sub = evaluation.criteria.get(parent=quality)
+    assert sub.local_weight == 2
+    services.candidate_add(evaluation=evaluation, user=lead, vendor=VendorFactory())
+    services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
+    grid = client_as("evaluator").get(f"/evaluations/{evaluation.pk}/score/").content.decode()
+    assert "Deviation management" in grid and "Quality systems ›" in grid
