@@ -1,13 +1,10 @@
 """Ranking export to CSV or XLSX: one row per candidate, one column per criterion."""
 
-import csv
-import io
-
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from vendors.exports import spreadsheet_safe
+from vendors.exports import table_response
 
 FORMATS = {"csv", "xlsx"}
 
@@ -19,33 +16,16 @@ def ranking_rows(result):
     for row in result.rows:
         yield [
             row.rank if row.rank is not None else "",
-            spreadsheet_safe(row.candidate.vendor.name),
+            row.candidate.vendor.name,
             f"{row.total:.3f}" if row.total is not None else "",
             "yes" if row.total is not None else "no",
             f"{row.completeness:.0%}",
             "yes" if row.knocked_out else "no",
-            spreadsheet_safe("; ".join(row.knockouts)),
+            "; ".join(row.knockouts),
             *[f"{cell.value:.2f}" if cell.value is not None else "" for cell in row.cells],
         ]
 
 
 def ranking_export(result, fmt: str) -> HttpResponse:
     name = f"ranking-{slugify(result.evaluation.name)[:40]}-{timezone.now():%Y%m%d-%H%M}.{fmt}"
-    if fmt == "csv":
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(ranking_rows(result))
-        response = HttpResponse(buffer.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
-    else:
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("Ranking")
-        for row in ranking_rows(result):
-            sheet.append(row)
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        response = HttpResponse(
-            buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return table_response(ranking_rows(result), fmt, name, "Ranking")

@@ -35,28 +35,29 @@ def vendor_rows(queryset):
         ]
 
 
-def vendor_export(queryset, fmt: str) -> HttpResponse:
-    header = list(VENDOR_COLUMNS)
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+def table_response(rows, fmt: str, filename: str, sheet_name: str) -> HttpResponse:
+    """A download of rows (the first is the header) as CSV or XLSX; every cell is formula-safe."""
+    rows = ([spreadsheet_safe(cell) if isinstance(cell, str) else cell for cell in row] for row in rows)
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        for row in vendor_rows(queryset):
-            writer.writerow([spreadsheet_safe(cell) for cell in row])
+        csv.writer(buffer).writerows(rows)
         response = HttpResponse(buffer.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
     else:
         from openpyxl import Workbook
 
         workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("Vendors")
-        sheet.append(header)
-        for row in vendor_rows(queryset):
-            sheet.append([spreadsheet_safe(cell) for cell in row])
+        sheet = workbook.create_sheet(sheet_name)
+        for row in rows:
+            sheet.append(row)
         buffer = io.BytesIO()
         workbook.save(buffer)
         response = HttpResponse(
             buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
-    response["Content-Disposition"] = f'attachment; filename="vendors-{stamp}.{fmt}"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def vendor_export(queryset, fmt: str) -> HttpResponse:
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    return table_response([list(VENDOR_COLUMNS), *vendor_rows(queryset)], fmt, f"vendors-{stamp}.{fmt}", "Vendors")
