@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from scoring import access, engine, evidence
 from scoring.models import Candidate, Criterion, DerivedOverride, Evaluation, Score, Submission, WeightSet
-from vendors.models import RegulatoryInspection, Site
+from vendors.models import RegulatoryInspection, Site, Vendor
 
 DISAGREEMENT_FLAG = 2  # evaluators two or more rubric points apart
 
@@ -33,50 +32,50 @@ def requirement_of(evaluation: Evaluation) -> dict:
 
 
 def _candidates(evaluation: Evaluation) -> list[Candidate]:
-    sites = Site.objects.prefetch_related(
-        Prefetch("inspections", RegulatoryInspection.objects.order_by("-end_date"))
-    ).order_by("name")
-    return list(
-        evaluation.candidates.select_related("vendor").prefetch_related(
-            "vendor__services",
-            "vendor__modalities",
-            "vendor__dosage_forms",
-            "vendor__phases",
-            Prefetch("vendor__sites", sites),
-        )
+    return list(evaluation.candidates.select_related("vendor"))
+
+
+def vendor_facts(evaluation: Evaluation) -> dict[int, tuple[dict, list[dict], list[dict]]]:
+    """What the evidence functions need about every candidate vendor, as plain values.
+
+    Seven queries whatever the number of candidates; values() rather than model instances,
+    because building thousands of inspection objects dominated the ranking's time.
+    """
+    in_evaluation = {"vendor__candidacies__evaluation": evaluation}
+    facts: dict[int, tuple[dict, list[dict], list[dict]]] = {}
+
+    def entry(vendor_id):
+        if vendor_id not in facts:
+            facts[vendor_id] = ({"services": [], "modalities": [], "dosage_forms": [], "phases": []}, [], [])
+        return facts[vendor_id]
+
+    for relation, key in (
+        ("services", "service"),
+        ("modalities", "modality"),
+        ("dosage_forms", "dosageform"),
+        ("phases", "phase"),
+    ):
+        through = getattr(Vendor, relation).through
+        for vendor_id, code in through.objects.filter(**in_evaluation).values_list("vendor_id", f"{key}__code"):
+            entry(vendor_id)[0][relation].append(code)
+    site_fields = ("id", "vendor_id", "name", "quality_regime", "scale_min", "scale_max", "scale_unit")
+    for site in Site.objects.filter(**in_evaluation).order_by("name").values(*site_fields):
+        entry(site["vendor_id"])[1].append(site)
+    inspections = RegulatoryInspection.objects.filter(site__vendor__candidacies__evaluation=evaluation).order_by(
+        "-end_date"
     )
-
-
-def vendor_facts(vendor) -> tuple[dict, list[dict], list[dict]]:
-    offer = {
-        "services": [s.code for s in vendor.services.all()],
-        "modalities": [m.code for m in vendor.modalities.all()],
-        "dosage_forms": [d.code for d in vendor.dosage_forms.all()],
-        "phases": [p.code for p in vendor.phases.all()],
-    }
-    sites, inspections = [], []
-    for site in vendor.sites.all():
-        sites.append(
-            {
-                "name": site.name,
-                "quality_regime": site.quality_regime,
-                "scale_min": site.scale_min,
-                "scale_max": site.scale_max,
-                "scale_unit": site.scale_unit,
-            }
-        )
-        for inspection in site.inspections.all():
-            inspections.append(
-                {
-                    "site": site.name,
-                    "agency": inspection.agency,
-                    "end_date": inspection.end_date,
-                    "classification": inspection.classification,
-                    "form_483_observations": inspection.form_483_observations,
-                    "warning_letter": inspection.warning_letter,
-                }
-            )
-    return offer, sites, inspections
+    for row in inspections.values(
+        "site__vendor_id",
+        "site__name",
+        "agency",
+        "end_date",
+        "classification",
+        "form_483_observations",
+        "warning_letter",
+    ):
+        row["site"] = row.pop("site__name")
+        entry(row.pop("site__vendor_id"))[2].append(row)
+    return facts
 
 
 @dataclass
@@ -143,6 +142,7 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
         and not access.is_lead(viewer, evaluation)
     )
     candidates = _candidates(evaluation)
+    facts = vendor_facts(evaluation)
     requirement = requirement_of(evaluation)
     rules = list(evaluation.knockout_rules.values("rule", "years"))
     overrides = {
@@ -182,7 +182,9 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     matrix = aggregated.copy()
     cells_by_row, knockout_lists = [], []
     for i, candidate in enumerate(candidates):
-        offer, sites, inspections = vendor_facts(candidate.vendor)
+        offer, sites, inspections = facts.get(
+            candidate.vendor_id, ({"services": [], "modalities": [], "dosage_forms": [], "phases": []}, [], [])
+        )
         knockout_lists.append(evidence.knockouts(rules, requirement, offer, sites, inspections, today))
         cells = []
         for j, criterion in enumerate(criteria):
