@@ -37,7 +37,7 @@ seed: migrate
 # Web and a real Celery worker (file-system broker under var/): no servers to install.
 run: seed
 	@echo "VendorSelect on http://$(HOST):$(PORT)/  (Ctrl-C stops web and worker)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(RUN_ENV) $(VENV)/bin/celery -A vendorselect worker --loglevel=warning --concurrency=2 & \
 	$(RUN_ENV) $(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
