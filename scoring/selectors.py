@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from scoring import access, engine, evidence
 from scoring.models import Candidate, Criterion, DerivedOverride, Evaluation, Score, Submission, WeightSet
+from vendors.filters import VendorFilter
 from vendors.models import RegulatoryInspection, Site, Vendor
 
 DISAGREEMENT_FLAG = 2  # evaluators two or more rubric points apart
@@ -296,3 +298,21 @@ def sensitivity(result: Ranking, samples: int = 10_000, seed: int = 2026) -> dic
         "tipping": tipping,
         "acceptability": acceptability,
     }
+
+
+def candidate_suggestions(evaluation: Evaluation, limit: int = 8):
+    """Register vendors that fit the program (allowed kinds, modality, a site covering the scale),
+    most required services first; returns them with the number of services required."""
+    vendors = Vendor.objects.exclude(candidacies__evaluation=evaluation).exclude(status=Vendor.Status.DISQUALIFIED)
+    kinds = list(evaluation.allowed_kinds.all())
+    if kinds:
+        vendors = vendors.filter(kinds__in=kinds)
+    if evaluation.modality_id:
+        vendors = vendors.filter(modalities=evaluation.modality_id)
+    vendors = VendorFilter.filter_scale(
+        vendors,
+        {"scale_unit": evaluation.scale_unit, "scale_from": evaluation.scale_min, "scale_to": evaluation.scale_max},
+    )
+    services_needed = list(evaluation.required_services.all())
+    vendors = vendors.annotate(matched=Count("services", filter=Q(services__in=services_needed), distinct=True))
+    return vendors.distinct().order_by("-matched", "name")[:limit], len(services_needed)

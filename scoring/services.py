@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -453,6 +455,11 @@ def score_save(
         _refuse(f"Scores are whole numbers from {RUBRIC_MIN} to {RUBRIC_MAX}.", "value")
     if not RUBRIC_MIN <= number <= RUBRIC_MAX:
         _refuse(f"Scores are whole numbers from {RUBRIC_MIN} to {RUBRIC_MAX}.", "value")
+    if evidence_url:
+        try:
+            URLValidator(schemes=["http", "https"])(evidence_url)
+        except ValidationError:
+            _refuse("The evidence link must be an http(s) address.", "evidence_url")
     with transaction.atomic():
         score = (
             Score.objects.select_for_update().filter(candidate=candidate, criterion=criterion, evaluator=user).first()

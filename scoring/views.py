@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -80,19 +80,6 @@ def evaluation_create(request):
         messages.success(request, "Evaluation created with the default scorecard and equal weights.")
         return redirect(evaluation)
     return render(request, "scoring/evaluation_form.html", {"form": form})
-
-
-def _suggestions(evaluation: Evaluation, limit: int = 8):
-    """Register vendors that match the program: allowed kinds, then the most required services."""
-    vendors = Vendor.objects.exclude(candidacies__evaluation=evaluation).exclude(status=Vendor.Status.DISQUALIFIED)
-    kinds = list(evaluation.allowed_kinds.all())
-    if kinds:
-        vendors = vendors.filter(kinds__in=kinds)
-    if evaluation.modality_id:
-        vendors = vendors.filter(modalities=evaluation.modality_id)
-    services_needed = list(evaluation.required_services.all())
-    vendors = vendors.annotate(matched=Count("services", filter=Q(services__in=services_needed), distinct=True))
-    return vendors.distinct().order_by("-matched", "name")[:limit], len(services_needed)
 
 
 @login_required
@@ -190,7 +177,7 @@ def evaluation_detail(request, pk: int):
     criteria = list(evaluation.top_criteria().prefetch_related("children"))
     percents = {w.criterion_id: w.percent for w in weight_set.weights.all()} if weight_set else {}
     result = selectors.ranking(evaluation, request.user)
-    suggestions, needed = _suggestions(evaluation) if is_lead else ([], 0)
+    suggestions, needed = selectors.candidate_suggestions(evaluation) if is_lead else ([], 0)
     rules = {r.rule: r.years for r in evaluation.knockout_rules.all()}
     return render(
         request,
@@ -283,9 +270,31 @@ def _saaty(text: str) -> float:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def ranking_page(request, pk: int):
     evaluation = _evaluation(request, pk)
+    if request.method == "POST":
+        candidate = (
+            Candidate.objects.filter(evaluation=evaluation, pk=request.POST.get("candidate") or 0)
+            .select_related("evaluation", "vendor")
+            .first()
+        )
+        criterion = Criterion.objects.filter(evaluation=evaluation, pk=request.POST.get("criterion") or 0).first()
+        if candidate is None or criterion is None:
+            messages.error(request, "Choose a candidate and a derived criterion.")
+        else:
+            _run(
+                request,
+                lambda: services.derived_override(
+                    candidate=candidate,
+                    criterion=criterion,
+                    user=request.user,
+                    value=request.POST.get("value", ""),
+                    justification=request.POST.get("justification", ""),
+                ),
+                f"{criterion.name} of {candidate.vendor.name} overridden.",
+            )
+        return redirect("scoring:ranking", pk=evaluation.pk)
     result = selectors.ranking(evaluation, request.user)
     if request.GET.get("export") in exports.FORMATS and not result.withheld:
         return exports.ranking_export(result, request.GET["export"])
@@ -301,6 +310,9 @@ def ranking_page(request, pk: int):
             "legend": charts.legend(result.criteria),
             "flag": selectors.DISAGREEMENT_FLAG,
             "is_evaluator": access.is_evaluator(request.user, evaluation),
+            "can_override": evaluation.status != Evaluation.Status.CLOSED
+            and (access.is_lead(request.user, evaluation) or access.is_evaluator(request.user, evaluation)),
+            "derived_criteria": [c for c in result.criteria if c.evidence],
         },
     )
 
@@ -409,6 +421,7 @@ def score_cell(request, pk: int):
             criterion_id=criterion.pk,
             value=request.POST.get("value", ""),
             rationale=request.POST.get("rationale", "")[:5000],
+            evidence_url=request.POST.get("evidence_url", "").strip(),
             revision=int(revision) if revision and revision.isdigit() else None,
         )
     except services.ScoringError as refusal:

@@ -161,3 +161,79 @@ def test_sub_criterion_from_the_page_and_in_the_grid(client_as, users):
     services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
     grid = client_as("evaluator").get(f"/evaluations/{evaluation.pk}/score/").content.decode()
     assert "Deviation management" in grid and "Quality systems ›" in grid
+
+
+def test_override_derived_score_from_the_ranking_page(client_as, scored):
+    evaluation, candidates = scored
+    regulatory = evaluation.criteria.get(key="regulatory_track_record")
+    client = client_as("evaluator")
+    url = f"/evaluations/{evaluation.pk}/ranking/"
+    response = client.post(
+        url, {"candidate": candidates[0].pk, "criterion": regulatory.pk, "value": "2", "justification": ""}, follow=True
+    )
+    assert "justification is required" in response.content.decode()
+    response = client.post(
+        url,
+        {
+            "candidate": candidates[0].pk,
+            "criterion": regulatory.pk,
+            "value": "2",
+            "justification": "Import alert 66-40",
+        },
+        follow=True,
+    )
+    assert "overridden" in response.content.decode()
+    assert client_as("auditor").post(url, {"candidate": candidates[0].pk}).status_code == 404
+
+
+def test_grid_refuses_a_bad_evidence_link(client_as, users):
+    lead, evaluator = users["procurement"], users["evaluator"]
+    evaluation = services.evaluation_create(lead=lead, name="Links", evaluators=[evaluator])
+    candidate = services.candidate_add(evaluation=evaluation, user=lead, vendor=VendorFactory())
+    evaluation = services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
+    criterion = evaluation.criteria.filter(evidence="").first()
+    url = f"/evaluations/{evaluation.pk}/score/cell/"
+    bad = client_as("evaluator").post(
+        url, {"candidate": candidate.pk, "criterion": criterion.pk, "value": "3", "evidence_url": "javascript:alert(1)"}
+    )
+    assert "http(s) address" in bad.content.decode() and not Score.objects.exists()
+    good = client_as("evaluator").post(
+        url,
+        {
+            "candidate": candidate.pk,
+            "criterion": criterion.pk,
+            "value": "3",
+            "evidence_url": "https://docs.example/audit.pdf",
+        },
+    )
+    assert "saved" in good.content.decode() and Score.objects.get().evidence_url == "https://docs.example/audit.pdf"
+
+
+def test_suggestions_follow_kinds_modality_and_scale(users):
+    from decimal import Decimal
+
+    from scoring.selectors import candidate_suggestions
+    from vendors.models import Kind, Modality
+
+    lead = users["procurement"]
+    peptide = Modality.objects.get(code="peptide")
+    evaluation = services.evaluation_create(
+        lead=lead,
+        name="Sugg",
+        modality=peptide,
+        scale_unit="kg",
+        scale_min=Decimal(1),
+        scale_max=Decimal(10),
+        allowed_kinds=list(Kind.objects.filter(code="CDMO")),
+    )
+    fits = VendorFactory(name="Fits", kinds=["CDMO"])
+    fits.modalities.add(peptide)
+    SiteFactory(vendor=fits, scale_min=Decimal("0.5"), scale_max=Decimal(50), scale_unit="kg")
+    too_small = VendorFactory(name="Too small", kinds=["CDMO"])
+    too_small.modalities.add(peptide)
+    SiteFactory(vendor=too_small, scale_min=Decimal(1), scale_max=Decimal(2000), scale_unit="g")
+    wrong_kind = VendorFactory(name="Wrong kind", kinds=["CRO"])
+    wrong_kind.modalities.add(peptide)
+    SiteFactory(vendor=wrong_kind, scale_min=Decimal("0.5"), scale_max=Decimal(50), scale_unit="kg")
+    suggested, _ = candidate_suggestions(evaluation)
+    assert [v.name for v in suggested] == ["Fits"]
