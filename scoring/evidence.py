@@ -32,15 +32,18 @@ def _inspection_score(classification: str, observations: int, warning_letter: bo
     return 5.0
 
 
-def regulatory_track_record(inspections: list[dict], today: date) -> Derived:
+def regulatory_track_record(inspections: list[dict], today: date, target_agencies=()) -> Derived:
     """Recency-weighted mean of per-inspection scores.
 
     Per inspection: NAI 5; VAI 4, minus 0.25 for each Form 483 observation beyond two (not
     below 2); OAI 1.5; any warning letter 1. Weight 0.5 ** (age in years / 3): an inspection
-    three years old counts half as much as one today.
+    three years old counts half as much as one today. When the program names its target
+    agencies, inspections by other agencies count half (the history that matters most is with
+    the agencies that will approve the product).
     """
     formula = (
-        "Σ wᵢ·sᵢ / Σ wᵢ, wᵢ = 0.5^(ageᵢ/3 y); s: NAI 5, VAI 4 − 0.25 per 483 obs. > 2 (≥ 2), OAI 1.5, warning letter 1"
+        "Σ wᵢ·sᵢ / Σ wᵢ, wᵢ = 0.5^(ageᵢ/3 y) (× 0.5 if not a target agency); "
+        "s: NAI 5, VAI 4 − 0.25 per 483 obs. > 2 (≥ 2), OAI 1.5, warning letter 1"
     )
     if not inspections:
         return Derived(None, formula, ["no regulatory inspections on record"])
@@ -49,6 +52,8 @@ def regulatory_track_record(inspections: list[dict], today: date) -> Derived:
     for inspection in inspections:
         age = max((today - inspection["end_date"]).days / 365.25, 0.0)
         weight = 0.5 ** (age / REGULATORY_HALF_LIFE_YEARS)
+        if target_agencies and inspection["agency"] not in target_agencies:
+            weight *= 0.5
         score = _inspection_score(
             inspection["classification"], inspection["form_483_observations"], inspection["warning_letter"]
         )

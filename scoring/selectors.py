@@ -30,6 +30,7 @@ def requirement_of(evaluation: Evaluation) -> dict:
         "min": evaluation.scale_min,
         "max": evaluation.scale_max,
         "launch": evaluation.launch_scale,
+        "agencies": tuple(evaluation.target_agencies or ()),
     }
 
 
@@ -279,7 +280,7 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
 
 def _derive(kind: str, requirement, offer, sites, inspections, today) -> evidence.Derived:
     if kind == "regulatory":
-        return evidence.regulatory_track_record(inspections, today)
+        return evidence.regulatory_track_record(inspections, today, requirement["agencies"])
     if kind == "scope_fit":
         return evidence.scope_fit(requirement, offer)
     return evidence.scale_flexibility(requirement, sites)

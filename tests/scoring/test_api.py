@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.roles import EVALUATOR
+from scoring import services
 from scoring.models import Evaluation, Score
 from tests.factories import InspectionFactory, SiteFactory, UserFactory, VendorFactory
 
@@ -351,14 +352,30 @@ def test_derived_override_needs_justification(api_as, evaluation):
     assert cell["overridden"] and cell["value"] == 2
 
 
-@pytest.mark.parametrize("candidates", [3, 30])
-def test_ranking_query_count_is_bounded(api_as, evaluation, django_assert_max_num_queries, candidates):
+@pytest.mark.parametrize(("candidates", "evaluators"), [(3, 1), (30, 6)])
+def test_ranking_query_count_is_bounded(
+    api_as, client_as, evaluation, django_assert_max_num_queries, candidates, evaluators
+):
     add_candidates(api_as, evaluation, candidates)
+    team = [UserFactory(username=f"extra-evaluator-{i}", roles=[EVALUATOR]) for i in range(evaluators)]
+    evaluation.evaluators.set(team)
+    evaluation = services.evaluation_transition(evaluation=evaluation, user=evaluation.lead, action="start_scoring")
+    for user in team:
+        for candidate in evaluation.candidates.all():
+            for criterion in evaluation.scored_criteria():
+                services.score_save(
+                    evaluation=evaluation, user=user, candidate_id=candidate.pk, criterion_id=criterion.pk, value=3
+                )
     client = api_as("procurement")
     with django_assert_max_num_queries(22):
         assert client.get(f"/api/v1/evaluations/{evaluation.pk}/ranking/").status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get("/api/v1/evaluations/").status_code == 200
+    page_client = client_as("procurement")
+    with django_assert_max_num_queries(25):
+        assert page_client.get(f"/evaluations/{evaluation.pk}/ranking/").status_code == 200
+    with django_assert_max_num_queries(22):
+        assert client.get(f"/api/v1/evaluations/{evaluation.pk}/sensitivity/").status_code == 200
 
 
 def test_scorecard_editing_in_draft_only(api_as, evaluation):

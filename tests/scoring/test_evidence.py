@@ -30,6 +30,12 @@ def test_regulatory_track_record_weights_recent_inspections_more():
     letter = evidence.regulatory_track_record([inspection(30, "VAI", 3, letter=True)], TODAY)
     assert letter.value == 1.0 and "warning letter" in letter.evidence[0]
     assert evidence.regulatory_track_record([inspection(30, "VAI", 6)], TODAY).value == 3.0
+    # A target agency's inspection weighs twice as much as another agency's of the same age.
+    mixed = [inspection(30, "OAI", agency="PMDA"), inspection(30, "NAI", agency="FDA")]
+    assert evidence.regulatory_track_record(mixed, TODAY).value == pytest.approx((1.5 + 5) / 2, abs=0.01)
+    assert evidence.regulatory_track_record(mixed, TODAY, ("FDA",)).value == pytest.approx(
+        (1.5 * 0.5 + 5) / 1.5, abs=0.01
+    )
 
 
 def test_scope_fit():
