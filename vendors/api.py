@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from vendors import selectors, services
 from vendors.filters import InspectionFilter, SiteFilter, VendorFilter
-from vendors.forms import validate_upload
+from vendors.forms import IMPORT_PERMISSIONS, validate_upload
 from vendors.models import (
     Contact,
     DosageForm,
@@ -276,6 +276,10 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def create(self, request):
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
+        if not request.user.has_perm(IMPORT_PERMISSIONS[upload.validated_data["target"]]):
+            return Response(
+                {"target": ["Your role cannot import this kind of file."]}, status=status.HTTP_403_FORBIDDEN
+            )
         job = services.import_job_create(
             user=request.user, target=upload.validated_data["target"], upload=upload.validated_data["file"]
         )

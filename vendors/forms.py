@@ -106,12 +106,28 @@ class InspectionForm(StyledFormMixin, forms.ModelForm):
         widgets = {"end_date": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 3})}
 
 
+# What each kind of import writes, hence the permission it needs.
+IMPORT_PERMISSIONS = {
+    ImportJob.Target.VENDORS: "vendors.add_vendor",
+    ImportJob.Target.SITES: "vendors.add_site",
+    ImportJob.Target.FDA_INSPECTIONS: "vendors.add_regulatoryinspection",
+}
+
+
+def allowed_targets(user) -> list[tuple[str, str]]:
+    return [(value, label) for value, label in ImportJob.Target.choices if user.has_perm(IMPORT_PERMISSIONS[value])]
+
+
 class ImportForm(StyledFormMixin, forms.Form):
     target = forms.ChoiceField(choices=ImportJob.Target.choices, label="What the file holds", widget=forms.RadioSelect)
     file = forms.FileField(
         help_text="CSV (UTF-8 or Windows-1252) or XLSX, first sheet, header in the first row.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = allowed_targets(user)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

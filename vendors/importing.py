@@ -55,6 +55,7 @@ class ImportResult:
     columns: list[str]
     rows: list[CheckedRow]
     errors: list[RowError]
+    unmatched: list[dict] = field(default_factory=list)  # FDA import: firms with no site of that FEI
 
     @property
     def counts(self) -> dict[str, int]:
@@ -75,6 +76,7 @@ class ImportResult:
             ]
             if not self.errors
             else [],
+            "unmatched": self.unmatched,
         }
 
 
@@ -577,3 +579,11 @@ def apply_sites(result: ImportResult, user=None, progress=None) -> dict[str, int
 
 
 CHECKERS = {"vendors": (check_vendors, apply_vendors), "sites": (check_sites, apply_sites)}
+
+
+def checkers(target: str):
+    if target == "fda_inspections":
+        from vendors import fda
+
+        return fda.check_inspections, fda.apply_inspections
+    return CHECKERS[target]

@@ -262,6 +262,7 @@ class ImportJob(models.Model):
     class Target(models.TextChoices):
         VENDORS = "vendors", "Vendors"
         SITES = "sites", "Sites"
+        FDA_INSPECTIONS = "fda_inspections", "FDA inspections (Data Dashboard export)"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Waiting for a worker"
@@ -272,7 +273,7 @@ class ImportJob(models.Model):
         DONE = "done", "Imported"
         FAILED = "failed", "Failed"
 
-    target = models.CharField(max_length=10, choices=Target.choices)
+    target = models.CharField(max_length=20, choices=Target.choices)
     file = models.FileField(upload_to="imports/%Y/%m/")
     original_name = models.CharField(max_length=255)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)

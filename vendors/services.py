@@ -91,7 +91,7 @@ def import_job_check(*, job: ImportJob) -> None:
         _fail_file(job, error)
         return
     job.row_count = len(body)
-    check, _ = importing.CHECKERS[job.target]
+    check, _ = importing.checkers(job.target)
     result = check(columns, body, progress=_reporter(job))
     job.report = result.as_report()
     job.status = ImportJob.Status.INVALID if result.errors else ImportJob.Status.READY
@@ -117,7 +117,7 @@ def import_job_apply(*, job: ImportJob) -> None:
     except importing.ImportFileError as error:
         _fail_file(job, error)
         return
-    check, apply = importing.CHECKERS[job.target]
+    check, apply = importing.checkers(job.target)
     result = check(columns, body)
     if result.errors:
         job.report = result.as_report()

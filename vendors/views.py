@@ -134,7 +134,7 @@ def inspection_list(request):
 @permission_required("vendors.add_importjob", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def import_list(request):
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         job = services.import_job_create(
             user=request.user, target=form.cleaned_data["target"], upload=form.cleaned_data["file"]

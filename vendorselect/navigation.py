@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from accounts.roles import AUDITOR, PROCUREMENT_LEAD, has_role, user_roles
+from accounts.roles import user_roles
 
 
 def navigation(request):
@@ -13,7 +13,7 @@ def navigation(request):
         ("Vendors", reverse("vendors:list"), "buildings"),
         ("Inspections", reverse("vendors:inspections"), "clipboard2-check"),
     ]
-    if has_role(user, PROCUREMENT_LEAD) or user.has_perm("vendors.add_vendor"):
+    if user.has_perm("vendors.add_importjob"):
         items.append(("Imports", reverse("vendors:imports"), "upload"))
     items.append(("API", reverse("api-docs"), "braces"))
     if user.is_staff:
@@ -23,4 +23,4 @@ def navigation(request):
         {"label": label, "url": url, "icon": icon, "active": (url != "/" and path.startswith(url)) or path == url}
         for label, url, icon in items
     ]
-    return {"nav_items": nav, "user_roles": user_roles(user), "is_auditor": has_role(user, AUDITOR)}
+    return {"nav_items": nav, "user_roles": user_roles(user)}

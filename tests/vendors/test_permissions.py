@@ -51,7 +51,7 @@ API_CASES = [
     ("post", "/api/v1/contacts/", lambda o: {"vendor": o["vendor"].pk, "name": "Ana"}, {"procurement"}, 201),
     ("get", "/api/v1/services/", None, ALL, 200),
     ("post", "/api/v1/phases/", lambda o: {"code": "phase-4", "name": "Phase IV", "position": 9}, {"admin"}, 201),
-    ("get", "/api/v1/imports/", None, {"procurement"}, 200),
+    ("get", "/api/v1/imports/", None, {"procurement", "auditor"}, 200),
     ("get", "/api/schema/", None, ALL, 200),
 ]
 
@@ -93,7 +93,7 @@ PAGE_CASES = [
     ("/vendors/sites/{site}/edit/", {"procurement", "auditor"}),
     ("/vendors/sites/{site}/inspections/new/", {"auditor"}),
     ("/vendors/inspections/{inspection}/edit/", {"auditor"}),
-    ("/vendors/imports/", {"procurement"}),
+    ("/vendors/imports/", {"procurement", "auditor"}),
     ("/account/api-token/", ALL),
     ("/api/docs/", ALL),
 ]

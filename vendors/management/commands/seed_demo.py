@@ -362,6 +362,7 @@ class Command(BaseCommand):
             ("accounts.migrations.0002_roles", "create_roles"),
             ("vendors.migrations.0002_vocabularies", "seed"),
             ("vendors.migrations.0003_role_permissions", "grant"),
+            ("vendors.migrations.0005_auditor_imports", "grant"),
             ("scoring.migrations.0002_role_permissions", "grant"),
         ]:
             getattr(importlib.import_module(module), function)(django_apps, None)
