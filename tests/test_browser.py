@@ -163,3 +163,42 @@ def test_lead_reviews_ranking_and_sensitivity(page, demo):
     page.get_by_role("heading", name=re.compile("Tipping points")).wait_for()
     shot(page, "sensitivity")
     assert page.console_errors == [], page.console_errors
+
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_main_pages_have_no_serious_accessibility_violations(browser, live_server, demo):
+    from scoring.models import Evaluation
+
+    evaluation = Evaluation.objects.get(name__contains="demo").pk
+    # axe is injected as an inline script, which our CSP rightly blocks: bypass it for the audit only.
+    context = browser.new_context(base_url=live_server.url, bypass_csp=True)
+    page = context.new_page()
+    login(page, "lead")
+    found = {}
+    for url in [
+        "/",
+        "/vendors/",
+        "/vendors/1/",
+        "/vendors/new/",
+        "/vendors/inspections/",
+        "/vendors/imports/",
+        "/evaluations/",
+        "/evaluations/new/",
+        f"/evaluations/{evaluation}/",
+        f"/evaluations/{evaluation}/ranking/",
+        f"/evaluations/{evaluation}/sensitivity/",
+        f"/evaluations/{evaluation}/compare/",
+        "/account/api-token/",
+    ]:
+        page.goto(url)
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate(
+            "async () => (await axe.run()).violations"
+            ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id + ' ' + v.nodes[0].target)"
+        )
+        if violations:
+            found[url] = violations
+    context.close()
+    assert found == {}
