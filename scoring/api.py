@@ -495,7 +495,9 @@ class EvaluationViewSet(
                 lambda: services.criterion_remove(criterion=criterion, user=request.user), status.HTTP_204_NO_CONTENT
             )
         fields = {
-            k: v for k, v in request.data.items() if k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")
+            k: v
+            for k, v in request.data.items()
+            if k in ("name", "description", "rubric_1", "rubric_3", "rubric_5", "evidence")
         }
         return _respond(
             lambda: services.criterion_update(criterion=criterion, user=request.user, **fields),

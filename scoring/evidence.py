@@ -67,6 +67,54 @@ def regulatory_track_record(inspections: list[dict], today: date, target_agencie
     return Derived(round(total / weights, 2), formula, evidence)
 
 
+FINDING_PENALTY = {"critical": 2.0, "major": 1.0, "minor": 0.25, "observation": 0.0}
+
+
+def quality_systems(audits: list[dict], today: date) -> Derived:
+    """Quality systems from the latest completed audit of each site, recency-weighted like inspections.
+
+    Per audit: 5 minus a penalty per finding (critical 2, major 1, minor 0.25, observation 0),
+    halved when its CAPA was verified or closed on time, plus 0.5 while a CAPA is overdue; not
+    below 1. Audits are weighted 0.5 ** (age in years / 3).
+    """
+    formula = "per audit 5 − Σ penalty (critical 2, major 1, minor 0.25; ½ if CAPA closed on time; +0.5 if overdue), ≥ 1; recency-weighted"
+    latest: dict[str, dict] = {}
+    for audit in audits:
+        if audit["end_date"] and (audit["site"] not in latest or audit["end_date"] > latest[audit["site"]]["end_date"]):
+            latest[audit["site"]] = audit
+    if not latest:
+        return Derived(None, formula, ["no completed audit on record"])
+    total = weights = 0.0
+    evidence = []
+    for audit in latest.values():
+        penalty = 0.0
+        counts: dict[str, int] = {}
+        for finding in audit["findings"]:
+            counts[finding["severity"]] = counts.get(finding["severity"], 0) + 1
+            value = FINDING_PENALTY[finding["severity"]]
+            done_on_time = finding["capa_status"] in ("verified", "closed") and (
+                finding["capa_completed"] is None or finding["capa_completed"] <= finding["capa_due"]
+            )
+            if done_on_time:
+                value /= 2
+            elif (
+                finding["capa_due"] is not None
+                and finding["capa_status"] not in ("verified", "closed")
+                and finding["capa_due"] < today
+            ):
+                value += 0.5
+            penalty += value
+        score = max(1.0, 5.0 - penalty)
+        weight = 0.5 ** (max((today - audit["end_date"]).days / 365.25, 0.0) / REGULATORY_HALF_LIFE_YEARS)
+        total += weight * score
+        weights += weight
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no findings"
+        evidence.append(
+            f"audit of {audit['site']} ended {audit['end_date']:%Y-%m-%d}: {summary} → {score:g} × {weight:.2f}"
+        )
+    return Derived(round(total / weights, 2), formula, evidence)
+
+
 def scope_fit(requirement: dict, offer: dict) -> Derived:
     """1 + 4 × coverage, coverage = weighted share of the program's requirements the vendor offers.
 
@@ -214,6 +262,15 @@ def knockouts(
                 latest = max(flagged, key=lambda i: i["end_date"])
                 what = "warning letter" if latest["warning_letter"] else "OAI"
                 reasons.append(f"{what} in the last {years} years ({latest['agency']} {latest['end_date']:%Y-%m-%d})")
+        elif kind == "no_open_critical":
+            open_critical = [
+                f
+                for a in offer.get("audits", ())
+                for f in a["findings"]
+                if f["severity"] == "critical" and f["capa_status"] not in ("verified", "closed")
+            ]
+            if open_critical:
+                reasons.append(f"{len(open_critical)} open critical audit finding(s)")
         elif kind == "scale_range":
             unit = requirement.get("unit")
             low, high = requirement.get("min"), requirement.get("max")

@@ -86,6 +86,7 @@ class Criterion(models.Model):
         SCOPE_FIT = "scope_fit", "Derived: coverage of required scope"
         REGULATORY = "regulatory", "Derived: regulatory inspection history"
         SCALE = "scale", "Derived: sites' scale ranges"
+        QUALITY = "quality", "Derived: audit findings and CAPA"
 
     evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="criteria")
     key = models.SlugField(max_length=60)
@@ -160,6 +161,7 @@ class KnockoutRule(models.Model):
         CGMP_DOSAGE_FORM = "cgmp_dosage_form", "Holds cGMP for the program's dosage form"
         NO_RED_FLAGS = "no_red_flags", "No OAI or warning letter in the last N years"
         SCALE_RANGE = "scale_range", "A site covers the required scale range"
+        NO_OPEN_CRITICAL = "no_open_critical", "No open critical audit finding"
 
     evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="knockout_rules")
     rule = models.CharField(max_length=20, choices=Rule.choices)

@@ -78,7 +78,36 @@ def vendor_facts(evaluation: Evaluation) -> dict[int, tuple[dict, list[dict], li
     ):
         row["site"] = row.pop("site__name")
         entry(row.pop("site__vendor_id"))[2].append(row)
+    for vendor_id, audits in _vendor_audits(evaluation).items():
+        entry(vendor_id)
+        facts[vendor_id][0]["audits"] = audits
     return facts
+
+
+def _vendor_audits(evaluation: Evaluation) -> dict[int, list[dict]]:
+    """Completed audits of the candidates' sites with their findings and CAPA, as plain values."""
+    from audits.models import Audit, Finding
+
+    audits: dict[int, dict] = {}
+    by_vendor: dict[int, list[dict]] = {}
+    for row in Audit.objects.filter(site__vendor__candidacies__evaluation=evaluation).values(
+        "id", "site__vendor_id", "site__name", "actual_end"
+    ):
+        audit = {"site": row["site__name"], "end_date": row["actual_end"], "findings": []}
+        audits[row["id"]] = audit
+        by_vendor.setdefault(row["site__vendor_id"], []).append(audit)
+    for row in Finding.objects.filter(audit__site__vendor__candidacies__evaluation=evaluation).values(
+        "audit_id", "severity", "capa__status", "capa__due_date", "capa__completed_on"
+    ):
+        audits[row["audit_id"]]["findings"].append(
+            {
+                "severity": row["severity"],
+                "capa_status": row["capa__status"],
+                "capa_due": row["capa__due_date"],
+                "capa_completed": row["capa__completed_on"],
+            }
+        )
+    return by_vendor
 
 
 @dataclass
@@ -283,6 +312,8 @@ def _derive(kind: str, requirement, offer, sites, inspections, today) -> evidenc
         return evidence.regulatory_track_record(inspections, today, requirement["agencies"])
     if kind == "scope_fit":
         return evidence.scope_fit(requirement, offer)
+    if kind == "quality":
+        return evidence.quality_systems(offer.get("audits", []), today)
     return evidence.scale_flexibility(requirement, sites)
 
 

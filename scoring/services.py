@@ -298,7 +298,15 @@ def criterion_update(*, criterion: Criterion, user, **fields) -> Criterion:
     evaluation = criterion.evaluation
     _require_lead(user, evaluation, "change the scorecard")
     _require_draft(evaluation, "criteria can be renamed")
-    allowed = {"name", "description", "rubric_1", "rubric_3", "rubric_5"}
+    allowed = {"name", "description", "rubric_1", "rubric_3", "rubric_5", "evidence"}
+    if "evidence" in fields:
+        if fields["evidence"] not in Criterion.Evidence.values:
+            _refuse(
+                f"Evidence source must be one of {', '.join(v or '(none)' for v in Criterion.Evidence.values)}.",
+                "evidence",
+            )
+        if fields["evidence"] and (criterion.parent_id or criterion.children.exists()):
+            _refuse("A criterion with sub-criteria, or a sub-criterion, is scored by evaluators.", "evidence")
     for field_name, value in fields.items():
         if field_name not in allowed:
             _refuse(f"“{field_name}” cannot be changed.", field_name)

@@ -163,6 +163,8 @@ def evaluation_detail(request, pk: int):
                 fields = {
                     k: request.POST.get(k, "") for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")
                 }
+                if "evidence" in request.POST:
+                    fields["evidence"] = request.POST["evidence"]
                 _run(
                     request,
                     lambda: services.criterion_update(criterion=criterion, user=request.user, **fields),
@@ -200,6 +202,7 @@ def evaluation_detail(request, pk: int):
             "all_vendors": Vendor.objects.exclude(candidacies__evaluation=evaluation)
             .order_by("name")
             .only("pk", "name"),
+            "evidence_choices": Criterion.Evidence.choices,
         },
     )
 

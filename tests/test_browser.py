@@ -191,6 +191,8 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
         f"/evaluations/{evaluation}/sensitivity/",
         f"/evaluations/{evaluation}/compare/",
         "/account/api-token/",
+        "/audits/",
+        "/audits/capas/",
     ]:
         page.goto(url)
         page.add_script_tag(path=str(AXE))

@@ -12,6 +12,8 @@ def navigation(request):
         ("Evaluations", reverse("scoring:list"), "ui-checks-grid"),
         ("Vendors", reverse("vendors:list"), "buildings"),
         ("Inspections", reverse("vendors:inspections"), "clipboard2-check"),
+        ("Audits", reverse("audits:list"), "search"),
+        ("CAPA", reverse("audits:capas"), "list-check"),
     ]
     if user.has_perm("vendors.add_importjob"):
         items.append(("Imports", reverse("vendors:imports"), "upload"))

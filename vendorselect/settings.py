@@ -241,7 +241,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"AgencyEnum": "vendors.models.RegulatoryInspection.Agency"},
+    "ENUM_NAME_OVERRIDES": {
+        "AgencyEnum": "vendors.models.RegulatoryInspection.Agency",
+        "AreaEnum": "audits.models.AREAS",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from audits.api import register_routes as register_audit_routes
 from scoring.api import register_routes as register_scoring_routes
 from vendors.api import register_routes as register_vendor_routes
 from vendorselect.views import home
@@ -11,6 +12,7 @@ from vendorselect.views import home
 router = DefaultRouter()
 register_vendor_routes(router)
 register_scoring_routes(router)
+register_audit_routes(router)
 
 
 def healthz(request):
@@ -22,6 +24,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("vendors/", include("vendors.urls")),
     path("evaluations/", include("scoring.urls")),
+    path("audits/", include("audits.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/v1/auth/", include("accounts.api_urls")),

@@ -344,6 +344,7 @@ class Command(BaseCommand):
             self.ensure_reference_data()
             self.seed_users()
             self.seed_register()
+            self.seed_audits()
             self.seed_evaluation()
         self.stdout.write(
             self.style.SUCCESS(
@@ -364,6 +365,7 @@ class Command(BaseCommand):
             ("vendors.migrations.0003_role_permissions", "grant"),
             ("vendors.migrations.0005_auditor_imports", "grant"),
             ("scoring.migrations.0002_role_permissions", "grant"),
+            ("audits.migrations.0002_role_permissions", "grant"),
         ]:
             getattr(importlib.import_module(module), function)(django_apps, None)
 
@@ -478,6 +480,56 @@ class Command(BaseCommand):
                     "notes": "Warning letter issued after the inspection." if letter else "",
                 },
             )
+
+    def seed_audits(self):
+        """Two completed audits: one clean, one with a major finding whose CAPA is overdue."""
+        from audits import services as audits
+        from audits.models import Audit
+
+        auditor = get_user_model().objects.get(username="auditor")
+        today = date.today()
+        plans = [
+            ("Quillon Peptide Works", []),
+            (
+                "Novaterra Pharma Services",
+                [
+                    (
+                        "major",
+                        "deviations_capa",
+                        "Deviation investigations closed without root cause analysis.",
+                        "21 CFR 211.192",
+                        -20,
+                    )
+                ],
+            ),
+        ]
+        for vendor_name, findings in plans:
+            site = Site.objects.filter(vendor__name=vendor_name).order_by("name").first()
+            if site is None or Audit.objects.filter(site=site).exists():
+                continue
+            audit = audits.audit_create(
+                user=auditor,
+                site=site,
+                type="qualification",
+                planned_start=today - timedelta(days=60),
+                planned_end=today - timedelta(days=58),
+                scope=["quality_management", "deviations_capa", "data_integrity"],
+            )
+            audit = audits.audit_transition(audit=audit, user=auditor, action="start")
+            Audit.objects.filter(pk=audit.pk).update(actual_start=today - timedelta(days=60))
+            audit = Audit.objects.get(pk=audit.pk)
+            for severity, area, text, reference, due_in in findings:
+                audits.finding_add(
+                    audit=audit,
+                    user=auditor,
+                    severity=severity,
+                    area=area,
+                    description=text,
+                    regulation_reference=reference,
+                    capa_due_date=today + timedelta(days=due_in),
+                )
+            audit = audits.audit_transition(audit=audit, user=auditor, action="draft_report")
+            Audit.objects.filter(pk=audit.pk).update(actual_end=today - timedelta(days=58))
 
     def seed_evaluation(self):
         """One evaluation in scoring: AHP weights, a red-flag gate, one evaluator submitted, one halfway."""

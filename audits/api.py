@@ -1,0 +1,206 @@
+"""REST API of audits: /api/v1/audits (with findings and transitions) and /api/v1/capas."""
+
+import django_filters as filters
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from audits import access, services
+from audits.models import AREAS, Audit, Capa, Finding
+from vendors.models import Site
+
+DETAIL = inline_serializer("AuditRefusal", {"detail": serializers.CharField()})
+
+
+def _respond(call, serializer, success=status.HTTP_200_OK):
+    try:
+        result = call()
+    except services.AuditError as error:
+        body = {error.field: [error.message]} if error.field else {"detail": error.message}
+        return Response(body, status=error.status)
+    return Response(serializer(result).data, status=success)
+
+
+class CapaSerializer(serializers.ModelSerializer):
+    overdue = serializers.BooleanField(source="is_overdue", read_only=True)
+    verified_by = serializers.CharField(source="verified_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = Capa
+        fields = [
+            "id",
+            "finding",
+            "vendor_response",
+            "owner",
+            "due_date",
+            "status",
+            "completed_on",
+            "overdue",
+            "verified_by",
+            "verified_at",
+            "updated_at",
+        ]
+        read_only_fields = ["finding", "verified_at", "updated_at"]
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    capa = CapaSerializer(read_only=True)
+
+    class Meta:
+        model = Finding
+        fields = [
+            "id",
+            "number",
+            "severity",
+            "area",
+            "regulation_reference",
+            "description",
+            "capa_required",
+            "capa",
+            "created_at",
+        ]
+
+
+class FindingInputSerializer(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=Finding.Severity.choices)
+    area = serializers.ChoiceField(choices=AREAS)
+    description = serializers.CharField()
+    regulation_reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
+    capa_required = serializers.BooleanField(default=True)
+    capa_due_date = serializers.DateField(required=False, allow_null=True, default=None)
+    capa_owner = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class AuditSerializer(serializers.ModelSerializer):
+    site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all())
+    lead_auditor = serializers.CharField(source="lead_auditor.username", read_only=True)
+    scope = serializers.ListField(child=serializers.ChoiceField(choices=AREAS), required=False)
+    findings = FindingSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Audit
+        fields = [
+            "id",
+            "site",
+            "type",
+            "planned_start",
+            "planned_end",
+            "actual_start",
+            "actual_end",
+            "lead_auditor",
+            "co_auditors",
+            "scope",
+            "agenda",
+            "status",
+            "findings",
+            "created_at",
+        ]
+        read_only_fields = ["actual_start", "actual_end", "status", "created_at"]
+
+
+class CapaFilter(filters.FilterSet):
+    overdue = filters.BooleanFilter(method="filter_overdue")
+    severity = filters.MultipleChoiceFilter(field_name="finding__severity", choices=Finding.Severity.choices)
+    area = filters.MultipleChoiceFilter(field_name="finding__area", choices=AREAS)
+    vendor = filters.NumberFilter(field_name="finding__audit__site__vendor_id")
+    status = filters.MultipleChoiceFilter(choices=Capa.Status.choices)
+
+    class Meta:
+        model = Capa
+        fields = []
+
+    def filter_overdue(self, queryset, name, value):
+        late = {"due_date__lt": timezone.localdate()}
+        open_ = queryset.exclude(status__in=Capa.DONE)
+        return open_.filter(**late) if value else queryset.exclude(pk__in=open_.filter(**late).values("pk"))
+
+
+class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    serializer_class = AuditSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        return (
+            access.visible_audits(self.request.user)
+            .select_related("lead_auditor", "site")
+            .prefetch_related("co_auditors", "findings__capa__verified_by")
+            .order_by("-planned_start", "-pk")
+        )
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        return _respond(
+            lambda: services.audit_create(
+                user=request.user,
+                site=data["site"],
+                type=data["type"],
+                planned_start=data["planned_start"],
+                planned_end=data["planned_end"],
+                co_auditors=data.get("co_auditors", []),
+                scope=data.get("scope", []),
+                agenda=data.get("agenda", ""),
+            ),
+            AuditSerializer,
+            status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        request=inline_serializer(
+            "AuditTransition", {"action": serializers.ChoiceField(choices=list(services.ACTIONS))}
+        ),
+        responses={200: AuditSerializer, 403: DETAIL, 409: DETAIL},
+    )
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        audit = self.get_object()
+        return _respond(
+            lambda: services.audit_transition(
+                audit=audit, user=request.user, action=str(request.data.get("action", ""))
+            ),
+            AuditSerializer,
+        )
+
+    @extend_schema(
+        request=FindingInputSerializer, responses={201: FindingSerializer, 400: DETAIL, 403: DETAIL, 409: DETAIL}
+    )
+    @action(detail=True, methods=["post"])
+    def findings(self, request, pk=None):
+        audit = self.get_object()
+        data = FindingInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _respond(
+            lambda: services.finding_add(audit=audit, user=request.user, **data.validated_data),
+            FindingSerializer,
+            status.HTTP_201_CREATED,
+        )
+
+
+class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    serializer_class = CapaSerializer
+    filterset_class = CapaFilter
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return (
+            access.visible_capas(self.request.user)
+            .select_related("verified_by", "finding__audit__site__vendor")
+            .order_by("due_date", "pk")
+        )
+
+    def perform_update(self, serializer):
+        try:
+            services.capa_update(capa=serializer.instance, user=self.request.user, **serializer.validated_data)
+        except services.AuditError as error:
+            if error.status == 403:
+                raise PermissionDenied(error.message) from None
+            raise serializers.ValidationError({error.field or "detail": [error.message]}) from None
+
+
+def register_routes(router) -> None:
+    router.register("audits", AuditViewSet, basename="audit")
+    router.register("capas", CapaViewSet, basename="capa")

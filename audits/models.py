@@ -1,0 +1,138 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import FSMField, transition
+
+from vendors.models import Site
+
+# Quality-system areas auditors classify findings by (domain brief).
+AREAS = [
+    ("quality_management", "Quality management"),
+    ("deviations_capa", "Deviations and CAPA"),
+    ("change_control", "Change control"),
+    ("data_integrity", "Data integrity"),
+    ("documentation", "Documentation"),
+    ("training", "Training"),
+    ("facilities_equipment", "Facilities and equipment"),
+    ("materials", "Materials"),
+    ("production", "Production"),
+    ("laboratory_controls", "Laboratory controls"),
+    ("packaging_labelling", "Packaging and labelling"),
+]
+
+
+class Audit(models.Model):
+    class Type(models.TextChoices):
+        QUALIFICATION = "qualification", "Qualification"
+        ROUTINE = "routine", "Routine re-audit"
+        FOR_CAUSE = "for_cause", "For-cause"
+        REMOTE = "remote", "Remote / desktop"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        REPORT_DRAFTED = "report_drafted", "Report drafted"
+        SIGNED = "signed", "Signed"
+        CLOSED = "closed", "Closed"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="audits")
+    type = models.CharField(max_length=20, choices=Type.choices)
+    planned_start = models.DateField()
+    planned_end = models.DateField()
+    actual_start = models.DateField(null=True, blank=True)
+    actual_end = models.DateField(null=True, blank=True)
+    lead_auditor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_audits")
+    co_auditors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="co_audits")
+    scope = models.JSONField(default=list, blank=True, help_text="Quality-system areas covered.")
+    agenda = models.TextField(blank=True)
+    status = FSMField(default=Status.PLANNED, choices=Status.choices, protected=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-planned_start", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(planned_end__gte=models.F("planned_start")), name="audit_planned_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} audit of {self.site} ({self.planned_start:%Y-%m-%d})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("audits:detail", args=[self.pk])
+
+    @transition(field=status, source=Status.PLANNED, target=Status.IN_PROGRESS)
+    def start(self):
+        self.actual_start = self.actual_start or timezone.localdate()
+
+    @transition(field=status, source=Status.IN_PROGRESS, target=Status.REPORT_DRAFTED)
+    def draft_report(self):
+        self.actual_end = self.actual_end or timezone.localdate()
+
+    @transition(field=status, source=Status.REPORT_DRAFTED, target=Status.IN_PROGRESS)
+    def reopen(self):
+        pass
+
+
+class Finding(models.Model):
+    class Severity(models.TextChoices):
+        CRITICAL = "critical", "Critical"
+        MAJOR = "major", "Major"
+        MINOR = "minor", "Minor"
+        OBSERVATION = "observation", "Observation / recommendation"
+
+    audit = models.ForeignKey(Audit, on_delete=models.PROTECT, related_name="findings")
+    number = models.PositiveSmallIntegerField()
+    severity = models.CharField(max_length=12, choices=Severity.choices)
+    area = models.CharField("quality-system area", max_length=30, choices=AREAS)
+    regulation_reference = models.CharField(
+        max_length=120, blank=True, help_text="E.g. 21 CFR 211.192, EU GMP Chapter 5."
+    )
+    description = models.TextField()
+    capa_required = models.BooleanField("CAPA required", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["audit", "number"]
+        constraints = [models.UniqueConstraint(fields=["audit", "number"], name="finding_number_unique")]
+
+    def __str__(self) -> str:
+        return f"Finding {self.number} ({self.get_severity_display()})"
+
+
+class Capa(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        IMPLEMENTED = "implemented", "Implemented"
+        VERIFIED = "verified", "Verified effective"
+        CLOSED = "closed", "Closed"
+
+    DONE = (Status.VERIFIED, Status.CLOSED)
+
+    finding = models.OneToOneField(Finding, on_delete=models.PROTECT, related_name="capa")
+    vendor_response = models.TextField(blank=True)
+    owner = models.CharField(max_length=200, blank=True, help_text="Person at the vendor responsible.")
+    due_date = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    completed_on = models.DateField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_date", "pk"]
+        verbose_name = "CAPA"
+        verbose_name_plural = "CAPAs"
+
+    def __str__(self) -> str:
+        return f"CAPA for {self.finding}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status not in self.DONE and self.due_date < timezone.localdate()

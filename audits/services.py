@@ -1,0 +1,147 @@
+"""State changes of audits, findings and CAPA: permission and state checks, then one write."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
+
+from audits.models import AREAS, Audit, Capa, Finding
+
+
+class AuditError(Exception):
+    def __init__(self, message: str, field: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.message, self.field, self.status = message, field, status
+
+
+def _refuse(message: str, field: str | None = None, status: int = 400):
+    raise AuditError(message, field, status)
+
+
+def can_edit(user, audit: Audit) -> bool:
+    return user.has_perm("audits.change_audit") and (
+        audit.lead_auditor_id == user.pk or audit.co_auditors.filter(pk=user.pk).exists()
+    )
+
+
+def audit_create(
+    *, user, site, type: str, planned_start: date, planned_end: date, co_auditors=(), scope=(), agenda: str = ""
+) -> Audit:
+    if not user.has_perm("audits.add_audit"):
+        _refuse("Only auditors plan audits.", status=403)
+    if planned_end < planned_start:
+        _refuse("The audit cannot end before it starts.", "planned_end")
+    unknown = set(scope) - {key for key, _ in AREAS}
+    if unknown:
+        _refuse(f"Unknown areas: {', '.join(sorted(unknown))}.", "scope")
+    with transaction.atomic():
+        audit = Audit.objects.create(
+            site=site,
+            type=type,
+            planned_start=planned_start,
+            planned_end=planned_end,
+            lead_auditor=user,
+            scope=list(scope),
+            agenda=agenda,
+        )
+        audit.co_auditors.set(co_auditors)
+    return audit
+
+
+ACTIONS = {"start": "start the audit", "draft_report": "mark the report drafted", "reopen": "reopen the audit"}
+
+
+def audit_transition(*, audit: Audit, user, action: str) -> Audit:
+    if action not in ACTIONS:
+        _refuse(f"Unknown action “{action}”; allowed: {', '.join(ACTIONS)}.", "action")
+    if audit.lead_auditor_id != user.pk:
+        _refuse(f"Only the lead auditor can {ACTIONS[action]}.", status=403)
+    with transaction.atomic():
+        audit = Audit.objects.select_for_update().get(pk=audit.pk)
+        try:
+            getattr(audit, action)()
+        except TransitionNotAllowed:
+            _refuse(f"You cannot {ACTIONS[action]} while it is {audit.get_status_display().lower()}.", status=409)
+        if audit.actual_start and audit.actual_start > timezone.localdate():
+            _refuse("An audit cannot start in the future.", status=409)
+        audit.save()
+    return audit
+
+
+def finding_add(
+    *,
+    audit: Audit,
+    user,
+    severity: str,
+    area: str,
+    description: str,
+    regulation_reference: str = "",
+    capa_required: bool = True,
+    capa_due_date: date | None = None,
+    capa_owner: str = "",
+) -> Finding:
+    """Record a finding (numbered within the audit), with its CAPA when one is required."""
+    if not can_edit(user, audit):
+        _refuse("Only the audit's auditors record findings.", status=403)
+    if audit.status not in (Audit.Status.IN_PROGRESS, Audit.Status.REPORT_DRAFTED):
+        _refuse(
+            f"Findings are recorded once the audit has started; it is {audit.get_status_display().lower()}.", status=409
+        )
+    if severity not in Finding.Severity.values:
+        _refuse(f"Severity must be one of {', '.join(Finding.Severity.values)}.", "severity")
+    if area not in {key for key, _ in AREAS}:
+        _refuse("Choose a quality-system area.", "area")
+    if not description.strip():
+        _refuse("Describe the finding.", "description")
+    if capa_required:
+        if capa_due_date is None:
+            _refuse("A CAPA needs a due date.", "capa_due_date")
+        if audit.actual_start and capa_due_date < audit.actual_start:
+            _refuse("The CAPA cannot be due before the audit took place.", "capa_due_date")
+    with transaction.atomic():
+        audit = Audit.objects.select_for_update().get(pk=audit.pk)
+        number = (audit.findings.aggregate(n=Max("number"))["n"] or 0) + 1
+        finding = Finding.objects.create(
+            audit=audit,
+            number=number,
+            severity=severity,
+            area=area,
+            regulation_reference=regulation_reference.strip(),
+            description=description.strip(),
+            capa_required=capa_required,
+        )
+        if capa_required:
+            Capa.objects.create(finding=finding, due_date=capa_due_date, owner=capa_owner.strip())
+    return finding
+
+
+def capa_update(*, capa: Capa, user, **changes) -> Capa:
+    """Vendor response, owner, due date and status; verifying records who verified and when."""
+    audit = capa.finding.audit
+    if not can_edit(user, audit):
+        _refuse("Only the audit's auditors update its CAPAs.", status=403)
+    allowed = {"vendor_response", "owner", "due_date", "status", "completed_on"}
+    unknown = set(changes) - allowed
+    if unknown:
+        _refuse(f"Cannot change {', '.join(sorted(unknown))}.", sorted(unknown)[0])
+    status = changes.get("status", capa.status)
+    if status not in Capa.Status.values:
+        _refuse(f"Status must be one of {', '.join(Capa.Status.values)}.", "status")
+    due = changes.get("due_date", capa.due_date)
+    if audit.actual_start and due < audit.actual_start:
+        _refuse("The CAPA cannot be due before the audit took place.", "due_date")
+    completed = changes.get("completed_on", capa.completed_on)
+    if completed and completed > timezone.localdate():
+        _refuse("A CAPA cannot be completed in the future.", "completed_on")
+    for field, value in changes.items():
+        setattr(capa, field, value)
+    if status in (Capa.Status.IMPLEMENTED, *Capa.DONE) and capa.completed_on is None:
+        capa.completed_on = timezone.localdate()
+    if status == Capa.Status.VERIFIED and capa.verified_by_id is None:
+        capa.verified_by, capa.verified_at = user, timezone.now()
+    capa.save()
+    return capa

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from audits import views
+
+app_name = "audits"
+urlpatterns = [
+    path("", views.audit_list, name="list"),
+    path("new/", views.audit_create, name="create"),
+    path("<int:pk>/", views.audit_detail, name="detail"),
+    path("capas/", views.capa_tracker, name="capas"),
+]

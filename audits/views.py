@@ -1,0 +1,150 @@
+"""Auditor pages: audit list and planning, audit page with fast finding entry, CAPA tracker."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from audits import access, services
+from audits.api import CapaFilter
+from audits.forms import AuditForm, FindingForm
+from audits.models import AREAS, Audit, Capa, Finding
+
+
+@login_required
+@require_GET
+def audit_list(request):
+    audits = (
+        access.visible_audits(request.user)
+        .select_related("site__vendor", "lead_auditor")
+        .annotate(
+            finding_count=Count("findings", distinct=True),
+            open_capas=Count("findings__capa", filter=~Q(findings__capa__status__in=Capa.DONE), distinct=True),
+        )
+        .order_by("-planned_start", "-pk")
+    )
+    status = request.GET.get("status")
+    if status in Audit.Status.values:
+        audits = audits.filter(status=status)
+    page = Paginator(audits, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "audits/audit_list.html",
+        {
+            "page": page,
+            "statuses": Audit.Status.choices,
+            "status": status,
+            "can_plan": request.user.has_perm("audits.add_audit"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def audit_create(request):
+    if not request.user.has_perm("audits.add_audit"):
+        raise PermissionDenied("Only auditors plan audits.")
+    form = AuditForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            audit = services.audit_create(user=request.user, **form.cleaned_data)
+        except services.AuditError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, "Audit planned.")
+            return redirect(audit)
+    return render(request, "audits/audit_form.html", {"form": form})
+
+
+def _audit(request, pk):
+    audit = access.visible_audits(request.user).filter(pk=pk).select_related("site__vendor", "lead_auditor").first()
+    if audit is None:
+        raise Http404("No such audit, or it is not shared with you.")
+    return audit
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def audit_detail(request, pk: int):
+    audit = _audit(request, pk)
+    form = FindingForm()
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action in services.ACTIONS:
+                audit = services.audit_transition(audit=audit, user=request.user, action=action)
+                messages.success(request, f"Done: {services.ACTIONS[action]}.")
+            elif action == "finding":
+                form = FindingForm(request.POST)
+                if form.is_valid():
+                    finding = services.finding_add(audit=audit, user=request.user, **form.cleaned_data)
+                    form = FindingForm()
+                    if not request.htmx:
+                        messages.success(request, f"Finding {finding.number} recorded.")
+        except services.AuditError as error:
+            if error.status == 403:
+                raise PermissionDenied(error.message) from None
+            if action == "finding":
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.error(request, error.message)
+        if not request.htmx and not form.errors:
+            return redirect(audit)
+    findings = Finding.objects.filter(audit=audit).select_related("capa")
+    context = {
+        "audit": audit,
+        "findings": findings,
+        "form": form,
+        "can_edit": services.can_edit(request.user, audit),
+        "is_lead": audit.lead_auditor_id == request.user.pk,
+        "transitions": [
+            (t.name, services.ACTIONS[t.name])
+            for t in audit.get_available_status_transitions()
+            if t.name in services.ACTIONS
+        ],
+        "area_labels": dict(AREAS),
+    }
+    template = "audits/_findings.html" if request.htmx else "audits/audit_detail.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def capa_tracker(request):
+    capas = access.visible_capas(request.user).select_related("finding__audit__site__vendor", "verified_by")
+    if request.method == "POST":
+        capa = capas.filter(pk=request.POST.get("capa") or 0).first()
+        if capa is None:
+            raise Http404("No such CAPA.")
+        changes = {"status": request.POST.get("status", capa.status)}
+        if "vendor_response" in request.POST:
+            changes["vendor_response"] = request.POST["vendor_response"]
+        try:
+            services.capa_update(capa=capa, user=request.user, **changes)
+            messages.success(request, "CAPA updated.")
+        except services.AuditError as error:
+            if error.status == 403:
+                raise PermissionDenied(error.message) from None
+            messages.error(request, error.message)
+        return redirect(request.get_full_path())
+    capa_filter = CapaFilter(request.GET, queryset=capas.order_by("due_date", "pk"))
+    page = Paginator(capa_filter.qs, 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "audits/capa_tracker.html",
+        {
+            "filter": capa_filter,
+            "page": page,
+            "today": timezone.localdate(),
+            "statuses": Capa.Status.choices,
+            "severities": Finding.Severity.choices,
+            "areas": AREAS,
+            "can_update": request.user.has_perm("audits.change_capa"),
+            "area_labels": dict(AREAS),
+        },
+    )

@@ -1,0 +1,246 @@
+"""Audits, findings and CAPA through the API and pages; the quality evidence they feed."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from audits import services
+from audits.models import Audit, Capa
+from scoring import evidence
+from tests.factories import SiteFactory
+
+pytestmark = pytest.mark.django_db
+TODAY = date.today()
+
+
+@pytest.fixture
+def audit(users):
+    site = SiteFactory()
+    audit = services.audit_create(
+        user=users["auditor"],
+        site=site,
+        type="qualification",
+        planned_start=TODAY - timedelta(days=10),
+        planned_end=TODAY - timedelta(days=8),
+        scope=["data_integrity", "production"],
+    )
+    audit = services.audit_transition(audit=audit, user=users["auditor"], action="start")
+    Audit.objects.filter(pk=audit.pk).update(actual_start=TODAY - timedelta(days=10))
+    return Audit.objects.get(pk=audit.pk)  # a protected FSM field cannot be refreshed in place
+
+
+def test_plan_start_and_record_findings_through_the_api(api_as, users):
+    site = SiteFactory()
+    client = api_as("auditor")
+    response = client.post(
+        "/api/v1/audits/",
+        {
+            "site": site.pk,
+            "type": "routine",
+            "planned_start": str(TODAY),
+            "planned_end": str(TODAY + timedelta(days=2)),
+            "scope": ["training"],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    audit_id = response.json()["id"]
+    early = client.post(
+        f"/api/v1/audits/{audit_id}/findings/",
+        {"severity": "major", "area": "training", "description": "x", "capa_due_date": str(TODAY)},
+        format="json",
+    )
+    assert early.status_code == 409
+    assert client.post(f"/api/v1/audits/{audit_id}/transition/", {"action": "start"}, format="json").status_code == 200
+    bad_due = client.post(
+        f"/api/v1/audits/{audit_id}/findings/",
+        {
+            "severity": "major",
+            "area": "training",
+            "description": "Training records incomplete",
+            "capa_due_date": str(TODAY - timedelta(days=30)),
+        },
+        format="json",
+    )
+    assert bad_due.status_code == 400 and "before the audit" in str(bad_due.json())
+    ok = client.post(
+        f"/api/v1/audits/{audit_id}/findings/",
+        {
+            "severity": "major",
+            "area": "training",
+            "description": "Training records incomplete",
+            "regulation_reference": "21 CFR 211.25",
+            "capa_due_date": str(TODAY + timedelta(days=30)),
+        },
+        format="json",
+    )
+    assert ok.status_code == 201 and ok.json()["number"] == 1 and ok.json()["capa"]["status"] == "open"
+    assert (
+        client.post(
+            f"/api/v1/audits/{audit_id}/findings/", {"severity": "fatal", "area": "x", "description": ""}, format="json"
+        ).status_code
+        == 400
+    )
+    assert (
+        api_as("procurement")
+        .post(
+            f"/api/v1/audits/{audit_id}/findings/",
+            {"severity": "minor", "area": "training", "description": "y", "capa_required": False},
+            format="json",
+        )
+        .status_code
+        == 403
+    )
+    assert (
+        api_as("procurement")
+        .post(
+            "/api/v1/audits/",
+            {"site": site.pk, "type": "routine", "planned_start": str(TODAY), "planned_end": str(TODAY)},
+            format="json",
+        )
+        .status_code
+        == 403
+    )
+    assert api_as("manager").get(f"/api/v1/audits/{audit_id}/").status_code == 200
+
+
+def test_capa_lifecycle_and_overdue(api_as, audit, users):
+    finding = services.finding_add(
+        audit=audit,
+        user=users["auditor"],
+        severity="critical",
+        area="data_integrity",
+        description="Audit trail disabled on HPLC",
+        capa_due_date=TODAY - timedelta(days=1),
+    )
+    capa = finding.capa
+    assert capa.is_overdue
+    client = api_as("auditor")
+    listed = client.get("/api/v1/capas/?overdue=true").json()["results"]
+    assert [c["id"] for c in listed] == [capa.pk] and listed[0]["overdue"]
+    assert (
+        client.patch(
+            f"/api/v1/capas/{capa.pk}/", {"completed_on": str(TODAY + timedelta(days=5))}, format="json"
+        ).status_code
+        == 400
+    )
+    response = client.patch(
+        f"/api/v1/capas/{capa.pk}/", {"status": "verified", "vendor_response": "Enabled"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    capa.refresh_from_db()
+    assert capa.verified_by == users["auditor"] and capa.completed_on == TODAY and not capa.is_overdue
+    assert client.get("/api/v1/capas/?overdue=true").json()["results"] == []
+    assert api_as("manager").patch(f"/api/v1/capas/{capa.pk}/", {"status": "open"}, format="json").status_code == 403
+
+
+def test_pages_and_permissions(client_as, audit, users, django_assert_max_num_queries):
+    services.finding_add(
+        audit=audit,
+        user=users["auditor"],
+        severity="minor",
+        area="production",
+        description="Line clearance <script>x</script>",
+        capa_due_date=TODAY + timedelta(days=9),
+    )
+    auditor = client_as("auditor")
+    with django_assert_max_num_queries(12):
+        assert auditor.get("/audits/").status_code == 200
+    with django_assert_max_num_queries(12):
+        page = auditor.get("/audits/capas/").content.decode()
+    assert "&lt;script&gt;" in page
+    response = auditor.post(
+        f"/audits/{audit.pk}/",
+        {
+            "action": "finding",
+            "severity": "major",
+            "area": "documentation",
+            "description": "Batch record gaps",
+            "capa_required": "on",
+            "capa_due_date": str(TODAY + timedelta(days=20)),
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200 and "Batch record gaps" in response.content.decode()
+    assert audit.findings.count() == 2
+    missing_due = auditor.post(
+        f"/audits/{audit.pk}/",
+        {
+            "action": "finding",
+            "severity": "major",
+            "area": "documentation",
+            "description": "No due",
+            "capa_required": "on",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert "needs a due date" in missing_due.content.decode() and audit.findings.count() == 2
+    assert client_as("procurement").get(f"/audits/{audit.pk}/").status_code == 200
+    assert client_as("procurement").get("/audits/new/").status_code == 403
+    assert client_as("evaluator").get(f"/audits/{audit.pk}/").status_code == 404
+    auditor = client_as("auditor")  # the client fixture is shared: log the auditor back in
+    assert auditor.get("/audits/new/").status_code == 200
+    auditor.post("/audits/capas/", {"capa": Capa.objects.first().pk, "status": "in_progress"})
+    assert Capa.objects.filter(status="in_progress").count() == 1
+
+
+def test_quality_evidence_from_findings():
+    today = TODAY
+    clean = {"site": "A", "end_date": today - timedelta(days=30), "findings": []}
+    assert evidence.quality_systems([], today).value is None
+    assert evidence.quality_systems([clean], today).value == 5.0
+    critical_open = {
+        "site": "A",
+        "end_date": today - timedelta(days=10),
+        "findings": [
+            {
+                "severity": "critical",
+                "capa_status": "open",
+                "capa_due": today - timedelta(days=1),
+                "capa_completed": None,
+            },
+            {
+                "severity": "minor",
+                "capa_status": "closed",
+                "capa_due": today,
+                "capa_completed": today - timedelta(days=2),
+            },
+        ],
+    }
+    # Only the latest audit of a site counts: 5 - (2 + 0.5 overdue) - 0.25 / 2.
+    assert evidence.quality_systems([clean, critical_open], today).value == pytest.approx(5 - 2.5 - 0.125, abs=0.01)
+    reasons = evidence.knockouts(
+        [{"rule": "no_open_critical", "years": 5}], {}, {"audits": [critical_open]}, [], [], today
+    )
+    assert reasons == ["1 open critical audit finding(s)"]
+
+
+def test_quality_criterion_can_be_derived_from_audits(api_as, users, audit):
+    from scoring import services as scoring_services
+
+    services.finding_add(
+        audit=audit,
+        user=users["auditor"],
+        severity="major",
+        area="production",
+        description="Cleaning validation gaps",
+        capa_due_date=TODAY + timedelta(days=5),
+    )
+    services.audit_transition(audit=audit, user=users["auditor"], action="draft_report")
+    evaluation = scoring_services.evaluation_create(
+        lead=users["procurement"], name="Q", evaluators=[users["evaluator"]]
+    )
+    scoring_services.candidate_add(evaluation=evaluation, user=users["procurement"], vendor=audit.site.vendor)
+    quality = evaluation.criteria.get(key="quality_systems")
+    lead = api_as("procurement")
+    response = lead.patch(
+        f"/api/v1/evaluations/{evaluation.pk}/criteria/{quality.pk}/", {"evidence": "quality"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    cell = next(
+        c
+        for c in lead.get(f"/api/v1/evaluations/{evaluation.pk}/ranking/").json()["rows"][0]["cells"]
+        if c["criterion"] == "quality_systems"
+    )
+    assert cell["derived"] and cell["value"] == 4.0 and "1 major" in cell["evidence"][0]
+    assert Audit.objects.get().status == "report_drafted"
