@@ -95,10 +95,11 @@ class AuditSerializer(serializers.ModelSerializer):
             "scope",
             "agenda",
             "status",
+            "outcome",
             "findings",
             "created_at",
         ]
-        read_only_fields = ["actual_start", "actual_end", "status", "created_at"]
+        read_only_fields = ["actual_start", "actual_end", "status", "outcome", "created_at"]
 
 
 class CapaFilter(filters.FilterSet):
@@ -161,6 +162,22 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         return _respond(
             lambda: services.audit_transition(
                 audit=audit, user=request.user, action=str(request.data.get("action", ""))
+            ),
+            AuditSerializer,
+        )
+
+    @extend_schema(
+        request=inline_serializer(
+            "AuditOutcome", {"outcome": serializers.ChoiceField(choices=list(services.OUTCOME_TO_STATUS))}
+        ),
+        responses={200: AuditSerializer, 403: DETAIL, 409: DETAIL},
+    )
+    @action(detail=True, methods=["post"])
+    def outcome(self, request, pk=None):
+        audit = self.get_object()
+        return _respond(
+            lambda: services.audit_record_outcome(
+                audit=audit, user=request.user, outcome=str(request.data.get("outcome", ""))
             ),
             AuditSerializer,
         )

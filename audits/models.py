@@ -47,6 +47,16 @@ class Audit(models.Model):
     scope = models.JSONField(default=list, blank=True, help_text="Quality-system areas covered.")
     agenda = models.TextField(blank=True)
     status = FSMField(default=Status.PLANNED, choices=Status.choices, protected=True)
+    outcome = models.CharField(
+        "qualification outcome",
+        max_length=25,
+        blank=True,
+        choices=[
+            ("approved", "Approved"),
+            ("approved_with_conditions", "Approved with conditions"),
+            ("not_approved", "Not approved"),
+        ],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

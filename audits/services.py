@@ -119,6 +119,50 @@ def finding_add(
     return finding
 
 
+OUTCOME_TO_STATUS = {
+    "approved": "approved",
+    "approved_with_conditions": "conditionally_approved",
+    "not_approved": "disqualified",
+}
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, 28))
+
+
+def audit_record_outcome(*, audit: Audit, user, outcome: str) -> Audit:
+    """The qualification outcome of a drafted audit: updates the site and the approved supplier list.
+
+    The vendor's status follows its best-qualified site (approved > with conditions > not approved);
+    the site is due for requalification after REQUALIFICATION_MONTHS (half for conditional approval).
+    """
+    from django.conf import settings
+
+    if audit.lead_auditor_id != user.pk:
+        _refuse("Only the lead auditor records the qualification outcome.", status=403)
+    if outcome not in OUTCOME_TO_STATUS:
+        _refuse(f"Outcome must be one of {', '.join(OUTCOME_TO_STATUS)}.", "outcome")
+    if audit.status != Audit.Status.REPORT_DRAFTED:
+        _refuse("Record the outcome once the report is drafted.", status=409)
+    months = settings.REQUALIFICATION_MONTHS // (2 if outcome == "approved_with_conditions" else 1)
+    with transaction.atomic():
+        Audit.objects.filter(pk=audit.pk).update(outcome=outcome)
+        site = audit.site
+        site.qualification = outcome
+        site.requalification_due = (
+            _add_months(audit.actual_end or timezone.localdate(), months) if outcome != "not_approved" else None
+        )
+        site.save(update_fields=["qualification", "requalification_due", "updated_at"])
+        outcomes = set(site.vendor.sites.exclude(qualification="").values_list("qualification", flat=True))
+        best = next(o for o in ("approved", "approved_with_conditions", "not_approved") if o in outcomes)
+        vendor = site.vendor
+        vendor.status = OUTCOME_TO_STATUS[best]
+        vendor.save(update_fields=["status", "updated_at"])
+    return Audit.objects.get(pk=audit.pk)
+
+
 def capa_update(*, capa: Capa, user, **changes) -> Capa:
     """Vendor response, owner, due date and status; verifying records who verified and when."""
     audit = capa.finding.audit

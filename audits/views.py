@@ -79,6 +79,13 @@ def audit_detail(request, pk: int):
             if action in services.ACTIONS:
                 audit = services.audit_transition(audit=audit, user=request.user, action=action)
                 messages.success(request, f"Done: {services.ACTIONS[action]}.")
+            elif action == "outcome":
+                audit = services.audit_record_outcome(
+                    audit=audit, user=request.user, outcome=request.POST.get("outcome", "")
+                )
+                messages.success(
+                    request, f"Outcome recorded: {audit.get_outcome_display()}; the supplier list is updated."
+                )
             elif action == "finding":
                 form = FindingForm(request.POST)
                 if form.is_valid():

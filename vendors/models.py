@@ -153,6 +153,17 @@ class Site(models.Model):
     scale_unit = models.CharField(max_length=2, choices=ScaleUnit.choices, blank=True)
     capabilities = models.ManyToManyField(Service, blank=True, related_name="sites")
     certifications = models.TextField(blank=True, help_text="One per line, e.g. ISO 9001:2015, EU GMP certificate.")
+    qualification = models.CharField(
+        max_length=25,
+        blank=True,
+        help_text="Outcome of the latest qualification audit.",
+        choices=[
+            ("approved", "Approved"),
+            ("approved_with_conditions", "Approved with conditions"),
+            ("not_approved", "Not approved"),
+        ],
+    )
+    requalification_due = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

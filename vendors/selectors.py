@@ -57,6 +57,16 @@ def inspection_list() -> QuerySet[RegulatoryInspection]:
     return RegulatoryInspection.objects.select_related("site__vendor").order_by("-end_date", "-pk")
 
 
+def requalification_due(days: int = 90, limit: int = 8) -> QuerySet[Site]:
+    """Sites whose requalification audit falls due within `days` (or is already late)."""
+    horizon = timezone.localdate() + timedelta(days=days)
+    return (
+        Site.objects.select_related("vendor")
+        .filter(requalification_due__lte=horizon)
+        .order_by("requalification_due")[:limit]
+    )
+
+
 def register_summary() -> dict:
     """Figures for the home dashboard, in three queries."""
     by_status = dict(Vendor.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))

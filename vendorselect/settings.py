@@ -214,6 +214,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "50000"))
+# Months until an approved site must be audited again (conditional approvals: half of it).
+REQUALIFICATION_MONTHS = int(os.environ.get("REQUALIFICATION_MONTHS", "24"))
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -21,5 +21,6 @@ def home(request):
             "values": [count for _, count, _ in summary["by_status"]],
         },
         "recent_flags": vendor_selectors.inspection_list().filter(classification="OAI")[:5],
+        "requalification": vendor_selectors.requalification_due(),
     }
     return render(request, "home.html", context)

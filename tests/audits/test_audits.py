@@ -244,3 +244,30 @@ def test_quality_criterion_can_be_derived_from_audits(api_as, users, audit):
     )
     assert cell["derived"] and cell["value"] == 4.0 and "1 major" in cell["evidence"][0]
     assert Audit.objects.get().status == "report_drafted"
+
+
+def test_outcome_updates_the_approved_supplier_list(api_as, client_as, audit, users):
+    client = api_as("auditor")
+    assert client.post(f"/api/v1/audits/{audit.pk}/outcome/", {"outcome": "approved"}, format="json").status_code == 409
+    services.audit_transition(audit=audit, user=users["auditor"], action="draft_report")
+    assert (
+        api_as("manager")
+        .post(f"/api/v1/audits/{audit.pk}/outcome/", {"outcome": "approved"}, format="json")
+        .status_code
+        == 403
+    )
+    assert client.post(f"/api/v1/audits/{audit.pk}/outcome/", {"outcome": "great"}, format="json").status_code == 400
+    response = client.post(
+        f"/api/v1/audits/{audit.pk}/outcome/", {"outcome": "approved_with_conditions"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["outcome"] == "approved_with_conditions"
+    site = audit.site
+    site.refresh_from_db()
+    site.vendor.refresh_from_db()
+    assert site.qualification == "approved_with_conditions" and site.vendor.status == "conditionally_approved"
+    assert site.requalification_due is not None and (site.requalification_due - TODAY).days < 400
+    assert f"{site.vendor.name} — {site.name}" not in client_as("manager").get("/").content.decode()  # a year away
+    site.requalification_due = TODAY + timedelta(days=30)
+    site.save()
+    home = client_as("manager").get("/").content.decode()
+    assert "Requalification due within 90 days" in home and f"{site.vendor.name} — {site.name}" in home
