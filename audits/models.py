@@ -146,3 +146,23 @@ class Capa(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status not in self.DONE and self.due_date < timezone.localdate()
+
+
+class FindingAttachment(models.Model):
+    """Evidence for a finding, kept through the storage API and only ever served as a download."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to="findings/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("audits:attachment", args=[self.pk])

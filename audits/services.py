@@ -119,6 +119,45 @@ def finding_add(
     return finding
 
 
+# Evidence files: what auditors attach, checked by extension and by the file's first bytes.
+ATTACHMENT_TYPES = {
+    ".pdf": (b"%PDF",),
+    ".png": (b"\x89PNG",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".docx": (b"PK\x03\x04",),
+    ".xlsx": (b"PK\x03\x04",),
+    ".txt": (),
+    ".csv": (),
+}
+ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+
+
+def attachment_add(*, finding, user, upload):
+    from pathlib import Path
+
+    from audits.models import FindingAttachment
+
+    if not can_edit(user, finding.audit):
+        _refuse("Only the audit's auditors attach evidence.", status=403)
+    extension = Path(upload.name).suffix.lower()
+    if extension not in ATTACHMENT_TYPES:
+        _refuse(f"Attach {', '.join(sorted(ATTACHMENT_TYPES))} files only.", "file")
+    if upload.size == 0 or upload.size > ATTACHMENT_MAX_BYTES:
+        _refuse("Attachments must be between 1 byte and 20 MB.", "file")
+    head = upload.read(8)
+    upload.seek(0)
+    signatures = ATTACHMENT_TYPES[extension]
+    if signatures and not any(head.startswith(sig) for sig in signatures):
+        _refuse(f"The file's content is not a {extension} file.", "file")
+    if not signatures and b"\x00" in upload.read(4096):
+        _refuse("A text attachment must not contain binary data.", "file")
+    upload.seek(0)
+    return FindingAttachment.objects.create(
+        finding=finding, file=upload, original_name=Path(upload.name).name[:255], size=upload.size, uploaded_by=user
+    )
+
+
 OUTCOME_TO_STATUS = {
     "approved": "approved",
     "approved_with_conditions": "conditionally_approved",

@@ -8,4 +8,5 @@ urlpatterns = [
     path("new/", views.audit_create, name="create"),
     path("<int:pk>/", views.audit_detail, name="detail"),
     path("capas/", views.capa_tracker, name="capas"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
 ]

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audits import access, services
 from audits.api import CapaFilter
 from audits.forms import AuditForm, FindingForm
-from audits.models import AREAS, Audit, Capa, Finding
+from audits.models import AREAS, Audit, Capa, Finding, FindingAttachment
 
 
 @login_required
@@ -79,6 +79,13 @@ def audit_detail(request, pk: int):
             if action in services.ACTIONS:
                 audit = services.audit_transition(audit=audit, user=request.user, action=action)
                 messages.success(request, f"Done: {services.ACTIONS[action]}.")
+            elif action == "attachment":
+                finding = Finding.objects.filter(audit=audit, pk=request.POST.get("finding") or 0).first()
+                if finding is None or "file" not in request.FILES:
+                    messages.error(request, "Choose a finding and a file.")
+                else:
+                    services.attachment_add(finding=finding, user=request.user, upload=request.FILES["file"])
+                    messages.success(request, f"Evidence attached to finding {finding.number}.")
             elif action == "outcome":
                 audit = services.audit_record_outcome(
                     audit=audit, user=request.user, outcome=request.POST.get("outcome", "")
@@ -102,7 +109,7 @@ def audit_detail(request, pk: int):
                 messages.error(request, error.message)
         if not request.htmx and not form.errors:
             return redirect(audit)
-    findings = Finding.objects.filter(audit=audit).select_related("capa")
+    findings = Finding.objects.filter(audit=audit).select_related("capa").prefetch_related("attachments")
     context = {
         "audit": audit,
         "findings": findings,
@@ -118,6 +125,26 @@ def audit_detail(request, pk: int):
     }
     template = "audits/_findings.html" if request.htmx else "audits/audit_detail.html"
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def attachment_download(request, pk: int):
+    """Always a download (never rendered inline), and only for people who may see the audit."""
+    attachment = FindingAttachment.objects.filter(
+        pk=pk, finding__audit__in=access.visible_audits(request.user).values("pk")
+    ).first()
+    if attachment is None:
+        raise Http404("No such attachment.")
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @login_required

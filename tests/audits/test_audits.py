@@ -271,3 +271,50 @@ def test_outcome_updates_the_approved_supplier_list(api_as, client_as, audit, us
     site.save()
     home = client_as("manager").get("/").content.decode()
     assert "Requalification due within 90 days" in home and f"{site.vendor.name} — {site.name}" in home
+
+
+def test_evidence_attachments_are_validated_and_only_downloaded(client_as, audit, users):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from audits.models import FindingAttachment
+
+    finding = services.finding_add(
+        audit=audit,
+        user=users["auditor"],
+        severity="minor",
+        area="documentation",
+        description="Logbook gaps",
+        capa_required=False,
+    )
+    client = client_as("auditor")
+    url = f"/audits/{audit.pk}/"
+    for name, content, message in [
+        ("malware.exe", b"MZ\x90\x00", "files only"),
+        ("fake.pdf", b"<html><script>alert(1)</script>", "not a .pdf file"),
+        ("empty.pdf", b"", "between 1 byte and 20 MB"),
+        ("binary.txt", b"abc\x00def", "binary data"),
+    ]:
+        response = client.post(
+            url, {"action": "attachment", "finding": finding.pk, "file": SimpleUploadedFile(name, content)}, follow=True
+        )
+        assert message in response.content.decode(), name
+    assert not FindingAttachment.objects.exists()
+    pdf = b"%PDF-1.7\n<html><script>alert(1)</script>"
+    client.post(
+        url, {"action": "attachment", "finding": finding.pk, "file": SimpleUploadedFile("photo of log.pdf", pdf)}
+    )
+    attachment = FindingAttachment.objects.get()
+    response = client.get(attachment.get_absolute_url())
+    assert (
+        response["Content-Disposition"].startswith("attachment;")
+        and "photo of log.pdf" in response["Content-Disposition"]
+    )
+    assert response["Content-Type"] == "application/octet-stream"
+    assert b"".join(response.streaming_content) == pdf
+    assert client_as("evaluator").get(attachment.get_absolute_url()).status_code == 404
+    assert (
+        client_as("procurement")
+        .post(url, {"action": "attachment", "finding": finding.pk, "file": SimpleUploadedFile("x.pdf", pdf)})
+        .status_code
+        == 403
+    )
