@@ -79,6 +79,17 @@ class AuditSerializer(serializers.ModelSerializer):
     lead_auditor = serializers.CharField(source="lead_auditor.username", read_only=True)
     scope = serializers.ListField(child=serializers.ChoiceField(choices=AREAS), required=False)
     findings = FindingSerializer(many=True, read_only=True)
+    signatures = serializers.SerializerMethodField()
+    amendments = serializers.SerializerMethodField()
+
+    def get_signatures(self, audit) -> list[dict]:
+        return services.signature_manifest(audit)
+
+    def get_amendments(self, audit) -> list[dict]:
+        return [
+            {"reason": a.reason, "text": a.text, "author": a.author.username, "created_at": a.created_at}
+            for a in audit.amendments.select_related("author")
+        ]
 
     class Meta:
         model = Audit
@@ -97,6 +108,8 @@ class AuditSerializer(serializers.ModelSerializer):
             "status",
             "outcome",
             "findings",
+            "signatures",
+            "amendments",
             "created_at",
         ]
         read_only_fields = ["actual_start", "actual_end", "status", "outcome", "created_at"]
@@ -180,6 +193,51 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
                 audit=audit, user=request.user, outcome=str(request.data.get("outcome", ""))
             ),
             AuditSerializer,
+        )
+
+    @extend_schema(
+        request=inline_serializer("AuditSignature", {"password": serializers.CharField()}),
+        responses={200: AuditSerializer, 400: DETAIL, 403: DETAIL, 409: DETAIL},
+    )
+    @action(detail=True, methods=["post"])
+    def sign(self, request, pk=None):
+        audit = self.get_object()
+        try:
+            services.audit_sign(
+                request=request._request, audit=audit, user=request.user, password=str(request.data.get("password", ""))
+            )
+        except services.AuditError as error:
+            body = {error.field: [error.message]} if error.field else {"detail": error.message}
+            return Response(body, status=error.status)
+        return Response(AuditSerializer(self.get_queryset().get(pk=audit.pk)).data)
+
+    @extend_schema(
+        request=inline_serializer(
+            "AuditAmendmentInput", {"reason": serializers.CharField(), "text": serializers.CharField()}
+        ),
+        responses={201: None, 400: DETAIL, 403: DETAIL, 409: DETAIL},
+    )
+    @action(detail=True, methods=["post"])
+    def amendments(self, request, pk=None):
+        audit = self.get_object()
+        try:
+            amendment = services.amendment_add(
+                audit=audit,
+                user=request.user,
+                reason=str(request.data.get("reason", "")),
+                text=str(request.data.get("text", "")),
+            )
+        except services.AuditError as error:
+            body = {error.field: [error.message]} if error.field else {"detail": error.message}
+            return Response(body, status=error.status)
+        return Response(
+            {
+                "id": amendment.pk,
+                "reason": amendment.reason,
+                "text": amendment.text,
+                "created_at": amendment.created_at,
+            },
+            status=status.HTTP_201_CREATED,
         )
 
     @extend_schema(

@@ -71,6 +71,23 @@ class Audit(models.Model):
     def __str__(self) -> str:
         return f"{self.get_type_display()} audit of {self.site} ({self.planned_start:%Y-%m-%d})"
 
+    def save(self, *args, **kwargs):
+        # A signed report is a record: only its status and outcome may still change; edits are amendments.
+        if self.pk is not None:
+            stored = Audit.objects.filter(pk=self.pk).values().first()
+            if stored and stored["status"] in (self.Status.SIGNED, self.Status.CLOSED):
+                changed = [
+                    f.attname
+                    for f in self._meta.concrete_fields
+                    if f.attname not in ("status", "outcome", "updated_at")
+                    and stored[f.attname] != getattr(self, f.attname)
+                ]
+                if changed:
+                    raise RecordLocked(
+                        f"The audit report is signed; {', '.join(changed)} cannot change. Add an amendment."
+                    )
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("audits:detail", args=[self.pk])
 
@@ -85,6 +102,18 @@ class Audit(models.Model):
     @transition(field=status, source=Status.REPORT_DRAFTED, target=Status.IN_PROGRESS)
     def reopen(self):
         pass
+
+    @transition(field=status, source=Status.REPORT_DRAFTED, target=Status.SIGNED)
+    def sign_report(self):
+        """The lead auditor's electronic signature makes the report a record (see audits.services)."""
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status in (self.Status.SIGNED, self.Status.CLOSED)
+
+
+class RecordLocked(Exception):
+    """An edit of a signed record, refused at the model level whatever the path (UI, API, admin, shell)."""
 
 
 class Finding(models.Model):
@@ -111,6 +140,14 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"Finding {self.number} ({self.get_severity_display()})"
+
+    def save(self, *args, **kwargs):
+        if Audit.objects.filter(pk=self.audit_id, status__in=[Audit.Status.SIGNED, Audit.Status.CLOSED]).exists():
+            raise RecordLocked("The audit report is signed; findings cannot change. Add an amendment.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RecordLocked("Findings are records and are never deleted.")
 
 
 class Capa(models.Model):
@@ -166,3 +203,24 @@ class FindingAttachment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("audits:attachment", args=[self.pk])
+
+
+class AuditAmendment(models.Model):
+    """A correction or addition to a signed report; the original stays as it was signed."""
+
+    audit = models.ForeignKey(Audit, on_delete=models.PROTECT, related_name="amendments")
+    reason = models.TextField()
+    text = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Amendment {self.pk} to {self.audit}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RecordLocked("Amendments cannot be changed.")
+        super().save(*args, **kwargs)

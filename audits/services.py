@@ -87,6 +87,8 @@ def finding_add(
     """Record a finding (numbered within the audit), with its CAPA when one is required."""
     if not can_edit(user, audit):
         _refuse("Only the audit's auditors record findings.", status=403)
+    if audit.is_locked:
+        _refuse("The report is signed: it is a record now; add an amendment instead.", status=409)
     if audit.status not in (Audit.Status.IN_PROGRESS, Audit.Status.REPORT_DRAFTED):
         _refuse(
             f"Findings are recorded once the audit has started; it is {audit.get_status_display().lower()}.", status=409
@@ -183,7 +185,7 @@ def audit_record_outcome(*, audit: Audit, user, outcome: str) -> Audit:
         _refuse("Only the lead auditor records the qualification outcome.", status=403)
     if outcome not in OUTCOME_TO_STATUS:
         _refuse(f"Outcome must be one of {', '.join(OUTCOME_TO_STATUS)}.", "outcome")
-    if audit.status != Audit.Status.REPORT_DRAFTED:
+    if audit.status not in (Audit.Status.REPORT_DRAFTED, Audit.Status.SIGNED):
         _refuse("Record the outcome once the report is drafted.", status=409)
     months = settings.REQUALIFICATION_MONTHS // (2 if outcome == "approved_with_conditions" else 1)
     with transaction.atomic():
@@ -228,3 +230,74 @@ def capa_update(*, capa: Capa, user, **changes) -> Capa:
         capa.verified_by, capa.verified_at = user, timezone.now()
     capa.save()
     return capa
+
+
+def audit_snapshot(audit: Audit) -> dict:
+    """What the lead auditor signs: the report's facts and every finding as recorded."""
+    return {
+        "site": audit.site_id,
+        "type": audit.type,
+        "actual_start": audit.actual_start.isoformat() if audit.actual_start else None,
+        "actual_end": audit.actual_end.isoformat() if audit.actual_end else None,
+        "lead_auditor": audit.lead_auditor_id,
+        "scope": audit.scope,
+        "agenda": audit.agenda,
+        "findings": [
+            [f.number, f.severity, f.area, f.regulation_reference, f.description, f.capa_required]
+            for f in Finding.objects.filter(audit_id=audit.pk).order_by("number")
+        ],
+    }
+
+
+def audit_sign(*, request, audit: Audit, user, password: str):
+    """The lead auditor signs the drafted report (re-entering the password); it becomes a record."""
+    from accounts import signatures
+    from accounts.models import Signature
+
+    if audit.lead_auditor_id != user.pk:
+        _refuse("Only the lead auditor signs the report.", status=403)
+    if audit.status != Audit.Status.REPORT_DRAFTED:
+        _refuse(f"Only a drafted report can be signed; this one is {audit.get_status_display().lower()}.", status=409)
+    try:
+        signatures.reauthenticate(request=request, user=user, password=password, record=audit)
+    except signatures.SignatureError as error:
+        _refuse(str(error), "password")
+    with transaction.atomic():
+        audit = Audit.objects.select_for_update().get(pk=audit.pk)
+        if audit.status != Audit.Status.REPORT_DRAFTED:
+            _refuse("The report was signed meanwhile.", status=409)
+        signature = signatures.create(
+            user=user, record=audit, snapshot=audit_snapshot(audit), meaning=Signature.Meaning.AUTHORED
+        )
+        audit.sign_report()
+        audit.save()
+    return signature
+
+
+def signature_manifest(audit: Audit) -> list[dict]:
+    from accounts import signatures
+
+    current = audit_snapshot(audit)
+    return [
+        {
+            "printed_name": s.printed_name,
+            "username": s.signer.username,
+            "signed_at": s.signed_at,
+            "meaning": s.get_meaning_display(),
+            "hash": s.record_hash,
+            "valid": signatures.is_valid(s, audit, current),
+        }
+        for s in signatures.signatures_for(audit).select_related("signer")
+    ]
+
+
+def amendment_add(*, audit: Audit, user, reason: str, text: str):
+    from audits.models import AuditAmendment
+
+    if not can_edit(user, audit):
+        _refuse("Only the audit's auditors amend its report.", status=403)
+    if not audit.is_locked:
+        _refuse("Amendments are for signed reports; edit the draft directly.", status=409)
+    if not reason.strip() or not text.strip():
+        _refuse("An amendment needs a reason and its text.", "reason" if not reason.strip() else "text")
+    return AuditAmendment.objects.create(audit=audit, reason=reason.strip(), text=text.strip(), author=user)

@@ -86,6 +86,19 @@ def audit_detail(request, pk: int):
                 else:
                     services.attachment_add(finding=finding, user=request.user, upload=request.FILES["file"])
                     messages.success(request, f"Evidence attached to finding {finding.number}.")
+            elif action == "sign":
+                services.audit_sign(
+                    request=request, audit=audit, user=request.user, password=request.POST.get("password", "")
+                )
+                messages.success(request, "Report signed. It is now a record; changes are made as amendments.")
+            elif action == "amend":
+                services.amendment_add(
+                    audit=audit,
+                    user=request.user,
+                    reason=request.POST.get("reason", ""),
+                    text=request.POST.get("text", ""),
+                )
+                messages.success(request, "Amendment added.")
             elif action == "outcome":
                 audit = services.audit_record_outcome(
                     audit=audit, user=request.user, outcome=request.POST.get("outcome", "")
@@ -122,6 +135,8 @@ def audit_detail(request, pk: int):
             if t.name in services.ACTIONS
         ],
         "area_labels": dict(AREAS),
+        "manifest": services.signature_manifest(audit),
+        "amendments": audit.amendments.select_related("author"),
     }
     template = "audits/_findings.html" if request.htmx else "audits/audit_detail.html"
     return render(request, template, context)

@@ -318,3 +318,86 @@ def test_evidence_attachments_are_validated_and_only_downloaded(client_as, audit
         .status_code
         == 403
     )
+
+
+@pytest.fixture
+def drafted(audit, users):
+    services.finding_add(
+        audit=audit,
+        user=users["auditor"],
+        severity="major",
+        area="production",
+        description="Cleaning validation incomplete",
+        capa_due_date=TODAY + timedelta(days=10),
+    )
+    return services.audit_transition(audit=audit, user=users["auditor"], action="draft_report")
+
+
+def test_signing_makes_the_report_a_record(api_as, client_as, drafted, users):
+    from accounts.models import Signature
+    from audits.models import Finding, RecordLocked
+
+    client = api_as("auditor")
+    url = f"/api/v1/audits/{drafted.pk}"
+    wrong = client.post(f"{url}/sign/", {"password": "not-my-password"}, format="json")
+    assert wrong.status_code == 400 and "password" in wrong.json()
+    assert not Signature.objects.exists()
+    assert api_as("procurement").post(f"{url}/sign/", {"password": "x"}, format="json").status_code == 403
+    signed = client.post(f"{url}/sign/", {"password": "Correct-Horse-Battery-9"}, format="json")
+    assert signed.status_code == 200, signed.content
+    manifest = signed.json()["signatures"]
+    assert manifest[0]["printed_name"] == users["auditor"].printed_name and manifest[0]["valid"] is True
+    assert manifest[0]["meaning"].startswith("Authored")
+    assert client.post(f"{url}/sign/", {"password": "Correct-Horse-Battery-9"}, format="json").status_code == 409
+    # No path edits it any more: service, model, API.
+    late = client.post(
+        f"{url}/findings/",
+        {"severity": "minor", "area": "training", "description": "late", "capa_required": False},
+        format="json",
+    )
+    assert late.status_code == 409 and "amendment" in late.json()["detail"]
+    finding = Finding.objects.get()
+    finding.description = "softened"
+    with pytest.raises(RecordLocked):
+        finding.save()
+    with pytest.raises(RecordLocked):
+        finding.delete()
+    audit = Audit.objects.get(pk=drafted.pk)
+    audit.agenda = "rewritten"
+    with pytest.raises(RecordLocked):
+        audit.save()
+    signature = Signature.objects.get()
+    with pytest.raises(PermissionError):
+        signature.save()
+    with pytest.raises(PermissionError):
+        signature.delete()
+    # Amendments keep the original visible.
+    amended = client.post(
+        f"{url}/amendments/", {"reason": "Typo in area", "text": "Finding 1 concerns Production."}, format="json"
+    )
+    assert amended.status_code == 201
+    page = client_as("procurement").get(f"/audits/{drafted.pk}/").content.decode()
+    assert "Signature manifest" in page and "valid" in page and "Finding 1 concerns Production." in page
+    assert "Cleaning validation incomplete" in page
+
+
+def test_tampering_with_a_signed_report_is_detected(api_as, drafted, users):
+    from audits.models import Finding
+
+    client = api_as("auditor")
+    client.post(f"/api/v1/audits/{drafted.pk}/sign/", {"password": "Correct-Horse-Battery-9"}, format="json")
+    # A change that bypasses the application (raw SQL, a restored backup) breaks the signature.
+    Finding.objects.filter(audit=drafted).update(description="Nothing to see")
+    manifest = client.get(f"/api/v1/audits/{drafted.pk}/").json()["signatures"]
+    assert manifest[0]["valid"] is False
+
+
+def test_failed_signature_counts_toward_lockout(client, drafted, users):
+    from django.conf import settings
+
+    client.force_login(users["auditor"])
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(f"/audits/{drafted.pk}/", {"action": "sign", "password": "wrong-password-xx"})
+    client.logout()
+    response = client.post("/login/", {"username": "auditor", "password": "Correct-Horse-Battery-9"})
+    assert response.status_code == 429
