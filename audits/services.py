@@ -301,3 +301,17 @@ def amendment_add(*, audit: Audit, user, reason: str, text: str):
     if not reason.strip() or not text.strip():
         _refuse("An amendment needs a reason and its text.", "reason" if not reason.strip() else "text")
     return AuditAmendment.objects.create(audit=audit, reason=reason.strip(), text=text.strip(), author=user)
+
+
+def report_request(*, audit: Audit, user):
+    """Queue the report PDF; the worker renders it after the transaction commits."""
+    from audits.models import AuditReport
+    from audits.tasks import render_audit_report
+
+    if not can_edit(user, audit):
+        _refuse("Only the audit's auditors generate its report.", status=403)
+    if audit.status not in (Audit.Status.REPORT_DRAFTED, Audit.Status.SIGNED, Audit.Status.CLOSED):
+        _refuse("Draft the report before generating its PDF.", status=409)
+    report = AuditReport.objects.create(audit=audit, requested_by=user)
+    transaction.on_commit(lambda: render_audit_report.delay(report.pk))
+    return report

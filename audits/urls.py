@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/", views.audit_detail, name="detail"),
     path("capas/", views.capa_tracker, name="capas"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("reports/<int:pk>/", views.report_download, name="report"),
 ]

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audits import access, services
 from audits.api import CapaFilter
 from audits.forms import AuditForm, FindingForm
-from audits.models import AREAS, Audit, Capa, Finding, FindingAttachment
+from audits.models import AREAS, Audit, AuditReport, Capa, Finding, FindingAttachment
 
 
 @login_required
@@ -99,6 +99,9 @@ def audit_detail(request, pk: int):
                     text=request.POST.get("text", ""),
                 )
                 messages.success(request, "Amendment added.")
+            elif action == "report":
+                services.report_request(audit=audit, user=request.user)
+                messages.success(request, "The report PDF is being generated.")
             elif action == "outcome":
                 audit = services.audit_record_outcome(
                     audit=audit, user=request.user, outcome=request.POST.get("outcome", "")
@@ -136,10 +139,27 @@ def audit_detail(request, pk: int):
         ],
         "area_labels": dict(AREAS),
         "manifest": services.signature_manifest(audit),
+        "latest_report": audit.reports.first(),
         "amendments": audit.amendments.select_related("author"),
     }
     template = "audits/_findings.html" if request.htmx else "audits/audit_detail.html"
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def report_download(request, pk: int):
+    report = AuditReport.objects.filter(
+        pk=pk, status=AuditReport.Status.DONE, audit__in=access.visible_audits(request.user).values("pk")
+    ).first()
+    if report is None:
+        raise Http404("No such report.")
+    return FileResponse(
+        report.file.open("rb"),
+        as_attachment=True,
+        filename=f"audit-{report.audit_id}-report.pdf",
+        content_type="application/pdf",
+    )
 
 
 @login_required

@@ -401,3 +401,50 @@ def test_failed_signature_counts_toward_lockout(client, drafted, users):
     client.logout()
     response = client.post("/login/", {"username": "auditor", "password": "Correct-Horse-Battery-9"})
     assert response.status_code == 429
+
+
+def test_report_pdf_has_findings_and_signature_manifest(
+    api_as, client_as, drafted, users, django_capture_on_commit_callbacks
+):
+    import io
+
+    from pypdf import PdfReader
+
+    from audits.models import AuditReport
+
+    api_as("auditor").post(f"/api/v1/audits/{drafted.pk}/sign/", {"password": "Correct-Horse-Battery-9"}, format="json")
+    client = client_as("auditor")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/audits/{drafted.pk}/", {"action": "report"})
+    report = AuditReport.objects.get()
+    assert report.status == "done" and report.pages >= 1 and len(report.sha256) == 64
+    response = client_as("procurement").get(report.get_absolute_url())
+    assert response["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(b"".join(response.streaming_content)))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) == report.pages
+    for expected in [
+        "audit report",
+        drafted.site.vendor.name,
+        "Cleaning validation incomplete",
+        "Signature manifest",
+        users["auditor"].printed_name,
+        "valid",
+        "Page 1 of",
+    ]:
+        assert expected in text, expected
+    assert client_as("evaluator").get(report.get_absolute_url()).status_code == 404
+
+
+def test_pdf_renderer_fetches_nothing():
+    from audits.report import render_pdf
+
+    payloads = """<link rel="stylesheet" href="http://127.0.0.1:9/x.css">
+    <style>@import url("http://169.254.169.254/latest/meta-data/");</style>
+    <img src="file:///etc/passwd"><img src="http://127.0.0.1:9/i.png">
+    <svg><image href="file:///etc/hostname" /></svg>
+    <a rel="attachment" href="file:///etc/passwd">x</a><p>body text</p>"""
+    pdf, pages, refused = render_pdf(f"<html><body>{payloads}</body></html>")
+    assert pages == 1 and pdf.startswith(b"%PDF")
+    assert any("169.254.169.254" in url for url in refused) and any("/etc/passwd" in url for url in refused)
+    assert b"root:" not in pdf
