@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from audits import access, services
 from audits.models import AREAS, Audit, Capa, Finding
 from vendors.models import Site
+from vendorselect.errors import refusal_response
 
 DETAIL = inline_serializer("AuditRefusal", {"detail": serializers.CharField()})
 
@@ -19,8 +20,7 @@ def _respond(call, serializer, success=status.HTTP_200_OK):
     try:
         result = call()
     except services.AuditError as error:
-        body = {error.field: [error.message]} if error.field else {"detail": error.message}
-        return Response(body, status=error.status)
+        return refusal_response(error)
     return Response(serializer(result).data, status=success)
 
 
@@ -207,8 +207,7 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
                 request=request._request, audit=audit, user=request.user, password=str(request.data.get("password", ""))
             )
         except services.AuditError as error:
-            body = {error.field: [error.message]} if error.field else {"detail": error.message}
-            return Response(body, status=error.status)
+            return refusal_response(error)
         return Response(AuditSerializer(self.get_queryset().get(pk=audit.pk)).data)
 
     @extend_schema(
@@ -228,8 +227,7 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
                 text=str(request.data.get("text", "")),
             )
         except services.AuditError as error:
-            body = {error.field: [error.message]} if error.field else {"detail": error.message}
-            return Response(body, status=error.status)
+            return refusal_response(error)
         return Response(
             {
                 "id": amendment.pk,

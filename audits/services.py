@@ -10,12 +10,11 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from audits.models import AREAS, Audit, Capa, Finding
+from vendorselect.errors import ServiceError
 
 
-class AuditError(Exception):
-    def __init__(self, message: str, field: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message, self.field, self.status = message, field, status
+class AuditError(ServiceError):
+    """A refused action on an audit, finding or CAPA."""
 
 
 def _refuse(message: str, field: str | None = None, status: int = 400):

@@ -13,6 +13,7 @@ from scoring import access, selectors, services
 from scoring.models import Candidate, Criterion, Evaluation, KnockoutRule, Score, Submission, WeightSet
 from vendors.api import TermField
 from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Vendor
+from vendorselect.errors import refusal_response
 
 AGENCIES = RegulatoryInspection.Agency.choices
 
@@ -22,9 +23,7 @@ def _respond(call, success_status=status.HTTP_200_OK, serializer=None):
     try:
         result = call()
     except services.ScoringError as error:
-        return Response(
-            {error.field or "detail": [error.message] if error.field else error.message}, status=error.status
-        )
+        return refusal_response(error)
     data = serializer(result).data if serializer else result
     return Response(data, status=success_status)
 

@@ -27,14 +27,11 @@ from scoring.models import (
     Submission,
     WeightSet,
 )
+from vendorselect.errors import ServiceError
 
 
-class ScoringError(Exception):
-    """A refused action, with a message for the user (and the field it concerns, if any)."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message, self.field, self.status = message, field, status
+class ScoringError(ServiceError):
+    """A refused action on an evaluation."""
 
 
 def _refuse(message: str, field: str | None = None, status: int = 400):

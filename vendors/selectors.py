@@ -68,11 +68,8 @@ def requalification_due(days: int = 90, limit: int = 8) -> QuerySet[Site]:
 
 
 def register_summary() -> dict:
-    """Figures for the home dashboard, in three queries."""
+    """Figures for the home dashboard, in two queries."""
     by_status = dict(Vendor.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
-    by_kind = dict(
-        Vendor.kinds.through.objects.values_list("kind__code").annotate(n=Count("pk")).values_list("kind__code", "n")
-    )
     since = red_flag_since()
     flags = RegulatoryInspection.objects.filter(end_date__gte=since).aggregate(
         oai=Count("pk", filter=Q(classification="OAI")),
@@ -81,7 +78,6 @@ def register_summary() -> dict:
     )
     return {
         "by_status": [(label, by_status.get(value, 0), value) for value, label in Vendor.Status.choices],
-        "by_kind": by_kind,
         "vendor_total": sum(by_status.values()),
         "approved": by_status.get(Vendor.Status.APPROVED, 0) + by_status.get(Vendor.Status.CONDITIONALLY_APPROVED, 0),
         "recent": flags,
