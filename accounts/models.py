@@ -1,3 +1,5 @@
+import pghistory
+import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -6,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 
+@pghistory.track(exclude=["password", "last_login"])
 class User(AbstractUser):
     """Own user model from day one, so that signatures and profiles can grow without a swap."""
 
@@ -17,6 +20,7 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+@pghistory.track(pghistory.InsertEvent())
 class Signature(models.Model):
     """A Part 11-style electronic signature: who, when (UTC), what it means, bound to exactly what was signed.
 
@@ -44,6 +48,8 @@ class Signature(models.Model):
     class Meta:
         ordering = ["signed_at", "pk"]
         indexes = [models.Index(fields=["content_type", "object_id"])]
+        # Beyond the model's refusal: the database itself refuses to change or remove a signature.
+        triggers = [pgtrigger.Protect(name="signature_immutable", operation=pgtrigger.Update | pgtrigger.Delete)]
 
     def __str__(self) -> str:
         return f"{self.printed_name}, {self.get_meaning_display()}, {self.signed_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -55,3 +61,61 @@ class Signature(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Signatures cannot be deleted.")
+
+
+@pghistory.track(pghistory.InsertEvent())
+class RefusedAttempt(models.Model):
+    """A regulated action that was refused (self-approval, stale snapshot, wrong password...).
+
+    Kept for the audit trail: an inspector asks not only what was signed but what was tried.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=60)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    record = GenericForeignKey("content_type", "object_id")
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+        triggers = [pgtrigger.Protect(name="refused_attempt_immutable", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.action}: {self.reason}"
+
+
+class Notification(models.Model):
+    """An in-app inbox entry; the same message goes out by e-mail when it is created."""
+
+    class Kind(models.TextChoices):
+        APPROVAL_REQUESTED = "approval_requested", "Shortlist awaits your approval"
+        SHORTLIST_DECIDED = "shortlist_decided", "Your shortlist was decided"
+        INVITED = "invited", "Invited to score"
+        CAPA_OVERDUE = "capa_overdue", "CAPA overdue"
+        REQUALIFICATION_DUE = "requalification_due", "Requalification due"
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    subject = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    # Reminders repeat daily; the key makes one notification per recipient per subject matter.
+    key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "key"], condition=~models.Q(key=""), name="notification_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.roles import EVALUATOR, has_role
-from scoring import access, selectors, services
-from scoring.models import Candidate, Criterion, Evaluation, KnockoutRule, Score, Submission, WeightSet
+from scoring import access, selectors, services, shortlists
+from scoring.models import (
+    Candidate,
+    Criterion,
+    Evaluation,
+    KnockoutRule,
+    Score,
+    Shortlist,
+    ShortlistDecision,
+    ShortlistEntry,
+    Submission,
+    WeightSet,
+)
 from vendors.api import TermField
 from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Vendor
 from vendorselect.errors import refusal_response
@@ -556,5 +567,144 @@ class EvaluationViewSet(
         )
 
 
+class ShortlistEntrySerializer(serializers.ModelSerializer):
+    vendor = serializers.CharField(source="candidate.vendor.name", read_only=True)
+    vendor_id = serializers.IntegerField(source="candidate.vendor_id", read_only=True)
+
+    class Meta:
+        model = ShortlistEntry
+        fields = ["candidate", "vendor_id", "vendor"]
+
+
+class SignatureManifestSerializer(serializers.Serializer):
+    printed_name = serializers.CharField()
+    user_id = serializers.IntegerField()
+    signed_at = serializers.DateTimeField()
+    meaning = serializers.CharField()
+    decision = serializers.CharField()
+    comment = serializers.CharField()
+    record_hash = serializers.CharField()
+    valid = serializers.BooleanField()
+
+
+class ShortlistSerializer(serializers.ModelSerializer):
+    entries = ShortlistEntrySerializer(many=True, read_only=True)
+    candidates = serializers.ListField(child=serializers.IntegerField(), write_only=True)
+    signatures = serializers.SerializerMethodField()
+    snapshot_intact = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Shortlist
+        fields = [
+            "id",
+            "evaluation",
+            "version",
+            "status",
+            "candidates",
+            "entries",
+            "rationale",
+            "required_approvals",
+            "proposed_by",
+            "created_at",
+            "submitted_at",
+            "decided_at",
+            "snapshot",
+            "snapshot_hash",
+            "snapshot_intact",
+            "signatures",
+        ]
+        read_only_fields = [
+            "version",
+            "status",
+            "proposed_by",
+            "created_at",
+            "submitted_at",
+            "decided_at",
+            "snapshot",
+            "snapshot_hash",
+        ]
+        extra_kwargs = {"evaluation": {"queryset": Evaluation.objects.all()}}
+
+    @extend_schema_field(SignatureManifestSerializer(many=True))
+    def get_signatures(self, shortlist):
+        return SignatureManifestSerializer(shortlists.manifest(shortlist), many=True).data
+
+    def get_snapshot_intact(self, shortlist) -> bool:
+        return shortlists.snapshot_intact(shortlist)
+
+
+class DecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=ShortlistDecision.Decision.choices)
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    snapshot_hash = serializers.CharField(help_text="The hash of the snapshot you reviewed.")
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ShortlistViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Shortlists of the evaluations you may see. POST proposes (or changes the draft); submit; decide."""
+
+    serializer_class = ShortlistSerializer
+    filterset_fields = ["evaluation", "status"]
+    ordering_fields = ["submitted_at", "version", "created_at"]
+
+    def get_queryset(self):
+        return (
+            Shortlist.objects.filter(evaluation__in=access.visible_evaluations(self.request.user))
+            .select_related("evaluation", "proposed_by")
+            .prefetch_related("entries__candidate__vendor", "decisions")
+            .order_by("-created_at")
+        )
+
+    @extend_schema(responses={201: ShortlistSerializer, 400: DETAIL, 403: DETAIL, 409: DETAIL})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if not access.visible_evaluations(request.user).filter(pk=data["evaluation"].pk).exists():
+            return Response({"evaluation": ["No such evaluation."]}, status=status.HTTP_400_BAD_REQUEST)
+        return _respond(
+            lambda: shortlists.shortlist_propose(
+                evaluation=data["evaluation"],
+                user=request.user,
+                candidate_ids=data["candidates"],
+                rationale=data.get("rationale", ""),
+                required_approvals=data.get("required_approvals"),
+            ),
+            status.HTTP_201_CREATED,
+            serializer=lambda s: ShortlistSerializer(s, context={"request": request}),
+        )
+
+    @extend_schema(request=None, responses={200: ShortlistSerializer, 400: DETAIL, 403: DETAIL, 409: DETAIL})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return _respond(
+            lambda: shortlists.shortlist_submit(shortlist=self.get_object(), user=request.user),
+            serializer=lambda s: ShortlistSerializer(s, context={"request": request}),
+        )
+
+    @extend_schema(
+        request=DecisionSerializer, responses={200: ShortlistSerializer, 400: DETAIL, 403: DETAIL, 409: DETAIL}
+    )
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        shortlist = self.get_object()
+        serializer = DecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        return _respond(
+            lambda: shortlists.shortlist_decide(
+                request=request,
+                shortlist=shortlist,
+                user=request.user,
+                decision=data["decision"],
+                password=data["password"],
+                seen_hash=data["snapshot_hash"],
+                comment=data["comment"],
+            ),
+            serializer=lambda s: ShortlistSerializer(s, context={"request": request}),
+        )
+
+
 def register_routes(router) -> None:
     router.register("evaluations", EvaluationViewSet, basename="evaluation")
+    router.register("shortlists", ShortlistViewSet, basename="shortlist")

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+import pghistory
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -11,6 +12,7 @@ from vendors.models import DosageForm, Kind, Modality, Phase, Service, Site, Ven
 RUBRIC_MIN, RUBRIC_MAX = 1, 5
 
 
+@pghistory.track()
 class Evaluation(models.Model):
     """A sourcing event: which partner for which program, scored by a team."""
 
@@ -80,6 +82,7 @@ class Evaluation(models.Model):
         pass
 
 
+@pghistory.track()
 class Criterion(models.Model):
     class Evidence(models.TextChoices):
         NONE = "", "Scored by evaluators"
@@ -116,6 +119,7 @@ class Criterion(models.Model):
         return [(1, self.rubric_1), (3, self.rubric_3), (5, self.rubric_5)]
 
 
+@pghistory.track()
 class WeightSet(models.Model):
     """One version of an evaluation's weights; the newest is in force."""
 
@@ -141,6 +145,7 @@ class WeightSet(models.Model):
         return f"{self.evaluation} weights v{self.version}"
 
 
+@pghistory.track()
 class CriterionWeight(models.Model):
     weight_set = models.ForeignKey(WeightSet, on_delete=models.CASCADE, related_name="weights")
     criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="+")
@@ -155,6 +160,7 @@ class CriterionWeight(models.Model):
         return f"{self.percent} %"
 
 
+@pghistory.track()
 class KnockoutRule(models.Model):
     class Rule(models.TextChoices):
         ALL_SERVICES = "all_services", "Offers every required service"
@@ -174,6 +180,7 @@ class KnockoutRule(models.Model):
         return self.get_rule_display()
 
 
+@pghistory.track()
 class Candidate(models.Model):
     evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="candidates")
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="candidacies")
@@ -190,6 +197,7 @@ class Candidate(models.Model):
         return str(self.vendor)
 
 
+@pghistory.track()
 class Score(models.Model):
     """One evaluator's score of one candidate on one criterion, on the rubric's 1-5 scale."""
 
@@ -214,6 +222,7 @@ class Score(models.Model):
         return str(self.value)
 
 
+@pghistory.track()
 class Submission(models.Model):
     """An evaluator has submitted their scores: only then do they see the others' (blind scoring)."""
 
@@ -228,6 +237,7 @@ class Submission(models.Model):
         return f"submitted {self.submitted_at:%Y-%m-%d %H:%M}"
 
 
+@pghistory.track()
 class DerivedOverride(models.Model):
     """An evaluator's replacement of a derived (evidence) score, with the required justification."""
 
@@ -243,3 +253,101 @@ class DerivedOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.value} (overridden)"
+
+
+@pghistory.track()
+class Shortlist(models.Model):
+    """The lead's proposal of vendors to take to RFP, frozen at submission for the approvers' signatures.
+
+    A returned or rejected shortlist stays as it was; the lead proposes again as a new version.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Awaiting approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        RETURNED = "returned", "Returned for changes"
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="shortlists")
+    version = models.PositiveSmallIntegerField()
+    status = FSMField(default=Status.DRAFT, choices=Status.choices, protected=True)
+    candidates = models.ManyToManyField(Candidate, through="ShortlistEntry", related_name="shortlists")
+    rationale = models.TextField(
+        blank=True, help_text="Why these vendors; required when a higher-ranked one is skipped."
+    )
+    required_approvals = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # What the approvers see and sign: weights, scores, ranking and knock-outs at submission.
+    snapshot = models.JSONField(null=True, blank=True)
+    snapshot_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["evaluation", "-version"]
+        constraints = [models.UniqueConstraint(fields=["evaluation", "version"], name="shortlist_version_unique")]
+        permissions = [("decide_shortlist", "Can approve, reject or return shortlists")]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation} shortlist v{self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("scoring:shortlist", args=[self.evaluation_id, self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.DRAFT, self.Status.SUBMITTED)
+
+    @transition(field=status, source=Status.DRAFT, target=Status.SUBMITTED)
+    def submit(self):
+        pass
+
+    @transition(field=status, source=Status.SUBMITTED, target=Status.APPROVED)
+    def approve(self):
+        pass
+
+    @transition(field=status, source=Status.SUBMITTED, target=Status.REJECTED)
+    def reject(self):
+        pass
+
+    @transition(field=status, source=Status.SUBMITTED, target=Status.RETURNED)
+    def return_for_changes(self):
+        pass
+
+
+@pghistory.track()
+class ShortlistEntry(models.Model):
+    shortlist = models.ForeignKey(Shortlist, on_delete=models.PROTECT, related_name="entries")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shortlist", "candidate"], name="shortlist_entry_unique")]
+
+    def __str__(self) -> str:
+        return str(self.candidate)
+
+
+@pghistory.track(pghistory.InsertEvent())
+class ShortlistDecision(models.Model):
+    """One approver's signed decision; the signature binds it to the shortlist's snapshot."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+        RETURN = "return", "Return for changes"
+
+    shortlist = models.ForeignKey(Shortlist, on_delete=models.PROTECT, related_name="decisions")
+    signature = models.OneToOneField("accounts.Signature", on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        # An approver decides once per version, whatever the race.
+        constraints = [models.UniqueConstraint(fields=["shortlist", "decided_by"], name="shortlist_decision_once")]
+
+    def __str__(self) -> str:
+        return self.get_decision_display()

@@ -13,4 +13,6 @@ urlpatterns = [
     path("<int:pk>/score/", views.scoring_grid, name="grid"),
     path("<int:pk>/score/cell/", views.score_cell, name="cell"),
     path("<int:pk>/score/submit/", views.submit_scores, name="submit"),
+    path("<int:pk>/shortlist/", views.shortlist_page, name="shortlists"),
+    path("<int:pk>/shortlist/<int:shortlist_pk>/", views.shortlist_detail, name="shortlist"),
 ]

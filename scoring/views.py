@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,9 +13,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from scoring import access, charts, exports, selectors, services
+from scoring import access, charts, exports, selectors, services, shortlists
 from scoring.forms import EvaluationForm, KnockoutForm
-from scoring.models import Candidate, Criterion, Evaluation, Score, Submission
+from scoring.models import Candidate, Criterion, Evaluation, Score, Shortlist, ShortlistDecision, Submission
 from vendors.models import Vendor
 
 
@@ -457,3 +458,115 @@ def submit_scores(request, pk: int):
         "Scores submitted. You now see the other evaluators' scores and the ranking.",
     )
     return redirect("scoring:grid", pk=evaluation.pk)
+
+
+def _shortlist_context(request, evaluation: Evaluation) -> dict:
+    versions = list(evaluation.shortlists.select_related("proposed_by").order_by("-version"))
+    latest = versions[0] if versions else None
+    return {"evaluation": evaluation, "versions": versions, "latest": latest, "tab": "shortlist"}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def shortlist_page(request, pk: int):
+    """The lead picks vendors from the ranking, gives the rationale and submits for signatures."""
+    evaluation = _evaluation(request, pk)
+    is_lead = access.is_lead(request.user, evaluation)
+    if request.method == "POST":
+        if not is_lead:
+            raise PermissionDenied("Only the evaluation's lead proposes shortlists.")
+        submit = request.POST.get("action") == "submit"
+        saved = {}
+
+        def propose():
+            saved["shortlist"] = shortlists.shortlist_propose(
+                evaluation=evaluation,
+                user=request.user,
+                candidate_ids=request.POST.getlist("candidates"),
+                rationale=request.POST.get("rationale", ""),
+                required_approvals=request.POST.get("required_approvals"),
+            )
+            if submit:
+                shortlists.shortlist_submit(shortlist=saved["shortlist"], user=request.user)
+
+        if _run(request, propose, "Submitted for approval." if submit else "Draft saved.") and submit:
+            return redirect(saved["shortlist"].get_absolute_url())
+        return redirect("scoring:shortlists", pk=evaluation.pk)
+    context = _shortlist_context(request, evaluation)
+    latest = context["latest"]
+    result = selectors.ranking(evaluation, request.user)
+    draft = latest if latest and latest.status == Shortlist.Status.DRAFT else None
+    basis = draft or latest
+    chosen = set(basis.entries.values_list("candidate_id", flat=True)) if basis else set()
+    can_propose = (
+        is_lead
+        and evaluation.status in (Evaluation.Status.REVIEW, Evaluation.Status.CLOSED)
+        and not (latest and latest.status in (Shortlist.Status.SUBMITTED, Shortlist.Status.APPROVED))
+    )
+    context.update(
+        {
+            "ranking": result,
+            "rows": [(row, row.candidate.pk in chosen) for row in result.rows],
+            "draft": draft,
+            "basis": basis,
+            "can_propose": can_propose,
+            "minimum_approvals": settings.SHORTLIST_REQUIRED_APPROVALS,
+            "is_evaluator": access.is_evaluator(request.user, evaluation),
+        }
+    )
+    return render(request, "scoring/shortlists.html", context)
+
+
+def _shortlist(request, pk: int, shortlist_pk: int) -> tuple[Evaluation, Shortlist]:
+    evaluation = _evaluation(request, pk)
+    shortlist = get_object_or_404(
+        Shortlist.objects.select_related("proposed_by", "evaluation"), evaluation=evaluation, pk=shortlist_pk
+    )
+    return evaluation, shortlist
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def shortlist_detail(request, pk: int, shortlist_pk: int):
+    """Exactly what was submitted (the frozen snapshot), its hash, the signatures, and the decision form."""
+    evaluation, shortlist = _shortlist(request, pk, shortlist_pk)
+    if request.method == "POST":
+        try:
+            shortlists.shortlist_decide(
+                request=request,
+                shortlist=shortlist,
+                user=request.user,
+                decision=request.POST.get("decision", ""),
+                password=request.POST.get("password", ""),
+                seen_hash=request.POST.get("snapshot_hash", ""),
+                comment=request.POST.get("comment", ""),
+            )
+        except services.ScoringError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Your decision is signed and recorded.")
+        return redirect(shortlist.get_absolute_url())
+    if request.GET.get("export") == "pdf" and shortlist.snapshot:
+        pdf = shortlists.render_pdf(shortlist)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        name = f"shortlist-{evaluation.pk}-v{shortlist.version}.pdf"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    context = _shortlist_context(request, evaluation)
+    decided_by_me = shortlist.decisions.filter(decided_by=request.user).exists()
+    context.update(
+        {
+            "shortlist": shortlist,
+            "snapshot": shortlist.snapshot,
+            "intact": shortlists.snapshot_intact(shortlist),
+            "manifest": shortlists.manifest(shortlist),
+            "can_decide": shortlist.status == Shortlist.Status.SUBMITTED
+            and request.user.has_perm("scoring.decide_shortlist")
+            and shortlist.proposed_by_id != request.user.pk
+            and not decided_by_me,
+            "decisions": ShortlistDecision.Decision.choices,
+            "approvals": shortlist.decisions.filter(decision=ShortlistDecision.Decision.APPROVE).count(),
+            "is_evaluator": access.is_evaluator(request.user, evaluation),
+        }
+    )
+    return render(request, "scoring/shortlist_detail.html", context)

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+import pghistory
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -54,6 +55,7 @@ class Phase(Term):
     pass
 
 
+@pghistory.track()
 class Vendor(models.Model):
     class Status(models.TextChoices):
         PROSPECT = "prospect", "Prospect"
@@ -98,6 +100,7 @@ class Vendor(models.Model):
         super().validate_constraints(exclude=exclude)
 
 
+@pghistory.track()
 class Contact(models.Model):
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(max_length=200)
@@ -112,6 +115,7 @@ class Contact(models.Model):
         return self.name
 
 
+@pghistory.track()
 class Site(models.Model):
     class QualityRegime(models.TextChoices):
         GLP = "GLP", "GLP (good laboratory practice)"
@@ -211,6 +215,7 @@ class Site(models.Model):
         super().validate_constraints(exclude=exclude)
 
 
+@pghistory.track()
 class RegulatoryInspection(models.Model):
     class Agency(models.TextChoices):
         FDA = "FDA", "FDA"

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import pghistory
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "pgtrigger",
+    "pghistory",
     "vendorselect",
     "accounts",
     "vendors",
@@ -71,6 +74,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Attaches the acting user and URL to every audit-trail event the request writes (also for
+    # DRF, whose authentication happens in the view).
+    "pghistory.middleware.HistoryMiddleware",
     # Last, so that it sees the outcome of authentication in the views.
     "axes.middleware.AxesMiddleware",
 ]
@@ -216,6 +222,17 @@ IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "50000"))
 # Months until an approved site must be audited again (conditional approvals: half of it).
 REQUALIFICATION_MONTHS = int(os.environ.get("REQUALIFICATION_MONTHS", "24"))
+# Signed approvals a shortlist needs at least (e.g. 2: procurement manager and QA head); a lead may ask for more.
+SHORTLIST_REQUIRED_APPROVALS = int(os.environ.get("SHORTLIST_REQUIRED_APPROVALS", "1"))
+
+# --- Audit trail ------------------------------------------------------------------------------
+# PostgreSQL triggers write an event row for every insert, update and delete of a regulated
+# record, whatever the path (ORM, bulk, raw SQL). The context (user, URL, reason) is copied into
+# each event row, and the event tables refuse UPDATE and DELETE.
+PGHISTORY_DEFAULT_TRACKERS = (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+PGHISTORY_APPEND_ONLY = True
+PGHISTORY_CONTEXT_FIELD = pghistory.ContextJSONField()
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -279,6 +296,8 @@ else:
 # --- Mail, i18n, logging -----------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "vendorselect@localhost")
+# Links in e-mails point here.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True

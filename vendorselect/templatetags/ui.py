@@ -58,3 +58,12 @@ def saaty_matches(option: str, value) -> bool:
     top, _, bottom = option.partition("/")
     number = float(top) / float(bottom) if bottom else float(top)
     return abs(number - float(value)) < 1e-6
+
+
+@register.filter
+def percent(fraction) -> str:
+    """0.2345 -> "23.5 %" (a share stored as a fraction)."""
+    try:
+        return f"{float(fraction) * 100:.1f} %"
+    except (TypeError, ValueError):
+        return "—"

@@ -1,0 +1,338 @@
+"""Shortlists: the lead proposes from the ranking, managers approve with electronic signatures.
+
+What the approvers sign is a frozen snapshot (weights, scores, ranking, knock-outs) taken at
+submission and stored with its SHA-256; a signature is bound to that snapshot, so a later change
+of the stored snapshot shows every signature on it as invalid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts import notifications, signatures
+from accounts.models import Notification, RefusedAttempt, Signature
+from accounts.roles import MANAGER
+from scoring import access, selectors
+from scoring.models import Evaluation, Shortlist, ShortlistDecision, ShortlistEntry
+from scoring.services import ScoringError
+
+MEANINGS = {
+    ShortlistDecision.Decision.APPROVE: Signature.Meaning.APPROVED,
+    ShortlistDecision.Decision.REJECT: Signature.Meaning.REJECTED,
+    ShortlistDecision.Decision.RETURN: Signature.Meaning.REVIEWED,
+}
+
+
+def _refuse(message: str, field: str | None = None, status: int = 400):
+    raise ScoringError(message, field, status)
+
+
+def canonical(snapshot: dict) -> str:
+    return json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def snapshot_hash(snapshot: dict) -> str:
+    return hashlib.sha256(canonical(snapshot).encode()).hexdigest()
+
+
+def snapshot_intact(shortlist: Shortlist) -> bool:
+    return shortlist.snapshot is not None and snapshot_hash(shortlist.snapshot) == shortlist.snapshot_hash
+
+
+def current(evaluation: Evaluation) -> Shortlist | None:
+    return evaluation.shortlists.order_by("-version").first()
+
+
+def _number(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), 4)
+
+
+def _skipped(result: selectors.Ranking, chosen: set[int]) -> list[str]:
+    """Vendors ranked above the lowest-ranked chosen one that were left out."""
+    chosen_ranks = [r.rank for r in result.rows if r.candidate.pk in chosen and r.rank is not None]
+    unranked_chosen = any(r.rank is None for r in result.rows if r.candidate.pk in chosen)
+    floor = math.inf if unranked_chosen else max(chosen_ranks, default=0)
+    return [
+        r.candidate.vendor.name
+        for r in result.rows
+        if r.rank is not None and r.rank < floor and r.candidate.pk not in chosen
+    ]
+
+
+def build_snapshot(shortlist: Shortlist, submitted_at) -> dict:
+    """Everything the approvers judge, as plain JSON: weights, scores, ranking and knock-outs."""
+    evaluation = shortlist.evaluation
+    result = selectors.ranking(evaluation, shortlist.proposed_by)
+    chosen = set(shortlist.entries.values_list("candidate_id", flat=True))
+    total_weight = float(result.weights.sum()) or 1.0
+    return {
+        "evaluation": {"id": evaluation.pk, "name": evaluation.name},
+        "shortlist": {"id": shortlist.pk, "version": shortlist.version},
+        "proposed_by": {"id": shortlist.proposed_by_id, "name": shortlist.proposed_by.printed_name},
+        "submitted_at": submitted_at.isoformat(),
+        "rationale": shortlist.rationale,
+        "required_approvals": shortlist.required_approvals,
+        "weight_set": (
+            {"version": result.weight_set.version, "method": result.weight_set.method} if result.weight_set else None
+        ),
+        "criteria": [
+            {"id": c.pk, "name": c.name, "weight": _number(w / total_weight), "evidence": c.evidence or None}
+            for c, w in zip(result.criteria, result.weights, strict=True)
+        ],
+        "ranking": [
+            {
+                "candidate": row.candidate.pk,
+                "vendor": {"id": row.candidate.vendor_id, "name": row.candidate.vendor.name},
+                "rank": row.rank,
+                "total": _number(row.total),
+                "scores": [_number(cell.value) for cell in row.cells],
+                "completeness": _number(row.completeness),
+                "knocked_out": row.knocked_out,
+                "knockouts": row.knockouts,
+                "chosen": row.candidate.pk in chosen,
+            }
+            for row in result.rows
+        ],
+        "skipped_higher_ranked": _skipped(result, chosen),
+    }
+
+
+def _require_proposer(user, evaluation: Evaluation) -> None:
+    if not access.is_lead(user, evaluation):
+        _refuse("Only the evaluation's lead proposes shortlists.", status=403)
+
+
+def shortlist_propose(
+    *, evaluation: Evaluation, user, candidate_ids, rationale: str = "", required_approvals: int | None = None
+) -> Shortlist:
+    """Create the draft shortlist (a new version after a decision) or change the open draft."""
+    _require_proposer(user, evaluation)
+    if evaluation.status not in (Evaluation.Status.REVIEW, Evaluation.Status.CLOSED):
+        _refuse("Shortlists are proposed from the ranking once the evaluation is in review.", status=409)
+    minimum = settings.SHORTLIST_REQUIRED_APPROVALS
+    required = minimum if required_approvals in (None, "") else required_approvals
+    try:
+        required = int(required)
+    except (TypeError, ValueError):
+        _refuse("Give the number of approvals as a whole number.", "required_approvals")
+    if not minimum <= required <= 5:
+        _refuse(f"Between {minimum} and 5 approvals are required.", "required_approvals")
+    try:
+        ids = {int(pk) for pk in candidate_ids}
+    except (TypeError, ValueError):
+        _refuse("Candidates are given by their ids.", "candidates")
+    if not ids:
+        _refuse("Choose at least one vendor.", "candidates")
+    known = set(evaluation.candidates.filter(pk__in=ids).values_list("pk", flat=True))
+    if ids - known:
+        _refuse(f"Not candidates of this evaluation: {', '.join(map(str, sorted(ids - known)))}.", "candidates")
+    with transaction.atomic():
+        Evaluation.objects.select_for_update().get(pk=evaluation.pk)  # one proposer at a time
+        shortlist = current(evaluation)
+        if shortlist and shortlist.status == Shortlist.Status.SUBMITTED:
+            _refuse(f"Version {shortlist.version} awaits approval; it cannot change now.", status=409)
+        if shortlist and shortlist.status == Shortlist.Status.APPROVED:
+            _refuse(f"Version {shortlist.version} is approved; the shortlist is final.", status=409)
+        if shortlist is None or shortlist.status != Shortlist.Status.DRAFT:
+            version = (evaluation.shortlists.aggregate(v=Max("version"))["v"] or 0) + 1
+            shortlist = Shortlist.objects.create(
+                evaluation=evaluation, version=version, proposed_by=user, required_approvals=required
+            )
+        shortlist.rationale = rationale.strip()
+        shortlist.required_approvals = required
+        shortlist.proposed_by = user
+        shortlist.save()
+        shortlist.entries.exclude(candidate_id__in=ids).delete()  # a draft's choice; recorded in the trail
+        have = set(shortlist.entries.values_list("candidate_id", flat=True))
+        ShortlistEntry.objects.bulk_create(
+            [ShortlistEntry(shortlist=shortlist, candidate_id=pk) for pk in sorted(ids - have)]
+        )
+    return shortlist
+
+
+def shortlist_submit(*, shortlist: Shortlist, user) -> Shortlist:
+    """Freeze the snapshot, hash it, and ask the managers for their signatures."""
+    evaluation = shortlist.evaluation
+    _require_proposer(user, evaluation)
+    with transaction.atomic():
+        shortlist = (
+            Shortlist.objects.select_for_update().select_related("evaluation", "proposed_by").get(pk=shortlist.pk)
+        )
+        if shortlist.status != Shortlist.Status.DRAFT:
+            _refuse(
+                f"Version {shortlist.version} is {shortlist.get_status_display().lower()}, not a draft.", status=409
+            )
+        if not shortlist.entries.exists():
+            _refuse("Choose at least one vendor.", "candidates")
+        now = timezone.now()
+        snapshot = build_snapshot(shortlist, now)
+        if snapshot["skipped_higher_ranked"] and not shortlist.rationale:
+            _refuse(
+                "Give a rationale: higher-ranked vendors are left out "
+                f"({', '.join(snapshot['skipped_higher_ranked'])}).",
+                "rationale",
+            )
+        shortlist.snapshot, shortlist.snapshot_hash = snapshot, snapshot_hash(snapshot)
+        shortlist.submitted_at = now
+        shortlist.submit()
+        shortlist.save()
+        managers = get_user_model().objects.filter(groups__name=MANAGER).exclude(pk=user.pk)
+        notifications.notify(
+            managers,
+            Notification.Kind.APPROVAL_REQUESTED,
+            f"Shortlist awaits your approval: {evaluation.name} (v{shortlist.version})",
+            f"{user.printed_name} proposes {len([r for r in snapshot['ranking'] if r['chosen']])} vendor(s).",
+            shortlist.get_absolute_url(),
+        )
+    return shortlist
+
+
+def _record_refusal(user, shortlist: Shortlist, action: str, reason: str) -> None:
+    RefusedAttempt.objects.create(
+        user=user,
+        action=action,
+        content_type=ContentType.objects.get_for_model(Shortlist),
+        object_id=shortlist.pk,
+        reason=reason,
+    )
+
+
+def _check_decision(shortlist: Shortlist, user, decision: str, seen_hash: str, comment: str) -> None:
+    if decision not in ShortlistDecision.Decision.values:
+        _refuse(f"Decide one of: {', '.join(ShortlistDecision.Decision.values)}.", "decision")
+    if shortlist.proposed_by_id == user.pk:
+        _refuse("You proposed this shortlist; another manager must decide it (separation of duties).", status=403)
+    if not user.has_perm("scoring.decide_shortlist"):
+        _refuse("Only managers approve, reject or return shortlists.", status=403)
+    if shortlist.status != Shortlist.Status.SUBMITTED:
+        _refuse(
+            f"Version {shortlist.version} is {shortlist.get_status_display().lower()}; it is not awaiting a decision.",
+            status=409,
+        )
+    newer = shortlist.evaluation.shortlists.filter(version__gt=shortlist.version).exists()
+    if newer or seen_hash != shortlist.snapshot_hash:
+        _refuse(
+            "What you reviewed is not the current snapshot of this shortlist; reload it and review again.", status=409
+        )
+    if not snapshot_intact(shortlist):
+        _refuse("The stored snapshot no longer matches its hash; it cannot be signed.", status=409)
+    if shortlist.decisions.filter(decided_by=user).exists():
+        _refuse("You have already signed a decision on this version.", status=409)
+    if decision != ShortlistDecision.Decision.APPROVE and not comment.strip():
+        _refuse("Say why: a rejection or a return needs a comment.", "comment")
+
+
+def shortlist_decide(
+    *, request, shortlist: Shortlist, user, decision: str, password: str, seen_hash: str, comment: str = ""
+) -> Shortlist:
+    """A manager's signed decision. Every refusal is recorded, and nothing else changes."""
+    try:
+        return _decide(request, shortlist, user, decision, password, seen_hash or "", comment or "")
+    except ScoringError as error:
+        _record_refusal(user, shortlist, f"shortlist {decision}", error.message)
+        raise
+
+
+def _decide(request, shortlist, user, decision, password, seen_hash, comment) -> Shortlist:
+    _check_decision(shortlist, user, decision, seen_hash, comment)
+    try:  # outside the transaction: the failed attempt must survive for the lockout count
+        signatures.reauthenticate(request=request, user=user, password=password, record=shortlist)
+    except signatures.SignatureError as error:
+        _refuse(str(error), "password")
+    with transaction.atomic():
+        shortlist = Shortlist.objects.select_for_update().select_related("evaluation").get(pk=shortlist.pk)
+        _check_decision(shortlist, user, decision, seen_hash, comment)  # again, under the lock
+        signature = signatures.create(
+            user=user, record=shortlist, snapshot=shortlist.snapshot, meaning=MEANINGS[decision]
+        )
+        try:
+            with transaction.atomic():
+                ShortlistDecision.objects.create(
+                    shortlist=shortlist,
+                    signature=signature,
+                    decided_by=user,
+                    decision=decision,
+                    comment=comment.strip(),
+                )
+        except IntegrityError:
+            _refuse("You have already signed a decision on this version.", status=409)
+        approvals = shortlist.decisions.filter(decision=ShortlistDecision.Decision.APPROVE).count()
+        if decision == ShortlistDecision.Decision.REJECT:
+            shortlist.reject()
+        elif decision == ShortlistDecision.Decision.RETURN:
+            shortlist.return_for_changes()
+        elif approvals >= shortlist.required_approvals:
+            shortlist.approve()
+        if shortlist.status != Shortlist.Status.SUBMITTED:
+            shortlist.decided_at = timezone.now()
+            notifications.notify(
+                [shortlist.proposed_by],
+                Notification.Kind.SHORTLIST_DECIDED,
+                f"Your shortlist was {shortlist.get_status_display().lower()}: {shortlist.evaluation.name} "
+                f"(v{shortlist.version})",
+                f"{user.printed_name}: {comment.strip()}" if comment.strip() else f"Decided by {user.printed_name}.",
+                shortlist.get_absolute_url(),
+            )
+        shortlist.save()
+    return shortlist
+
+
+def manifest(shortlist: Shortlist) -> list[dict]:
+    """Every signature on this shortlist: printed name, UTC time, meaning, comment, and whether it verifies."""
+    decisions = {d.signature_id: d for d in shortlist.decisions.all()}
+    intact = snapshot_intact(shortlist)
+    return [
+        {
+            "printed_name": s.printed_name,
+            "user_id": s.signer_id,
+            "signed_at": s.signed_at,
+            "meaning": s.get_meaning_display(),
+            "decision": decisions[s.pk].get_decision_display() if s.pk in decisions else "",
+            "comment": decisions[s.pk].comment if s.pk in decisions else "",
+            "record_hash": s.record_hash,
+            "valid": intact and signatures.is_valid(s, shortlist, shortlist.snapshot),
+        }
+        for s in signatures.signatures_for(shortlist)
+    ]
+
+
+def pending_for(user):
+    """Shortlists awaiting this manager's signature."""
+    if not user.has_perm("scoring.decide_shortlist"):
+        return Shortlist.objects.none()
+    return (
+        Shortlist.objects.filter(status=Shortlist.Status.SUBMITTED)
+        .exclude(proposed_by=user)
+        .exclude(decisions__decided_by=user)
+        .select_related("evaluation", "proposed_by")
+        .order_by("submitted_at")
+    )
+
+
+def render_pdf(shortlist: Shortlist) -> bytes:
+    """The snapshot and signature manifest as a PDF (small: rendered in the request, in the limited child)."""
+    from django.template.loader import render_to_string
+
+    from audits.report import render_pdf as render
+
+    html = render_to_string(
+        "scoring/shortlist_pdf.html",
+        {
+            "evaluation": shortlist.evaluation,
+            "shortlist": shortlist,
+            "snapshot": shortlist.snapshot,
+            "intact": snapshot_intact(shortlist),
+            "manifest": manifest(shortlist),
+            "generated_at": timezone.now(),
+        },
+    )
+    return render(html)[0]
