@@ -38,7 +38,7 @@ seed: migrate
 run: seed
 	@echo "VendorSelect on http://$(HOST):$(PORT)/  (Ctrl-C stops web and worker)"
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
-	$(RUN_ENV) $(VENV)/bin/celery -A vendorselect worker --loglevel=warning --concurrency=2 & \
+	$(RUN_ENV) $(VENV)/bin/celery -A vendorselect worker -B --schedule=var/celerybeat-schedule --loglevel=warning --concurrency=2 & \
 	$(RUN_ENV) $(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 worker: install

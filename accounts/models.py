@@ -82,6 +82,7 @@ class RefusedAttempt(models.Model):
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["content_type", "object_id"])]
         triggers = [pgtrigger.Protect(name="refused_attempt_immutable", operation=pgtrigger.Update | pgtrigger.Delete)]
+        permissions = [("view_audit_trail", "Can search and export the audit trail")]
 
     def __str__(self) -> str:
         return f"{self.user} {self.action}: {self.reason}"

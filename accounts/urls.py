@@ -11,4 +11,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/api-token/", views.api_token, name="api-token"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<int:pk>/open/", views.inbox_open, name="inbox-open"),
+    path("inbox/read-all/", views.inbox_read_all, name="inbox-read-all"),
 ]

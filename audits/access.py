@@ -19,5 +19,23 @@ def visible_audits(user) -> QuerySet[Audit]:
     return Audit.objects.filter(in_team).distinct()
 
 
+def can_plan(user) -> bool:
+    return user.has_perm("audits.add_audit")
+
+
+def can_edit(user, audit: Audit) -> bool:
+    """The audit's auditors (lead and co-auditors) record findings and follow up CAPA."""
+    return user.has_perm("audits.change_audit") and (
+        audit.lead_auditor_id == user.pk or audit.co_auditors.filter(pk=user.pk).exists()
+    )
+
+
+def may_act(user, audit: Audit, who: str) -> bool:
+    """who: "lead" (stages, outcome, signature, amendments) or "auditors" (findings)."""
+    if who == "lead":
+        return audit.lead_auditor_id == user.pk and user.has_perm("audits.change_audit")
+    return can_edit(user, audit)
+
+
 def visible_capas(user) -> QuerySet[Capa]:
     return Capa.objects.filter(finding__audit__in=visible_audits(user).values("pk"))

@@ -5,7 +5,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from audits import access, services
@@ -14,6 +15,12 @@ from vendors.models import Site
 from vendorselect.errors import refusal_response
 
 DETAIL = inline_serializer("AuditRefusal", {"detail": serializers.CharField()})
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The record's state does not allow this change."
+    default_code = "conflict"
 
 
 def _respond(call, serializer, success=status.HTTP_200_OK):
@@ -135,6 +142,16 @@ class CapaFilter(filters.FilterSet):
 class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     serializer_class = AuditSerializer
     filter_backends = []
+    # Who may write through each action, checked before the request body is looked at.
+    WRITERS = {"transition": "lead", "outcome": "lead", "sign": "lead", "amendments": "lead", "findings": "auditors"}
+    WHO = {"lead": "the lead auditor", "auditors": "the audit's auditors"}
+
+    def get_object(self):
+        audit = super().get_object()
+        who = self.WRITERS.get(self.action)
+        if who and self.request.method not in SAFE_METHODS and not access.may_act(self.request.user, audit, who):
+            raise PermissionDenied(f"Only {self.WHO[who]} can do this.")
+        return audit
 
     def get_queryset(self):
         return (
@@ -145,6 +162,8 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         )
 
     def create(self, request, *args, **kwargs):
+        if not access.can_plan(request.user):
+            raise PermissionDenied("Only auditors plan audits.")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -271,6 +290,8 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Updat
         except services.AuditError as error:
             if error.status == 403:
                 raise PermissionDenied(error.message) from None
+            if error.status == 409:
+                raise Conflict(error.message) from None
             raise serializers.ValidationError({error.field or "detail": [error.message]}) from None
 
 

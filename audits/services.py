@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
+from audits import access
 from audits.models import AREAS, Audit, Capa, Finding
 from vendorselect.errors import ServiceError
 
@@ -19,12 +20,6 @@ class AuditError(ServiceError):
 
 def _refuse(message: str, field: str | None = None, status: int = 400):
     raise AuditError(message, field, status)
-
-
-def can_edit(user, audit: Audit) -> bool:
-    return user.has_perm("audits.change_audit") and (
-        audit.lead_auditor_id == user.pk or audit.co_auditors.filter(pk=user.pk).exists()
-    )
 
 
 def audit_create(
@@ -51,7 +46,32 @@ def audit_create(
     return audit
 
 
-ACTIONS = {"start": "start the audit", "draft_report": "mark the report drafted", "reopen": "reopen the audit"}
+ACTIONS = {
+    "start": "start the audit",
+    "draft_report": "mark the report drafted",
+    "reopen": "reopen the audit",
+    "close": "close the audit",
+}
+
+
+def close_blockers(audit: Audit) -> list[str]:
+    """Why a signed audit cannot be closed yet: an end date to come, CAPAs still open (empty: it can be)."""
+    reasons = []
+    if audit.actual_end is None:
+        reasons.append("The audit has no actual end date.")
+    elif audit.actual_end > timezone.localdate():
+        reasons.append(f"The audit ends on {audit.actual_end:%Y-%m-%d}; close it after that.")
+    open_capas = (
+        Capa.objects.filter(finding__audit_id=audit.pk)
+        .exclude(status__in=Capa.DONE)
+        .order_by("finding__number")
+        .values_list("finding__number", "status")
+    )
+    if open_capas:
+        labels = dict(Capa.Status.choices)
+        listed = ", ".join(f"CAPA #{number} ({labels[status].lower()})" for number, status in open_capas)
+        reasons.append(f"Every CAPA must be verified effective or closed first; still open: {listed}.")
+    return reasons
 
 
 def audit_transition(*, audit: Audit, user, action: str) -> Audit:
@@ -60,6 +80,7 @@ def audit_transition(*, audit: Audit, user, action: str) -> Audit:
     if audit.lead_auditor_id != user.pk:
         _refuse(f"Only the lead auditor can {ACTIONS[action]}.", status=403)
     with transaction.atomic():
+        # The row lock also serializes closing with CAPA updates (capa_update takes the same lock).
         audit = Audit.objects.select_for_update().get(pk=audit.pk)
         try:
             getattr(audit, action)()
@@ -67,6 +88,10 @@ def audit_transition(*, audit: Audit, user, action: str) -> Audit:
             _refuse(f"You cannot {ACTIONS[action]} while it is {audit.get_status_display().lower()}.", status=409)
         if audit.actual_start and audit.actual_start > timezone.localdate():
             _refuse("An audit cannot start in the future.", status=409)
+        if action == "close":
+            blockers = close_blockers(audit)
+            if blockers:
+                _refuse(f"You cannot close the audit yet. {' '.join(blockers)}", status=409)
         audit.save()
     return audit
 
@@ -84,7 +109,7 @@ def finding_add(
     capa_owner: str = "",
 ) -> Finding:
     """Record a finding (numbered within the audit), with its CAPA when one is required."""
-    if not can_edit(user, audit):
+    if not access.can_edit(user, audit):
         _refuse("Only the audit's auditors record findings.", status=403)
     if audit.is_locked:
         _refuse("The report is signed: it is a record now; add an amendment instead.", status=409)
@@ -139,7 +164,7 @@ def attachment_add(*, finding, user, upload):
 
     from audits.models import FindingAttachment
 
-    if not can_edit(user, finding.audit):
+    if not access.can_edit(user, finding.audit):
         _refuse("Only the audit's auditors attach evidence.", status=403)
     extension = Path(upload.name).suffix.lower()
     if extension not in ATTACHMENT_TYPES:
@@ -206,7 +231,7 @@ def audit_record_outcome(*, audit: Audit, user, outcome: str) -> Audit:
 def capa_update(*, capa: Capa, user, **changes) -> Capa:
     """Vendor response, owner, due date and status; verifying records who verified and when."""
     audit = capa.finding.audit
-    if not can_edit(user, audit):
+    if not access.can_edit(user, audit):
         _refuse("Only the audit's auditors update its CAPAs.", status=403)
     allowed = {"vendor_response", "owner", "due_date", "status", "completed_on"}
     unknown = set(changes) - allowed
@@ -227,7 +252,13 @@ def capa_update(*, capa: Capa, user, **changes) -> Capa:
         capa.completed_on = timezone.localdate()
     if status == Capa.Status.VERIFIED and capa.verified_by_id is None:
         capa.verified_by, capa.verified_at = user, timezone.now()
-    capa.save()
+    with transaction.atomic():
+        # Follow-up goes on after signing (a signed audit's CAPAs still change) until the audit is closed;
+        # the audit's row lock keeps this from racing with closing it.
+        current = Audit.objects.select_for_update().filter(pk=audit.pk).values_list("status", flat=True).first()
+        if current == Audit.Status.CLOSED:
+            _refuse("The audit is closed; its CAPAs are final. Add an amendment instead.", status=409)
+        capa.save()
     return capa
 
 
@@ -293,7 +324,7 @@ def signature_manifest(audit: Audit) -> list[dict]:
 def amendment_add(*, audit: Audit, user, reason: str, text: str):
     from audits.models import AuditAmendment
 
-    if not can_edit(user, audit):
+    if not access.can_edit(user, audit):
         _refuse("Only the audit's auditors amend its report.", status=403)
     if not audit.is_locked:
         _refuse("Amendments are for signed reports; edit the draft directly.", status=409)
@@ -307,7 +338,7 @@ def report_request(*, audit: Audit, user):
     from audits.models import AuditReport
     from audits.tasks import render_audit_report
 
-    if not can_edit(user, audit):
+    if not access.can_edit(user, audit):
         _refuse("Only the audit's auditors generate its report.", status=403)
     if audit.status not in (Audit.Status.REPORT_DRAFTED, Audit.Status.SIGNED, Audit.Status.CLOSED):
         _refuse("Draft the report before generating its PDF.", status=409)

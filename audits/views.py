@@ -5,12 +5,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from audits import access, services
+from audits import access, schedule, services
 from audits.api import CapaFilter
 from audits.forms import AuditForm, FindingForm
 from audits.models import AREAS, Audit, AuditReport, Capa, Finding, FindingAttachment
@@ -42,6 +42,45 @@ def audit_list(request):
             "can_plan": request.user.has_perm("audits.add_audit"),
         },
     )
+
+
+def _calendar_month(request):
+    """The requested month (?month=YYYY-MM, this month by default) and the visible audits in it."""
+    today = timezone.localdate()
+    first = schedule.parse_month(request.GET.get("month"), today)
+    return today, first, schedule.audits_in_month(access.visible_audits(request.user), first)
+
+
+@login_required
+@require_GET
+def audit_calendar(request):
+    today, first, audits = _calendar_month(request)
+    return render(
+        request,
+        "audits/audit_calendar.html",
+        {
+            "month": first,
+            "weeks": schedule.month_weeks(first, audits, today),
+            "weekdays": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+            "audits": audits,
+            "previous": schedule.add_months(first, -1),
+            "next": schedule.add_months(first, 1),
+            "this_month": today.replace(day=1),
+        },
+    )
+
+
+@login_required
+@require_GET
+def audit_calendar_ics(request):
+    """The same month as an iCalendar file, for Outlook and other calendar programs."""
+    _, first, audits = _calendar_month(request)
+    content = schedule.icalendar(
+        audits, first=first, host=request.get_host(), absolute_url=request.build_absolute_uri, now=timezone.now()
+    )
+    response = HttpResponse(content.encode("utf-8"), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audits-{first:%Y-%m}.ics"'
+    return response
 
 
 @login_required
@@ -126,17 +165,20 @@ def audit_detail(request, pk: int):
         if not request.htmx and not form.errors:
             return redirect(audit)
     findings = Finding.objects.filter(audit=audit).select_related("capa").prefetch_related("attachments")
+    is_lead = audit.lead_auditor_id == request.user.pk
+    available = [t.name for t in audit.get_available_status_transitions() if t.name in services.ACTIONS]
+    # Closing is offered only when it would succeed; otherwise the lead auditor sees what is missing.
+    close_blockers = services.close_blockers(audit) if is_lead and "close" in available else []
     context = {
         "audit": audit,
         "findings": findings,
         "form": form,
-        "can_edit": services.can_edit(request.user, audit),
-        "is_lead": audit.lead_auditor_id == request.user.pk,
+        "can_edit": access.can_edit(request.user, audit),
+        "is_lead": is_lead,
         "transitions": [
-            (t.name, services.ACTIONS[t.name])
-            for t in audit.get_available_status_transitions()
-            if t.name in services.ACTIONS
+            (name, services.ACTIONS[name]) for name in available if not (name == "close" and close_blockers)
         ],
+        "close_blockers": close_blockers,
         "area_labels": dict(AREAS),
         "manifest": services.signature_manifest(audit),
         "latest_report": audit.reports.first(),

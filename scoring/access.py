@@ -23,6 +23,15 @@ def is_lead(user, evaluation: Evaluation) -> bool:
     return evaluation.lead_id == user.pk
 
 
+def may_act(user, evaluation: Evaluation, who: str) -> bool:
+    """who: "lead" (scorecard, candidates, stages), "evaluator" (own scores), "team" (either)."""
+    if who == "lead":
+        return is_lead(user, evaluation)
+    if who == "evaluator":
+        return is_evaluator(user, evaluation)
+    return is_lead(user, evaluation) or is_evaluator(user, evaluation)
+
+
 def is_evaluator(user, evaluation: Evaluation) -> bool:
     cached = getattr(evaluation, "_evaluator_ids", None)
     if cached is None:

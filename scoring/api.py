@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, inline_ser
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from accounts.roles import EVALUATOR, has_role
@@ -270,6 +271,34 @@ class EvaluationViewSet(
 ):
     serializer_class = EvaluationSerializer
     filter_backends = []
+    # Who may write through each action, checked before the request body is looked at.
+    WRITERS = {
+        "update": "lead",
+        "partial_update": "lead",
+        "transition": "lead",
+        "weights": "lead",
+        "candidates": "lead",
+        "override_knockout": "lead",
+        "knockouts": "lead",
+        "add_criterion": "lead",
+        "change_criterion": "lead",
+        "scores": "evaluator",
+        "submit": "evaluator",
+        "derived_override": "team",
+    }
+    WHO = {"lead": "the evaluation's lead", "evaluator": "the evaluation's evaluators", "team": "the evaluation's team"}
+
+    def get_object(self):
+        evaluation = super().get_object()
+        who = self.WRITERS.get(self.action)
+        if who and self.request.method not in SAFE_METHODS and not access.may_act(self.request.user, evaluation, who):
+            raise PermissionDenied(f"Only {self.WHO[who]} can do this.")
+        return evaluation
+
+    def create(self, request, *args, **kwargs):
+        if not access.can_create_evaluation(request.user):
+            raise PermissionDenied("Only procurement leads create evaluations.")
+        return super().create(request, *args, **kwargs)
 
     def get_queryset(self):
         return (

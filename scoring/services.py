@@ -530,3 +530,20 @@ def derived_override(*, candidate: Candidate, criterion: Criterion, user, value,
         defaults={"value": number.quantize(Decimal("0.01")), "justification": justification.strip(), "by": user},
     )
     return override
+
+
+def evaluators_invited(evaluation: Evaluation, user_ids) -> None:
+    """Tell newly added evaluators (whichever path added them: page, API, admin)."""
+    from django.contrib.auth import get_user_model
+
+    from accounts import notifications
+    from accounts.models import Notification
+
+    notifications.notify(
+        get_user_model().objects.filter(pk__in=user_ids),
+        Notification.Kind.INVITED,
+        f"You are invited to score: {evaluation.name}",
+        f"{evaluation.lead.printed_name} added you as an evaluator.",
+        evaluation.get_absolute_url(),
+        key=f"invited:{evaluation.pk}",
+    )

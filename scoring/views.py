@@ -410,6 +410,8 @@ def scoring_grid(request, pk: int):
 def score_cell(request, pk: int):
     """Saves one cell from the grid (htmx) and answers with the cell's new state."""
     evaluation = _evaluation(request, pk)
+    if not access.is_evaluator(request.user, evaluation):
+        raise PermissionDenied("Only the evaluation's evaluators score it.")
     revision = request.POST.get("revision") or None
     candidate_id, criterion_id = request.POST.get("candidate", ""), request.POST.get("criterion", "")
     if not (candidate_id.isdigit() and criterion_id.isdigit()):

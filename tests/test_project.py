@@ -60,7 +60,7 @@ def test_compose_services_point_at_real_things():
     assert "--appendonly yes" in redis_command and "--maxmemory-policy noeviction" in redis_command
     for name, service in services.items():
         assert "healthcheck" in service, name
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "beat"):
         service = services[name]
         assert service["build"] == "."
         assert (ROOT / "Dockerfile").exists()
@@ -79,6 +79,11 @@ def test_compose_services_point_at_real_things():
             assert f'"{variable}"' in settings_text, f"{variable} is not read by the settings"
         for dependency in service["depends_on"]:
             assert dependency in services
+    from django.conf import settings
+
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():  # beat schedules tasks that exist
+        module, name = entry["task"].rsplit(".", 1)
+        assert hasattr(__import__(module, fromlist=[name]), name), entry["task"]
     requirements = (ROOT / "requirements.txt").read_text()
     for package in ("gunicorn", "celery", "redis", "psycopg"):
         assert package in requirements

@@ -7,7 +7,6 @@ not removed.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ManyToManyField
-from django.shortcuts import get_object_or_404
 from django_countries.serializers import CountryFieldMixin
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, parsers, serializers, status, viewsets
@@ -16,8 +15,9 @@ from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.response import Response
 
 from vendors import selectors, services
+from vendors.access import IMPORT_PERMISSIONS, visible_import_jobs
 from vendors.filters import InspectionFilter, SiteFilter, VendorFilter
-from vendors.forms import IMPORT_PERMISSIONS, validate_upload
+from vendors.forms import validate_upload
 from vendors.models import (
     Contact,
     DosageForm,
@@ -269,8 +269,11 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = ImportJobSerializer
     permission_classes = [IsAuthenticated, ImportPermission]
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
-    queryset = ImportJob.objects.order_by("-created_at")
+    queryset = ImportJob.objects.none()  # for the schema; requests use get_queryset
     filter_backends = []
+
+    def get_queryset(self):
+        return visible_import_jobs(self.request.user).order_by("-created_at")
 
     @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobSerializer})
     def create(self, request):
@@ -294,7 +297,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        job = get_object_or_404(ImportJob, pk=pk)
+        job = self.get_object()
         if not services.import_job_confirm(job=job):
             return Response(
                 {

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from vendors import access
 from vendors.models import Contact, ImportJob, RegulatoryInspection, Service, Site, Vendor
 from vendorselect.forms import StyledFormMixin
 
@@ -106,16 +107,9 @@ class InspectionForm(StyledFormMixin, forms.ModelForm):
         widgets = {"end_date": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 3})}
 
 
-# What each kind of import writes, hence the permission it needs.
-IMPORT_PERMISSIONS = {
-    ImportJob.Target.VENDORS: "vendors.add_vendor",
-    ImportJob.Target.SITES: "vendors.add_site",
-    ImportJob.Target.FDA_INSPECTIONS: "vendors.add_regulatoryinspection",
-}
-
-
 def allowed_targets(user) -> list[tuple[str, str]]:
-    return [(value, label) for value, label in ImportJob.Target.choices if user.has_perm(IMPORT_PERMISSIONS[value])]
+    targets = access.importable_targets(user)
+    return [(value, label) for value, label in ImportJob.Target.choices if value in targets]
 
 
 class ImportForm(StyledFormMixin, forms.Form):

@@ -1,3 +1,4 @@
+import pghistory
 from celery import shared_task
 
 from vendors import services
@@ -15,4 +16,6 @@ def import_check(job_id: int) -> None:
 def import_apply(job_id: int) -> None:
     job = ImportJob.objects.filter(pk=job_id).first()
     if job:
-        services.import_job_apply(job=job)
+        # The trail of every row the import writes names the person who confirmed it.
+        with pghistory.context(user=job.created_by_id, task=f"import {job.pk} ({job.original_name})"):
+            services.import_job_apply(job=job)

@@ -7,10 +7,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from vendors import exports, selectors, services
+from vendors import access, exports, selectors, services
 from vendors.filters import InspectionFilter, VendorFilter
 from vendors.forms import ContactFormSet, ImportForm, InspectionForm, SiteForm, VendorForm
-from vendors.models import ImportJob, RegulatoryInspection, Site, Vendor
+from vendors.models import RegulatoryInspection, Site, Vendor
 
 PAGE_SIZE = 25
 
@@ -140,7 +140,7 @@ def import_list(request):
             user=request.user, target=form.cleaned_data["target"], upload=form.cleaned_data["file"]
         )
         return redirect(job)
-    jobs = ImportJob.objects.select_related("created_by")[:20]
+    jobs = access.visible_import_jobs(request.user).select_related("created_by")[:20]
     return render(request, "vendors/import_list.html", {"form": form, "jobs": jobs, "columns": exports.COLUMN_HELP})
 
 
@@ -148,7 +148,7 @@ def import_list(request):
 @permission_required("vendors.add_importjob", raise_exception=True)
 @require_GET
 def import_detail(request, pk: int):
-    job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
+    job = get_object_or_404(access.visible_import_jobs(request.user).select_related("created_by"), pk=pk)
     context = {"job": job, "progress": services.import_progress(job) if job.is_running else None}
     # htmx polls the status panel alone while the worker runs.
     template = "vendors/_import_status.html" if request.htmx else "vendors/import_detail.html"
@@ -159,7 +159,7 @@ def import_detail(request, pk: int):
 @permission_required("vendors.add_importjob", raise_exception=True)
 @require_POST
 def import_confirm(request, pk: int):
-    job = get_object_or_404(ImportJob, pk=pk)
+    job = get_object_or_404(access.visible_import_jobs(request.user), pk=pk)
     if services.import_job_confirm(job=job):
         messages.info(request, "Import started.")
     else:

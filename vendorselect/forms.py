@@ -1,4 +1,7 @@
 from django import forms
+from django.contrib.auth import get_user_model
+
+from vendorselect import trail
 
 
 class StyledFormMixin:
@@ -18,3 +21,40 @@ class StyledFormMixin:
             if self.is_bound and name in self.errors:
                 widget.attrs["class"] += " is-invalid"
                 widget.attrs["aria-invalid"] = "true"
+
+
+class TrailSearchForm(StyledFormMixin, forms.Form):
+    model = forms.ChoiceField(
+        label="Record type", required=False, choices=lambda: [("", "Any"), *trail.tracked_models()]
+    )
+    user = forms.ModelChoiceField(label="User", required=False, queryset=get_user_model().objects.order_by("username"))
+    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    object_id = forms.CharField(label="Record id", required=False, max_length=20)
+    action = forms.ChoiceField(
+        label="Action",
+        required=False,
+        choices=[("", "Any"), ("insert", "Created"), ("update", "Changed"), ("delete", "Deleted")],
+    )
+
+    def clean_object_id(self):
+        value = self.cleaned_data["object_id"].strip()
+        if value and not value.isdigit():
+            raise forms.ValidationError("A record id is a whole number.")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "“To” is before “From”.")
+        return data
+
+    def describe(self) -> str:
+        """The filters in words, printed on the exported PDF."""
+        parts = []
+        for name, bound in ((n, self[n]) for n in self.fields):
+            value = self.cleaned_data.get(name)
+            if value:
+                shown = dict(self.fields[name].choices).get(value, value) if name in ("model", "action") else value
+                parts.append(f"{bound.label}: {shown}")
+        return "; ".join(parts) or "all records"

@@ -1,5 +1,6 @@
 from django.urls import reverse
 
+from accounts import notifications
 from accounts.roles import user_roles
 
 
@@ -17,6 +18,8 @@ def navigation(request):
     ]
     if user.has_perm("vendors.add_importjob"):
         items.append(("Imports", reverse("vendors:imports"), "upload"))
+    if user.has_perm("accounts.view_audit_trail"):
+        items.append(("Audit trail", reverse("trail"), "clock-history"))
     items.append(("API", reverse("api-docs"), "braces"))
     if user.is_staff:
         items.append(("Admin", reverse("admin:index"), "gear"))
@@ -25,4 +28,4 @@ def navigation(request):
         {"label": label, "url": url, "icon": icon, "active": (url != "/" and path.startswith(url)) or path == url}
         for label, url, icon in items
     ]
-    return {"nav_items": nav, "user_roles": user_roles(user)}
+    return {"nav_items": nav, "user_roles": user_roles(user), "unread_notifications": notifications.unread_count(user)}

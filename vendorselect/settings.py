@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 import pghistory
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -231,6 +232,8 @@ SHORTLIST_REQUIRED_APPROVALS = int(os.environ.get("SHORTLIST_REQUIRED_APPROVALS"
 # each event row, and the event tables refuse UPDATE and DELETE.
 PGHISTORY_DEFAULT_TRACKERS = (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 PGHISTORY_APPEND_ONLY = True
+# The time of the write itself (not of the transaction start), so events order as they happened.
+PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
 PGHISTORY_CONTEXT_FIELD = pghistory.ContextJSONField()
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -277,6 +280,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "600"))
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Daily reminders (overdue CAPAs, due requalifications) by `celery beat` (compose service "beat").
+CELERY_BEAT_SCHEDULE = {
+    "daily-reminders": {
+        "task": "audits.tasks.send_reminders",
+        "schedule": crontab(hour=int(os.environ.get("REMINDER_HOUR_UTC", "6")), minute=0),
+    }
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 if CELERY_BROKER_URL.startswith("filesystem"):
     _broker_dir = VAR_DIR / "celery"

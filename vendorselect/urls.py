@@ -4,15 +4,17 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from accounts.api import register_routes as register_account_routes
 from audits.api import register_routes as register_audit_routes
 from scoring.api import register_routes as register_scoring_routes
 from vendors.api import register_routes as register_vendor_routes
-from vendorselect.views import home
+from vendorselect.views import home, record_history, trail_search
 
 router = DefaultRouter()
 register_vendor_routes(router)
 register_scoring_routes(router)
 register_audit_routes(router)
+register_account_routes(router)
 
 
 def healthz(request):
@@ -25,6 +27,8 @@ urlpatterns = [
     path("vendors/", include("vendors.urls")),
     path("evaluations/", include("scoring.urls")),
     path("audits/", include("audits.urls")),
+    path("trail/", trail_search, name="trail"),
+    path("history/<str:label>/<int:pk>/", record_history, name="history"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/v1/auth/", include("accounts.api_urls")),

@@ -1,10 +1,22 @@
 """The home page: one dashboard whose panels follow the user's roles."""
 
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.apps import apps
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_GET
 
-from accounts.roles import ROLE_SLUGS, user_roles
+from accounts.roles import EVALUATOR, MANAGER, ROLE_SLUGS, user_roles
+from scoring import shortlists
+from scoring.models import Evaluation, Shortlist
 from vendors import selectors as vendor_selectors
+from vendors.exports import table_response
+from vendorselect import trail
+from vendorselect.forms import TrailSearchForm
 
 
 @login_required
@@ -23,4 +35,113 @@ def home(request):
         "recent_flags": vendor_selectors.inspection_list().filter(classification="OAI")[:5],
         "requalification": vendor_selectors.requalification_due(),
     }
+    user = request.user
+    if MANAGER in roles:
+        context["pending"] = list(shortlists.pending_for(user)[:10])
+        context["decided"] = list(
+            Shortlist.objects.filter(decided_at__isnull=False)
+            .select_related("evaluation", "proposed_by")
+            .order_by("-decided_at")[:8]
+        )
+        context["in_progress"] = list(
+            Evaluation.objects.filter(status__in=[Evaluation.Status.SCORING, Evaluation.Status.REVIEW])
+            .select_related("lead")
+            .annotate(candidate_count=Count("candidates"))
+            .order_by("-updated_at")[:10]
+        )
+    if EVALUATOR in roles:
+        context["my_evaluations"] = list(
+            Evaluation.objects.filter(evaluators=user)
+            .exclude(status=Evaluation.Status.CLOSED)
+            .select_related("lead")
+            .order_by("-updated_at")[:10]
+        )
     return render(request, "home.html", context)
+
+
+# --- Audit trail: history tabs and QA's search ----------------------------------------------------
+
+TRAIL_EXPORT_LIMIT = 10_000
+
+
+def _visible_records(user, label: str):
+    """The records of this model the user may see, or None when the model has no history page."""
+    from audits.access import visible_audits
+    from scoring.access import visible_evaluations
+    from scoring.models import Shortlist
+
+    if label in ("vendors.Vendor", "vendors.Site", "vendors.RegulatoryInspection"):
+        model = apps.get_model(label)
+        return model.objects.all() if user.has_perm(f"vendors.view_{model._meta.model_name}") else model.objects.none()
+    return {
+        "audits.Audit": lambda: visible_audits(user),
+        "scoring.Evaluation": lambda: visible_evaluations(user),
+        "scoring.Shortlist": lambda: Shortlist.objects.filter(evaluation__in=visible_evaluations(user)),
+    }.get(label, lambda: None)()
+
+
+@login_required
+@require_GET
+def record_history(request, label: str, pk: int):
+    """The history tab of a record: every change of it and of the rows that belong to it."""
+    records = _visible_records(request.user, label)
+    if records is None:
+        raise Http404("No history for this kind of record.")
+    record = get_object_or_404(records, pk=pk)
+    items = trail.entries(trail.history(record)) if trail.available() else []
+    return render(
+        request,
+        "trail/history.html",
+        {"record": record, "entries": items, "available": trail.available(), "kind": record._meta.verbose_name},
+    )
+
+
+@login_required
+@permission_required("accounts.view_audit_trail", raise_exception=True)
+@require_GET
+def trail_search(request):
+    """QA's search across the whole trail, with CSV, XLSX and PDF export of what it finds."""
+    form = TrailSearchForm(request.GET or None)
+    events = None
+    if trail.available() and form.is_valid():
+        data = form.cleaned_data
+        events = trail.search(
+            model=data["model"],
+            user=data["user"],
+            since=data["since"],
+            until=data["until"],
+            object_id=data["object_id"],
+            action=data["action"],
+        )
+        fmt = request.GET.get("export")
+        if fmt in ("csv", "xlsx", "pdf"):
+            items = trail.entries(events[:TRAIL_EXPORT_LIMIT])
+            stamp = timezone.now().strftime("%Y%m%d-%H%M")
+            if fmt == "pdf":
+                from audits.report import render_pdf
+
+                html = render_to_string(
+                    "trail/trail_pdf.html",
+                    {
+                        "entries": items,
+                        "filters": form.describe(),
+                        "generated_at": timezone.now(),
+                        "user": request.user,
+                    },
+                )
+                response = HttpResponse(render_pdf(html)[0], content_type="application/pdf")
+                response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.pdf"'
+                return response
+            return table_response(trail.rows(items), fmt, f"audit-trail-{stamp}.{fmt}", "Audit trail")
+    page = Paginator(events, 50).get_page(request.GET.get("page")) if events is not None else None
+    return render(
+        request,
+        "trail/search.html",
+        {
+            "form": form,
+            "page": page,
+            "entries": trail.entries(page.object_list) if page else [],
+            "available": trail.available(),
+            "export_limit": TRAIL_EXPORT_LIMIT,
+        },
+    )

@@ -372,7 +372,7 @@ def test_ranking_query_count_is_bounded(
     with django_assert_max_num_queries(12):
         assert client.get("/api/v1/evaluations/").status_code == 200
     page_client = client_as("procurement")
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(26):
         assert page_client.get(f"/evaluations/{evaluation.pk}/ranking/").status_code == 200
     with django_assert_max_num_queries(22):
         assert client.get(f"/api/v1/evaluations/{evaluation.pk}/sensitivity/").status_code == 200

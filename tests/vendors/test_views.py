@@ -38,7 +38,7 @@ def test_vendor_list_escapes_user_text(client_as):
 def test_vendor_list_page_query_count_is_bounded(client_as, django_assert_max_num_queries, count):
     _make_vendors(count)
     client = client_as("procurement")
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         response = client.get("/vendors/?kind=CRO&kind=CDMO&ordering=-sites")
     assert response.status_code == 200
 

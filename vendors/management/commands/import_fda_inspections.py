@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pghistory
 from django.core.management.base import BaseCommand, CommandError
 
 from vendors import fda, importing
@@ -26,7 +27,11 @@ class Command(BaseCommand):
             for error in result.errors:
                 self.stderr.write(f"row {error.row}, {error.column}: {error.message}")
             raise CommandError(f"{len(result.errors)} problem(s) found; nothing was imported.")
-        counts = result.counts if dry_run else fda.apply_inspections(result)
+        if dry_run:
+            counts = result.counts
+        else:
+            with pghistory.context(command=f"import_fda_inspections {path.name}"):
+                counts = fda.apply_inspections(result)
         verb = "would be" if dry_run else "were"
         self.stdout.write(
             self.style.SUCCESS(

@@ -9,6 +9,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pghistory
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -340,7 +341,7 @@ class Command(BaseCommand):
     help = "Load idempotent demo data: one user per role and a realistic fictional vendor register."
 
     def handle(self, *args, **options):
-        with transaction.atomic():
+        with transaction.atomic(), pghistory.context(command="seed_demo"):
             self.ensure_reference_data()
             self.seed_users()
             self.seed_register()

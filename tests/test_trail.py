@@ -1,0 +1,132 @@
+"""The audit trail: written by the database for every write path, append-only, readable and exportable."""
+
+import io
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from pghistory.models import Events
+from pypdf import PdfReader
+
+from tests.factories import SiteFactory, VendorFactory
+from tests.vendors.test_import import GOOD, run_import
+from vendors.models import Vendor
+
+pytestmark = pytest.mark.django_db
+
+
+def vendor_events(vendor):
+    return list(Events.objects.tracks(vendor).order_by("pgh_id"))
+
+
+def test_api_change_is_recorded_with_user_field_old_and_new(api_as, users, client_as):
+    vendor = VendorFactory(name="Acme Bio", status="prospect")
+    response = api_as("procurement").patch(f"/api/v1/vendors/{vendor.pk}/", {"status": "approved"}, format="json")
+    assert response.status_code == 200, response.content
+    insert, update = vendor_events(vendor)
+    assert insert.pgh_label == "insert" and update.pgh_label == "update"
+    assert update.pgh_diff["status"] == ["prospect", "approved"]
+    assert update.pgh_context["user"] == users["procurement"].pk
+    assert update.pgh_context["url"] == f"/api/v1/vendors/{vendor.pk}/"
+    page = client_as("manager").get(f"/history/vendors.Vendor/{vendor.pk}/").content.decode()
+    assert "Changed" in page and "prospect" in page and "approved" in page
+    assert users["procurement"].printed_name in page
+
+
+def test_bulk_update_and_raw_sql_are_recorded():
+    a, b = VendorFactory(), VendorFactory()
+    Vendor.objects.filter(pk__in=[a.pk, b.pk]).update(status="disqualified")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE vendors_vendor SET website = 'https://x.example' WHERE id = %s", [a.pk])
+    assert [e.pgh_diff for e in vendor_events(a)][1:] == [
+        {"status": ["prospect", "disqualified"]},
+        {"website": ["", "https://x.example"]},
+    ]
+    assert vendor_events(b)[-1].pgh_diff == {"status": ["prospect", "disqualified"]}
+
+
+def test_import_writes_are_recorded_with_the_person_who_confirmed(client_as, users, django_capture_on_commit_callbacks):
+    run_import(client_as("procurement"), GOOD.encode(), django_capture_on_commit_callbacks)
+    alpha = Vendor.objects.get(name="Alpha Bio")
+    [insert] = vendor_events(alpha)
+    assert insert.pgh_context["user"] == users["procurement"].pk
+    assert insert.pgh_context["task"].startswith("import ")
+
+
+def test_deletes_are_recorded():
+    vendor = VendorFactory()
+    contact = vendor.contacts.create(name="Ann Lee")
+    contact.delete()
+    labels = [e.pgh_label for e in Events.objects.references(vendor).order_by("pgh_created_at")]
+    assert labels == ["insert", "insert", "delete"]
+
+
+@pytest.mark.parametrize("sql", ["UPDATE vendors_vendorevent SET name = 'x'", "DELETE FROM vendors_vendorevent"])
+def test_the_database_refuses_to_change_the_trail(sql):
+    VendorFactory()
+    with (
+        pytest.raises(DatabaseError, match="Cannot update or delete"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+
+
+def test_history_tabs_follow_record_visibility(client_as, reviewed_evaluation):
+    evaluation = reviewed_evaluation
+    assert client_as("manager").get(f"/history/scoring.Evaluation/{evaluation.pk}/").status_code == 200
+    assert client_as("procurement").get(f"/history/scoring.Evaluation/{evaluation.pk}/").status_code == 200
+    assert client_as("auditor").get(f"/history/scoring.Evaluation/{evaluation.pk}/").status_code == 404
+    assert client_as("manager").get(f"/history/accounts.User/{evaluation.lead_id}/").status_code == 404
+    site = SiteFactory()
+    page = client_as("evaluator").get(f"/history/vendors.Site/{site.pk}/")
+    assert page.status_code == 200 and b"Created" in page.content
+
+
+@pytest.fixture
+def reviewed_evaluation(users):
+    from scoring import services
+
+    return services.evaluation_create(lead=users["procurement"], name="Trail test")
+
+
+@pytest.mark.parametrize(("role", "status"), [("manager", 200), ("procurement", 403), ("auditor", 403)])
+def test_trail_search_is_for_qa(client_as, role, status):
+    assert client_as(role).get("/trail/").status_code == status
+
+
+def test_trail_search_filters_and_exports(client_as, api_as, users, django_assert_max_num_queries):
+    vendor = VendorFactory(name="Zeta Labs")
+    api_as("procurement").patch(f"/api/v1/vendors/{vendor.pk}/", {"website": "https://zeta.example"}, format="json")
+    for _ in range(30):
+        VendorFactory()
+    client = client_as("manager")
+    query = f"?model=vendors.Vendor&user={users['procurement'].pk}"
+    with django_assert_max_num_queries(12):
+        page = client.get("/trail/" + query)
+    html = page.content.decode()
+    assert "https://zeta.example" in html and html.count("<tr>") >= 1
+    csv = client.get("/trail/" + query + "&export=csv").content.decode("utf-8-sig")
+    assert "Website" in csv and "https://zeta.example" in csv and users["procurement"].printed_name in csv
+    pdf = client.get("/trail/" + query + "&export=pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Audit trail extract" in text and "zeta.example" in text and "Page 1 of" in text
+
+
+def test_trail_search_reports_bad_filters(client_as):
+    page = client_as("manager").get("/trail/?since=2026-05-01&until=2026-01-01&object_id=abc")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "is before" in html and "whole number" in html
+
+
+def test_signatures_and_refusals_are_in_the_trail(api_as, reviewed):
+    from tests.scoring.test_shortlists import decide, submitted
+
+    shortlist = submitted(api_as, reviewed)
+    decide(api_as("manager"), shortlist, password="wrong")
+    decide(api_as("manager"), shortlist)
+    models = set(Events.objects.references(shortlist).values_list("pgh_model", flat=True))
+    assert {"scoring.ShortlistEvent", "scoring.ShortlistEntryEvent", "scoring.ShortlistDecisionEvent"} <= models
+    assert Events.objects.across("accounts.SignatureEvent").count() == 1
+    assert Events.objects.across("accounts.RefusedAttemptEvent").count() == 1
