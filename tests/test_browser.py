@@ -165,19 +165,57 @@ def test_lead_reviews_ranking_and_sensitivity(page, demo):
     assert page.console_errors == [], page.console_errors
 
 
+def sign_as(page, username, decision="Approve"):
+    login(page, username)
+    page.get_by_role("link", name=re.compile("Sterile fill-finish.*version 1")).click()  # pending, on the home page
+    page.get_by_role("heading", name=re.compile("Your decision")).wait_for()
+    page.get_by_label(decision, exact=True).check()
+    page.get_by_label("Password").fill(demo_password(username))
+    page.get_by_role("button", name="Sign").click()
+    page.get_by_text("Your decision is signed and recorded.").wait_for()
+
+
+def test_two_managers_sign_a_shortlist(page, demo):
+    """The manager opens the pending shortlist from the dashboard, reviews the frozen snapshot and
+    signs (1 of 2); the QA head signs second and the shortlist is approved, both in the manifest."""
+    login(page, "lead")
+    page.goto("/evaluations/")
+    page.get_by_role("link", name=re.compile("Sterile fill-finish")).click()
+    page.get_by_role("link", name="Shortlist", exact=True).click()
+    page.get_by_text("Awaiting approval").first.wait_for()
+    page.context.clear_cookies()
+    sign_as(page, "manager")
+    assert page.get_by_text("1 of 2 required").is_visible()
+    shot(page, "shortlist-signed-once")
+    page.context.clear_cookies()
+    sign_as(page, "qa-manager")
+    page.get_by_text("Approved", exact=True).first.wait_for()
+    manifest = page.locator("table", has_text="Signed by").inner_text()
+    assert "Elena Vasquez" in manifest and "Kenji Watanabe" in manifest and manifest.count("valid") == 2
+    shot(page, "shortlist-approved")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("PDF with signature manifest")).click()
+    from pypdf import PdfReader
+
+    text = " ".join(p.extract_text() for p in PdfReader(download.value.path()).pages)
+    assert "Kenji Watanabe" in text and "Signature manifest" in text
+    assert page.console_errors == [], page.console_errors
+
+
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def test_main_pages_have_no_serious_accessibility_violations(browser, live_server, demo):
     from scoring.models import Evaluation
 
-    evaluation = Evaluation.objects.get(name__contains="demo").pk
+    evaluation = Evaluation.objects.get(name__startswith="Peptide API").pk
+    shortlisted = Evaluation.objects.get(name__startswith="Sterile fill-finish")
+    shortlist, shortlisted = shortlisted.shortlists.get().pk, shortlisted.pk
     # axe is injected as an inline script, which our CSP rightly blocks: bypass it for the audit only.
     context = browser.new_context(base_url=live_server.url, bypass_csp=True)
     page = context.new_page()
-    login(page, "lead")
     found = {}
-    for url in [
+    pages = [
         "/",
         "/vendors/",
         "/vendors/1/",
@@ -193,14 +231,25 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
         "/account/api-token/",
         "/audits/",
         "/audits/capas/",
-    ]:
-        page.goto(url)
-        page.add_script_tag(path=str(AXE))
-        violations = page.evaluate(
-            "async () => (await axe.run()).violations"
-            ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id + ' ' + v.nodes[0].target)"
-        )
-        if violations:
-            found[url] = violations
+        "/audits/calendar/",
+        "/inbox/",
+        f"/evaluations/{evaluation}/shortlist/",
+        f"/evaluations/{shortlisted}/shortlist/{shortlist}/",
+        f"/history/scoring.Evaluation/{evaluation}/",
+    ]
+    # The manager sees the decision form and QA's trail search; the lead sees the rest.
+    manager_pages = [f"/evaluations/{shortlisted}/shortlist/{shortlist}/", "/", "/trail/?model=vendors.Vendor"]
+    for username, urls in (("lead", pages), ("manager", manager_pages)):
+        context.clear_cookies()
+        login(page, username)
+        for url in urls:
+            page.goto(url)
+            page.add_script_tag(path=str(AXE))
+            violations = page.evaluate(
+                "async () => (await axe.run()).violations"
+                ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id + ' ' + v.nodes[0].target)"
+            )
+            if violations:
+                found[f"{username} {url}"] = violations
     context.close()
     assert found == {}

@@ -1,8 +1,8 @@
-import pghistory
 from celery import shared_task
 
 from vendors import services
 from vendors.models import ImportJob
+from vendorselect import trail
 
 
 @shared_task(acks_late=True)
@@ -17,5 +17,5 @@ def import_apply(job_id: int) -> None:
     job = ImportJob.objects.filter(pk=job_id).first()
     if job:
         # The trail of every row the import writes names the person who confirmed it.
-        with pghistory.context(user=job.created_by_id, task=f"import {job.pk} ({job.original_name})"):
+        with trail.context(user=job.created_by_id, task=f"import {job.pk} ({job.original_name})"):
             services.import_job_apply(job=job)

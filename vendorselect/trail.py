@@ -9,12 +9,14 @@ It lives in the project package because it reads across every app.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import pghistory
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core import checks
 from django.db import connection
 from django.utils.text import capfirst
 from pghistory.models import Events
@@ -26,6 +28,12 @@ SECRET_FIELDS = {"password", "snapshot"}  # shown as "changed" without the value
 def available() -> bool:
     """The triggers exist only on PostgreSQL; the embedded SQLite default keeps no trail."""
     return connection.vendor == "postgresql"
+
+
+def context(**metadata):
+    """Who or what makes the writes inside (user id, task, command, reason), for their trail entries.
+    A no-op on SQLite, where there is no trail to attach it to."""
+    return pghistory.context(**metadata) if available() else contextlib.nullcontext()
 
 
 def _all_event_models() -> list:
@@ -156,3 +164,19 @@ def rows(items: list[Entry]):
                 e.reason,
                 e.url,
             ]
+
+
+@checks.register("trail", deploy=True)
+def check_trail_database(app_configs=None, **kwargs):
+    """`check --deploy` warns when the database cannot keep the audit trail."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return [
+            checks.Warning(
+                "The audit trail is written by PostgreSQL triggers; this database keeps none.",
+                hint="Set DATABASE_URL to a PostgreSQL database for any regulated (GxP) use.",
+                id="vendorselect.W001",
+            )
+        ]
+    return []

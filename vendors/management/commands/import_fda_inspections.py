@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-import pghistory
 from django.core.management.base import BaseCommand, CommandError
 
 from vendors import fda, importing
+from vendorselect import trail
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         if dry_run:
             counts = result.counts
         else:
-            with pghistory.context(command=f"import_fda_inspections {path.name}"):
+            with trail.context(command=f"import_fda_inspections {path.name}"):
                 counts = fda.apply_inspections(result)
         verb = "would be" if dry_run else "were"
         self.stdout.write(

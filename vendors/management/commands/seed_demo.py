@@ -9,7 +9,6 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pghistory
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -18,6 +17,7 @@ from django.db import transaction
 
 from accounts import roles
 from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Site, Vendor
+from vendorselect import trail
 
 # user name, first name, last name, roles
 DEMO_USERS = [
@@ -341,12 +341,13 @@ class Command(BaseCommand):
     help = "Load idempotent demo data: one user per role and a realistic fictional vendor register."
 
     def handle(self, *args, **options):
-        with transaction.atomic(), pghistory.context(command="seed_demo"):
+        with transaction.atomic(), trail.context(command="seed_demo"):
             self.ensure_reference_data()
             self.seed_users()
             self.seed_register()
             self.seed_audits()
             self.seed_evaluation()
+            self.seed_shortlist()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {Vendor.objects.count()} vendors, "
@@ -609,6 +610,65 @@ class Command(BaseCommand):
                 )
             if number == 0:
                 scoring.evaluator_submit(evaluation=evaluation, user=evaluator)
+
+    def seed_shortlist(self):
+        """A second evaluation, fully scored and in review, whose shortlist awaits two signatures
+        (procurement manager and QA head): what a manager's home shows first."""
+        from scoring import services as scoring
+        from scoring import shortlists
+        from scoring.models import Evaluation
+
+        name = "Sterile fill-finish for Phase I (demo)"
+        if Evaluation.objects.filter(name=name).exists():
+            return
+        User = get_user_model()
+        lead = User.objects.get(username="lead")
+        evaluators = list(User.objects.filter(username__in=["evaluator", "evaluator2"]).order_by("username"))
+        evaluation = scoring.evaluation_create(
+            lead=lead,
+            name=name,
+            evaluators=evaluators,
+            description="Aseptic fill-finish of a lyophilised peptide in vials for the first-in-human study.",
+            dosage_form=DosageForm.objects.get(code="sterile-injectable"),
+            phase=Phase.objects.get(code="phase-1"),
+            target_agencies=["FDA", "EMA"],
+        )
+        vendors = [
+            "Castellane Sterile Solutions",
+            "Pacifica BioFill",
+            "Kappa Sterile Fill Korea",
+            "Eastgate Sterile Injectables",
+        ]
+        candidates = [
+            scoring.candidate_add(evaluation=evaluation, user=lead, vendor=Vendor.objects.get(name=vendor))
+            for vendor in vendors
+        ]
+        evaluation = scoring.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
+        for number, evaluator in enumerate(evaluators):
+            for rank, candidate in enumerate(candidates):
+                for criterion in evaluation.scored_criteria():
+                    value = max(1, min(5, 5 - rank + (criterion.position + number) % 2 - 1 + (rank == 0)))
+                    scoring.score_save(
+                        evaluation=evaluation,
+                        user=evaluator,
+                        candidate_id=candidate.pk,
+                        criterion_id=criterion.pk,
+                        value=value,
+                    )
+            scoring.evaluator_submit(evaluation=evaluation, user=evaluator)
+        evaluation = scoring.evaluation_transition(evaluation=evaluation, user=lead, action="start_review")
+        from scoring import selectors
+
+        ranking = selectors.ranking(evaluation, lead)
+        top = [row.candidate.pk for row in ranking.rows if row.rank is not None][:2]
+        shortlist = shortlists.shortlist_propose(
+            evaluation=evaluation,
+            user=lead,
+            candidate_ids=top,
+            rationale="The two best-ranked sites; both have EU and US sterile approvals on record.",
+            required_approvals=2,
+        )
+        shortlists.shortlist_submit(shortlist=shortlist, user=lead)
 
     @staticmethod
     def legal_suffix(country: str) -> str:
