@@ -569,6 +569,9 @@ def shortlist_detail(request, pk: int, shortlist_pk: int):
             "decisions": ShortlistDecision.Decision.choices,
             "approvals": shortlist.decisions.filter(decision=ShortlistDecision.Decision.APPROVE).count(),
             "is_evaluator": access.is_evaluator(request.user, evaluation),
+            "can_issue_rfp": shortlist.status == Shortlist.Status.APPROVED
+            and access.is_lead(request.user, evaluation)
+            and request.user.has_perm("rfp.add_rfp"),
         }
     )
     return render(request, "scoring/shortlist_detail.html", context)

@@ -23,8 +23,12 @@ from accounts.models import Notification
 from accounts.roles import AUDITOR, EVALUATOR, PROCUREMENT_LEAD
 from audits import services as audit_services
 from audits.models import AuditReport
+from rfp import services as rfp_services
+from rfp.models import Packet, RfpTemplate
 from scoring import shortlists
+from scoring.models import Shortlist, ShortlistEntry
 from tests.factories import InspectionFactory, SiteFactory, UserFactory, VendorFactory
+from tests.rfp.conftest import rfp_values
 from vendors.models import ImportJob
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +92,41 @@ def world(users, reviewed):
         report={"counts": {"create": 1, "update": 0, "unchanged": 0}, "errors": []},
     )
     [note] = notifications.notify([users["procurement"]], Notification.Kind.INVITED, "Hello")
+    # An approved shortlist of E1 with an RFP, a generated packet and a proposal document.
+    approved = Shortlist.objects.create(
+        evaluation=evaluation,
+        version=9,
+        proposed_by=users["procurement"],
+        snapshot=shortlist.snapshot,
+        snapshot_hash=shortlist.snapshot_hash,
+    )
+    Shortlist.objects.filter(pk=approved.pk).update(status=Shortlist.Status.APPROVED)
+    approved = Shortlist.objects.get(pk=approved.pk)
+    ShortlistEntry.objects.create(shortlist=approved, candidate=candidates[3])
+    rfp = rfp_services.rfp_create(shortlist=approved, user=users["procurement"], **rfp_values())
+    packet = Packet.objects.create(
+        rfp=rfp,
+        candidate=candidates[3],
+        version=1,
+        template=RfpTemplate.objects.filter(kind="CDMO").first(),
+        inputs_hash="0" * 64,
+        status=Packet.Status.DONE,
+    )
+    for field in ("pdf", "questionnaire", "bundle"):
+        getattr(packet, field).save(f"p.{field}", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=False)
+    packet.save()
+    proposal = rfp_services.proposal_record(
+        rfp=rfp, user=users["procurement"], candidate_id=candidates[3].pk, received_on=today
+    )
+    document = rfp_services.proposal_document_add(
+        proposal=proposal, user=users["procurement"], upload=SimpleUploadedFile("offer.pdf", b"%PDF-1.4\n%%EOF\n")
+    )
     return {
+        "sa": approved.pk,
+        "rfp1": rfp.pk,
+        "pk1": packet.pk,
+        "doc1": document.pk,
+        "tpl1": RfpTemplate.objects.first().pk,
         "e1": evaluation.pk,
         "e2": other.pk,
         "s1": shortlist.pk,
@@ -163,6 +201,17 @@ PAGES = [
     ("history/other", "get", "/history/scoring.Evaluation/{e2}/", "302 404 404 404 200 404"),
     ("history/audit", "get", "/history/audits.Audit/{a2}/", "302 200 404 200 200 404"),
     ("history/vendor", "get", "/history/vendors.Vendor/{v1}/", "302 200 200 200 200 200"),
+    ("history/rfp", "get", "/history/rfp.Rfp/{rfp1}/", "302 200 200 404 200 404"),
+    ("rfp:list", "get", "/rfps/", "302 200 200 403 200 403"),
+    ("rfp:templates", "get", "/rfps/templates/", "302 200 403 403 200 403"),
+    ("rfp:create", "get", "/rfps/new/{sa}/", "302 200 403 404 403 404"),
+    ("rfp:detail", "get", "/rfps/{rfp1}/", "302 200 200 404 200 404"),
+    ("rfp:detail/post", "post", "/rfps/{rfp1}/", "302 302 302 404 302 404"),
+    ("rfp:edit", "get", "/rfps/{rfp1}/edit/", "302 200 403 404 403 404"),
+    ("rfp:progress", "get", "/rfps/{rfp1}/progress/", "302 200 200 404 200 404"),
+    ("rfp:download-all", "get", "/rfps/{rfp1}/download-all/", "302 200 200 404 200 404"),
+    ("rfp:packet-download", "get", "/rfps/packets/{pk1}/zip/", "302 200 200 404 200 404"),
+    ("rfp:proposal-document", "get", "/rfps/proposal-documents/{doc1}/", "302 200 200 404 200 404"),
 ]
 
 API = [
@@ -248,6 +297,22 @@ API = [
     ("notification-detail", "get", "/api/v1/notifications/{note1}/", "401 200 404 404 404 404"),
     ("notification-read", "post", "/api/v1/notifications/{note1}/read/", "401 200 404 404 404 404"),
     ("notification-read-all", "post", "/api/v1/notifications/read-all/", "401 200 200 200 200 200"),
+    ("rfp-list", "get", "/api/v1/rfps/", "401 200 200 200 200 200"),
+    ("rfp-list/post", "post", "/api/v1/rfps/", "401 400 403 403 403 403"),
+    ("rfp-detail", "get", "/api/v1/rfps/{rfp1}/", "401 200 200 404 200 404"),
+    ("rfp-detail/patch", "patch", "/api/v1/rfps/{rfp1}/", "401 200 403 404 403 404"),
+    ("rfp-generate", "post", "/api/v1/rfps/{rfp1}/generate/", "401 202 403 404 403 404"),
+    ("rfp-packets", "get", "/api/v1/rfps/{rfp1}/packets/", "401 200 200 404 200 404"),
+    ("rfp-retry", "post", "/api/v1/rfps/{rfp1}/packets/{pk1}/retry/", "401 409 403 404 403 404"),
+    ("rfp-attachments", "post", "/api/v1/rfps/{rfp1}/attachments/", "401 415 403 404 403 404"),
+    ("rfp-deliveries", "post", "/api/v1/rfps/{rfp1}/deliveries/", "401 400 403 404 403 404"),
+    ("rfp-proposals", "get", "/api/v1/rfps/{rfp1}/proposals/", "401 200 200 404 200 404"),
+    ("rfp-proposals/post", "post", "/api/v1/rfps/{rfp1}/proposals/", "401 400 403 404 403 404"),
+    ("rfp-questions", "get", "/api/v1/rfps/{rfp1}/questions/", "401 200 200 404 200 404"),
+    ("rfp-questions/post", "post", "/api/v1/rfps/{rfp1}/questions/", "401 400 403 404 403 404"),
+    ("rfptemplate-list", "get", "/api/v1/rfp-templates/", "401 200 403 403 200 403"),
+    ("rfptemplate-list/post", "post", "/api/v1/rfp-templates/", "401 400 403 403 403 403"),
+    ("rfptemplate-detail", "get", "/api/v1/rfp-templates/{tpl1}/", "401 200 403 403 200 403"),
     ("api-token-obtain", "post", "/api/v1/auth/token/", "400 400 400 400 400 400"),
     ("api-root", "get", "/api/v1/", "401 200 200 200 200 200"),
     ("schema", "get", "/api/schema/", "401 200 200 200 200 200"),

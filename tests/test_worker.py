@@ -75,9 +75,17 @@ def _wait_for(job: ImportJob, statuses: set[str], timeout: float = 60) -> Import
     raise AssertionError(f"job stayed {job.status} for {timeout}s")
 
 
+@pytest.fixture
+def reference_data(transactional_db):
+    """Roles and vocabularies, re-applied: an earlier transactional test may have flushed them.
+    (Not serialized_rollback: reloading the append-only trail tables is refused by design.)"""
+    from vendors.management.commands.seed_demo import Command
+
+    Command().ensure_reference_data()
+
+
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_import_runs_in_a_real_worker(worker, client):
+def test_import_runs_in_a_real_worker(worker, reference_data, client):
     from accounts.roles import PROCUREMENT_LEAD
     from tests.factories import UserFactory
 

@@ -16,6 +16,8 @@ def navigation(request):
         ("Audits", reverse("audits:list"), "search"),
         ("CAPA", reverse("audits:capas"), "list-check"),
     ]
+    if user.has_perm("rfp.view_rfp"):
+        items.append(("RFPs", reverse("rfp:list"), "envelope-paper"))
     if user.has_perm("vendors.add_importjob"):
         items.append(("Imports", reverse("vendors:imports"), "upload"))
     if user.has_perm("accounts.view_audit_trail"):

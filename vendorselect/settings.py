@@ -286,7 +286,9 @@ CELERY_BEAT_SCHEDULE = {
     "daily-reminders": {
         "task": "audits.tasks.send_reminders",
         "schedule": crontab(hour=int(os.environ.get("REMINDER_HOUR_UTC", "6")), minute=0),
-    }
+    },
+    # Publishes what a broker outage left in the outbox (packets are dispatched through it).
+    "relay-outbox": {"task": "rfp.tasks.relay_outbox", "schedule": 60.0},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 if CELERY_BROKER_URL.startswith("filesystem"):

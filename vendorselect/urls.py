@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import register_routes as register_account_routes
 from audits.api import register_routes as register_audit_routes
+from rfp.api import register_routes as register_rfp_routes
 from scoring.api import register_routes as register_scoring_routes
 from vendors.api import register_routes as register_vendor_routes
 from vendorselect.views import home, record_history, trail_search
@@ -15,6 +16,7 @@ register_vendor_routes(router)
 register_scoring_routes(router)
 register_audit_routes(router)
 register_account_routes(router)
+register_rfp_routes(router)
 
 
 def healthz(request):
@@ -27,6 +29,7 @@ urlpatterns = [
     path("vendors/", include("vendors.urls")),
     path("evaluations/", include("scoring.urls")),
     path("audits/", include("audits.urls")),
+    path("rfps/", include("rfp.urls")),
     path("trail/", trail_search, name="trail"),
     path("history/<str:label>/<int:pk>/", record_history, name="history"),
     path("admin/", admin.site.urls),

@@ -67,6 +67,7 @@ TRAIL_EXPORT_LIMIT = 10_000
 def _visible_records(user, label: str):
     """The records of this model the user may see, or None when the model has no history page."""
     from audits.access import visible_audits
+    from rfp.access import visible_rfps
     from scoring.access import visible_evaluations
     from scoring.models import Shortlist
 
@@ -77,6 +78,7 @@ def _visible_records(user, label: str):
         "audits.Audit": lambda: visible_audits(user),
         "scoring.Evaluation": lambda: visible_evaluations(user),
         "scoring.Shortlist": lambda: Shortlist.objects.filter(evaluation__in=visible_evaluations(user)),
+        "rfp.Rfp": lambda: visible_rfps(user),
     }.get(label, lambda: None)()
 
 

@@ -368,6 +368,9 @@ class Command(BaseCommand):
             ("vendors.migrations.0005_auditor_imports", "grant"),
             ("scoring.migrations.0002_role_permissions", "grant"),
             ("audits.migrations.0002_role_permissions", "grant"),
+            ("scoring.migrations.0006_shortlist_permissions", "grant"),
+            ("accounts.migrations.0005_trail_grant", "grant"),
+            ("rfp.migrations.0002_templates_and_roles", "seed"),
         ]:
             getattr(importlib.import_module(module), function)(django_apps, None)
 

@@ -1,0 +1,230 @@
+"""RFPs for an approved shortlist: versioned templates per partner kind, per-vendor packets rendered
+by workers (dispatched through an outbox), deliveries, and the proposals that come back."""
+
+from __future__ import annotations
+
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from scoring.models import Candidate, Shortlist
+
+
+@pghistory.track()
+class RfpTemplate(models.Model):
+    """One version of the RFP text for a partner kind; a revision is a new row, old ones stay."""
+
+    class Kind(models.TextChoices):
+        CRO = "CRO", "CRO (research and clinical services)"
+        CMO = "CMO", "CMO (manufacturing)"
+        CDMO = "CDMO", "CDMO (development and manufacturing)"
+        INTEGRATED = "INTEGRATED", "Integrated (CDMO + CRO)"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    version = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=200)
+    # [{"key": "scope", "title": "Scope of work", "body": "Markdown with {placeholders}"}, ...]
+    sections = models.JSONField()
+    # [{"criterion": "Quality systems", "question": "..."}, ...]: the response questionnaire
+    questions = models.JSONField(default=list, blank=True)
+    change_note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "-version"]
+        constraints = [models.UniqueConstraint(fields=["kind", "version"], name="rfp_template_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+@pghistory.track()
+class Rfp(models.Model):
+    """The request for proposals sent to every vendor of an approved shortlist."""
+
+    shortlist = models.ForeignKey(Shortlist, on_delete=models.PROTECT, related_name="rfps")
+    title = models.CharField(max_length=200)
+    sponsor = models.CharField("sponsor (your company)", max_length=200)
+    program_background = models.TextField(help_text="Markdown: molecule, modality, phase, dosage form, markets.")
+    scope_notes = models.TextField(blank=True, help_text="Markdown added to every vendor's scope of work.")
+    confidentiality = models.TextField(
+        blank=True, help_text="Markdown; e.g. that the CDA signed on a date governs this RFP."
+    )
+    issue_date = models.DateField()
+    questions_due = models.DateField()
+    proposal_due = models.DateField()
+    presentations = models.DateField(null=True, blank=True)
+    award_decision = models.DateField(null=True, blank=True)
+    contact_name = models.CharField(max_length=200)
+    contact_email = models.EmailField()
+    disclose_weights = models.BooleanField(
+        default=False, help_text="Print the criteria weights in the evaluation-criteria section."
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("rfp:detail", args=[self.pk])
+
+
+@pghistory.track(pghistory.InsertEvent())
+class RfpAttachment(models.Model):
+    """A document every packet carries (e.g. the CDA); bytes are immutable once uploaded."""
+
+    rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to="rfp-attachments/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["original_name", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+@pghistory.track()
+class Packet(models.Model):
+    """One vendor's packet (PDF + questionnaire XLSX + attachments, as a ZIP), one version per change
+    of its inputs; regenerating unchanged inputs reuses the stored files."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RENDERING = "rendering", "Rendering"
+        DONE = "done", "Generated"
+        FAILED = "failed", "Failed"
+
+    rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="packets")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
+    version = models.PositiveSmallIntegerField()
+    template = models.ForeignKey(RfpTemplate, on_delete=models.PROTECT, related_name="+")
+    inputs_hash = models.CharField(max_length=64, help_text="SHA-256 of everything the packet is made from.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claim = models.CharField(max_length=64, blank=True, help_text="The task delivery rendering it.")
+    error = models.TextField(blank=True)
+    pdf = models.FileField(upload_to="packets/%Y/%m/", blank=True)
+    pdf_pages = models.PositiveSmallIntegerField(default=0)
+    questionnaire = models.FileField(upload_to="packets/%Y/%m/", blank=True)
+    bundle = models.FileField(upload_to="packets/%Y/%m/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Of the ZIP bundle.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["rfp", "candidate__vendor__name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["rfp", "candidate", "version"], name="packet_version_unique"),
+            # The same inputs are never rendered twice for one vendor.
+            models.UniqueConstraint(fields=["rfp", "candidate", "inputs_hash"], name="packet_inputs_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rfp} — {self.candidate.vendor.name} v{self.version}"
+
+
+class OutboxMessage(models.Model):
+    """A task to publish, written in the same transaction as the work it announces: a broker outage
+    at publish time loses nothing, because the relay publishes what is still pending."""
+
+    task = models.CharField(max_length=200)
+    key = models.CharField(max_length=200, unique=True, help_text="One message per piece of work.")
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["published_at"], name="outbox_pending")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+@pghistory.track(pghistory.InsertEvent())
+class Delivery(models.Model):
+    """A record that a packet version was sent: when, to whom, by whom."""
+
+    packet = models.ForeignKey(Packet, on_delete=models.PROTECT, related_name="deliveries")
+    sent_on = models.DateField()
+    recipient = models.EmailField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.sent_on}"
+
+
+@pghistory.track()
+class Proposal(models.Model):
+    """What a vendor sent back."""
+
+    rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="proposals")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="proposals")
+    received_on = models.DateField()
+    price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["candidate__vendor__name"]
+        constraints = [models.UniqueConstraint(fields=["rfp", "candidate"], name="proposal_once_per_vendor")]
+
+    def __str__(self) -> str:
+        return f"Proposal of {self.candidate.vendor.name}"
+
+
+@pghistory.track(pghistory.InsertEvent())
+class ProposalDocument(models.Model):
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="documents")
+    file = models.FileField(upload_to="proposals/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+@pghistory.track()
+class Question(models.Model):
+    """The questions-and-answers log of one vendor during the RFP."""
+
+    rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="questions")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
+    asked_on = models.DateField()
+    question = models.TextField()
+    answer = models.TextField(blank=True)
+    answered_on = models.DateField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["asked_on", "pk"]
+
+    def __str__(self) -> str:
+        return self.question[:60]

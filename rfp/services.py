@@ -1,0 +1,434 @@
+"""RFPs: create for an approved shortlist, generate packets through the outbox, render them in
+workers, record deliveries and proposals. Views, API and tasks are thin callers of these."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+
+from rfp import access, rendering
+from rfp.models import (
+    Delivery,
+    OutboxMessage,
+    Packet,
+    Proposal,
+    ProposalDocument,
+    Question,
+    Rfp,
+    RfpAttachment,
+    RfpTemplate,
+)
+from scoring import shortlists
+from scoring.models import Shortlist
+from vendorselect.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+RENDER_TASK = "rfp.tasks.render_packet"
+ATTACHMENT_TYPES = {".pdf": (b"%PDF-",), ".docx": (b"PK\x03\x04",), ".xlsx": (b"PK\x03\x04",), ".txt": ()}
+PROPOSAL_TYPES = {**ATTACHMENT_TYPES, ".zip": (b"PK\x03\x04",)}
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+class RfpError(ServiceError):
+    """A refused action on an RFP, packet or proposal."""
+
+
+def _refuse(message: str, field: str | None = None, status: int = 400):
+    raise RfpError(message, field, status)
+
+
+def _require_lead(user, rfp_or_shortlist) -> None:
+    shortlist = getattr(rfp_or_shortlist, "shortlist", rfp_or_shortlist)
+    if not access.can_manage(user, shortlist):
+        _refuse("Only the evaluation's lead manages its RFPs.", status=403)
+
+
+# --- Templates ------------------------------------------------------------------------------------
+
+
+def current_template(kind: str) -> RfpTemplate:
+    return RfpTemplate.objects.filter(kind=kind).order_by("-version").first()
+
+
+def template_revise(*, kind: str, user, sections: list, questions: list | None = None, note: str = "") -> RfpTemplate:
+    """A new version of a kind's template; RFPs keep the version their packets used."""
+    if not user.has_perm("rfp.add_rfptemplate"):
+        _refuse("Only procurement leads revise RFP templates.", status=403)
+    if kind not in RfpTemplate.Kind.values:
+        _refuse(f"Kind must be one of {', '.join(RfpTemplate.Kind.values)}.", "kind")
+    if not isinstance(sections, list) or not sections:
+        _refuse("Give at least one section.", "sections")
+    cleaned = []
+    for number, section in enumerate(sections, start=1):
+        if not isinstance(section, dict) or not str(section.get("title", "")).strip():
+            _refuse(f"Section {number} needs a title.", "sections")
+        body = str(section.get("body", ""))
+        unknown = rendering.unknown_placeholders(body)
+        if unknown:
+            known = ", ".join("{" + p + "}" for p in rendering.PLACEHOLDERS)
+            _refuse(f"Section {number} uses unknown placeholders {sorted(unknown)}; known: {known}.", "sections")
+        key = str(section.get("key") or f"section-{number}")
+        cleaned.append({"key": key, "title": str(section["title"]).strip(), "body": body})
+    previous = current_template(kind)
+    with transaction.atomic():
+        version = (RfpTemplate.objects.filter(kind=kind).aggregate(v=Max("version"))["v"] or 0) + 1
+        return RfpTemplate.objects.create(
+            kind=kind,
+            version=version,
+            name=previous.name if previous else f"{kind} request for proposals",
+            sections=cleaned,
+            questions=questions if questions is not None else (previous.questions if previous else []),
+            change_note=note[:300],
+            created_by=user,
+        )
+
+
+# --- RFPs -----------------------------------------------------------------------------------------
+
+DATE_ORDER = [
+    ("issue_date", "questions_due", "Questions are due after the RFP is issued."),
+    ("questions_due", "proposal_due", "Proposals are due after the questions deadline."),
+    ("issue_date", "proposal_due", "The proposal due date must come after the issue date."),
+    ("proposal_due", "presentations", "Presentations come after the proposals are in."),
+    ("presentations", "award_decision", "The award decision comes after the presentations."),
+    ("proposal_due", "award_decision", "The award decision comes after the proposals are in."),
+]
+FIELDS = [
+    "title",
+    "sponsor",
+    "program_background",
+    "scope_notes",
+    "confidentiality",
+    "issue_date",
+    "questions_due",
+    "proposal_due",
+    "presentations",
+    "award_decision",
+    "contact_name",
+    "contact_email",
+    "disclose_weights",
+]
+
+
+def _check_dates(values: dict) -> None:
+    for earlier, later, message in DATE_ORDER:
+        if values.get(earlier) and values.get(later) and values[later] <= values[earlier]:
+            _refuse(message, later)
+
+
+def rfp_create(*, shortlist: Shortlist, user, **values) -> Rfp:
+    _require_lead(user, shortlist)
+    if shortlist.status != Shortlist.Status.APPROVED:
+        _refuse(
+            f"RFPs go to approved shortlists only; version {shortlist.version} is "
+            f"{shortlist.get_status_display().lower()}.",
+            status=409,
+        )
+    unknown = set(values) - set(FIELDS)
+    if unknown:
+        _refuse(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    _check_dates(values)
+    return Rfp.objects.create(shortlist=shortlist, created_by=user, **values)
+
+
+def rfp_update(*, rfp: Rfp, user, **values) -> Rfp:
+    """A change makes the next generation a new packet version; the old packets stay."""
+    _require_lead(user, rfp)
+    unknown = set(values) - set(FIELDS)
+    if unknown:
+        _refuse(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    merged = {f: getattr(rfp, f) for f in FIELDS} | values
+    _check_dates(merged)
+    for name, value in values.items():
+        setattr(rfp, name, value)
+    rfp.save()
+    return rfp
+
+
+def _validated_upload(upload, types: dict) -> tuple[str, bytes]:
+    from pathlib import Path
+
+    name = Path(upload.name or "").name
+    extension = Path(name).suffix.lower()
+    if extension not in types:
+        _refuse(f"Allowed file types: {', '.join(sorted(types))}.", "file")
+    if upload.size > MAX_UPLOAD:
+        _refuse(f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB.", "file")
+    content = upload.read()
+    if not content:
+        _refuse("The file is empty.", "file")
+    signatures = types[extension]
+    if signatures and not any(content.startswith(s) for s in signatures):
+        _refuse(f"The file's content is not a {extension} file.", "file")
+    if not signatures and b"\x00" in content[:4096]:
+        _refuse("A text file may not contain binary data.", "file")
+    return name, content
+
+
+def attachment_add(*, rfp: Rfp, user, upload) -> RfpAttachment:
+    _require_lead(user, rfp)
+    name, content = _validated_upload(upload, ATTACHMENT_TYPES)
+    attachment = RfpAttachment(
+        rfp=rfp, original_name=name, size=len(content), sha256=hashlib.sha256(content).hexdigest(), uploaded_by=user
+    )
+    attachment.file.save(name, ContentFile(content), save=False)
+    attachment.save()
+    return attachment
+
+
+# --- Packets: generation through the outbox -------------------------------------------------------
+
+
+def _packet_inputs(rfp: Rfp, candidate, manifest, attachments) -> tuple[RfpTemplate, dict]:
+    kinds = {k.code for k in candidate.vendor.kinds.all()}
+    template = current_template(rendering.kind_of(kinds))
+    return template, rendering.inputs(rfp, candidate, template, manifest, attachments)
+
+
+def rfp_generate(*, rfp: Rfp, user) -> list[Packet]:
+    """Queue one packet per shortlisted vendor whose inputs changed (new version); reuse the rest."""
+    _require_lead(user, rfp)
+    rfp = Rfp.objects.select_related("shortlist__evaluation").get(pk=rfp.pk)
+    if rfp.shortlist.status != Shortlist.Status.APPROVED:
+        _refuse("Packets are generated for an approved shortlist only.", status=409)
+    manifest = shortlists.manifest(rfp.shortlist)
+    attachments = list(rfp.attachments.values_list("original_name", "sha256"))
+    entries = rfp.shortlist.entries.select_related("candidate__vendor").prefetch_related("candidate__vendor__kinds")
+    packets, queued = [], []
+    with transaction.atomic():
+        Rfp.objects.select_for_update().get(pk=rfp.pk)  # one generation at a time per RFP
+        for entry in entries:
+            template, data = _packet_inputs(rfp, entry.candidate, manifest, attachments)
+            inputs_hash = rendering.digest(data)
+            existing = Packet.objects.filter(rfp=rfp, candidate=entry.candidate, inputs_hash=inputs_hash).first()
+            if existing:
+                if existing.status == Packet.Status.FAILED:
+                    _requeue(existing)
+                    queued.append(existing)
+                packets.append(existing)
+                continue
+            version = (
+                Packet.objects.filter(rfp=rfp, candidate=entry.candidate).aggregate(v=Max("version"))["v"] or 0
+            ) + 1
+            packet = Packet.objects.create(
+                rfp=rfp, candidate=entry.candidate, version=version, template=template, inputs_hash=inputs_hash
+            )
+            OutboxMessage.objects.create(task=RENDER_TASK, key=f"packet:{packet.pk}", args=[packet.pk])
+            packets.append(packet)
+            queued.append(packet)
+        if queued:
+            transaction.on_commit(relay_outbox)
+    return packets
+
+
+def _requeue(packet: Packet) -> None:
+    Packet.objects.filter(pk=packet.pk).update(status=Packet.Status.QUEUED, error="")
+    packet.status, packet.error = Packet.Status.QUEUED, ""
+    OutboxMessage.objects.create(
+        task=RENDER_TASK, key=f"packet:{packet.pk}:retry:{timezone.now().timestamp()}", args=[packet.pk]
+    )
+
+
+def packet_retry(*, packet: Packet, user) -> Packet:
+    _require_lead(user, packet.rfp)
+    if packet.status != Packet.Status.FAILED:
+        _refuse(f"Only a failed packet is retried; this one is {packet.get_status_display().lower()}.", status=409)
+    with transaction.atomic():
+        _requeue(packet)
+        transaction.on_commit(relay_outbox)
+    return packet
+
+
+def relay_outbox(limit: int = 500) -> int:
+    """Publish pending outbox messages (after a commit, and every minute by beat); returns how many.
+
+    A broker outage leaves them pending for the next run; a message published twice is harmless,
+    because the task claims its packet before rendering it.
+    """
+    from celery import current_app, group
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from rfp import tasks  # noqa: F401 - registers the tasks in this process
+
+    published = 0
+    with transaction.atomic():
+        pending = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True).filter(published_at=None).order_by("pk")[:limit]
+        )
+        if not pending:
+            return 0
+        try:
+            group(current_app.tasks[m.task].s(*m.args) for m in pending).apply_async()
+        except (BrokerError, OSError) as error:  # the broker is down: keep them pending
+            logger.warning("Outbox relay could not publish %d message(s): %s", len(pending), error)
+            OutboxMessage.objects.filter(pk__in=[m.pk for m in pending]).update(last_error=str(error)[:500])
+            return 0
+        now = timezone.now()
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in pending]).update(published_at=now)
+        published = len(pending)
+    return published
+
+
+# --- Packets: rendering (in the worker) -------------------------------------------------------------
+
+
+def packet_claim(packet_id: int, claim: str) -> Packet | None:
+    """Take the packet for rendering. A redelivery of the same task (worker lost) may take it
+    again; a second message for the same packet (published twice) may not."""
+    taken = Packet.objects.filter(
+        Q(status=Packet.Status.QUEUED) | Q(status=Packet.Status.RENDERING, claim=claim), pk=packet_id
+    ).update(status=Packet.Status.RENDERING, started_at=timezone.now(), claim=claim, attempts=F("attempts") + 1)
+    if not taken:
+        return None
+    return Packet.objects.select_related("rfp__shortlist__evaluation", "candidate__vendor", "template").get(
+        pk=packet_id
+    )
+
+
+def packet_render(packet_id: int, claim: str) -> Packet | None:
+    """Make the PDF, the questionnaire and the ZIP, store them, and mark the packet generated."""
+    from audits.report import render_pdf
+
+    packet = packet_claim(packet_id, claim)
+    if packet is None:
+        return None  # done already, or another delivery is rendering it
+    rfp = packet.rfp
+    manifest = shortlists.manifest(rfp.shortlist)
+    attachments = list(rfp.attachments.order_by("original_name", "pk"))
+    data = rendering.inputs(
+        rfp, packet.candidate, packet.template, manifest, [(a.original_name, a.sha256) for a in attachments]
+    )
+    pdf, pages, _refused = render_pdf(rendering.packet_html(data))
+    xlsx = rendering.questionnaire(data)
+    stem = rendering.file_stem(packet)
+    files = [(f"{stem}.pdf", pdf), (f"{stem}-questionnaire.xlsx", xlsx)]
+    for attachment in attachments:
+        with attachment.file.open("rb") as handle:
+            files.append((f"attachments/{attachment.original_name}", handle.read()))
+    zipped = rendering.bundle(files)
+    packet.pdf.save(f"{stem}.pdf", ContentFile(pdf), save=False)
+    packet.questionnaire.save(f"{stem}-questionnaire.xlsx", ContentFile(xlsx), save=False)
+    packet.bundle.save(f"{stem}.zip", ContentFile(zipped), save=False)
+    Packet.objects.filter(pk=packet.pk, status=Packet.Status.RENDERING).update(
+        status=Packet.Status.DONE,
+        pdf=packet.pdf.name,
+        pdf_pages=pages,
+        questionnaire=packet.questionnaire.name,
+        bundle=packet.bundle.name,
+        sha256=hashlib.sha256(zipped).hexdigest(),
+        error="",
+        finished_at=timezone.now(),
+    )
+    return packet
+
+
+def packet_fail(packet_id: int, reason: str) -> None:
+    Packet.objects.filter(pk=packet_id).exclude(status=Packet.Status.DONE).update(
+        status=Packet.Status.FAILED, error=reason[:2000], finished_at=timezone.now()
+    )
+
+
+def progress(rfp: Rfp) -> dict:
+    """Per-packet status of the latest version for each vendor, and the overall share done."""
+    latest = {}
+    for packet in rfp.packets.select_related("candidate__vendor").order_by("candidate_id", "-version"):
+        latest.setdefault(packet.candidate_id, packet)
+    packets = sorted(latest.values(), key=lambda p: p.candidate.vendor.name)
+    done = sum(p.status == Packet.Status.DONE for p in packets)
+    failed = sum(p.status == Packet.Status.FAILED for p in packets)
+    return {
+        "packets": packets,
+        "total": len(packets),
+        "done": done,
+        "failed": failed,
+        "percent": round(100 * done / len(packets)) if packets else 0,
+        "running": any(p.status in (Packet.Status.QUEUED, Packet.Status.RENDERING) for p in packets),
+    }
+
+
+# --- Distribution and proposals ---------------------------------------------------------------------
+
+
+def delivery_record(*, packet: Packet, user, recipient: str, sent_on: date) -> Delivery:
+    _require_lead(user, packet.rfp)
+    if packet.status != Packet.Status.DONE:
+        _refuse("Only a generated packet can be sent.", status=409)
+    if sent_on > timezone.localdate():
+        _refuse("The sending date cannot be in the future.", "sent_on")
+    return Delivery.objects.create(packet=packet, recipient=recipient, sent_on=sent_on, recorded_by=user)
+
+
+def _candidate_of(rfp: Rfp, candidate_id) -> object:
+    entry = rfp.shortlist.entries.filter(candidate_id=candidate_id).select_related("candidate__vendor").first()
+    if entry is None:
+        _refuse("This vendor is not on the RFP's shortlist.", "candidate")
+    return entry.candidate
+
+
+def proposal_record(*, rfp: Rfp, user, candidate_id, received_on: date, price=None, currency="USD", notes=""):
+    _require_lead(user, rfp)
+    candidate = _candidate_of(rfp, candidate_id)
+    if received_on > timezone.localdate():
+        _refuse("The received date cannot be in the future.", "received_on")
+    if received_on < rfp.issue_date:
+        _refuse("A proposal cannot arrive before the RFP was issued.", "received_on")
+    if price is not None and price < 0:
+        _refuse("The price cannot be negative.", "price")
+    try:
+        with transaction.atomic():
+            return Proposal.objects.create(
+                rfp=rfp,
+                candidate=candidate,
+                received_on=received_on,
+                price=price,
+                currency=(currency or "USD").upper()[:3],
+                notes=notes,
+                recorded_by=user,
+            )
+    except IntegrityError:
+        _refuse(f"The proposal of {candidate.vendor.name} is already recorded.", "candidate", status=409)
+
+
+def proposal_document_add(*, proposal: Proposal, user, upload) -> ProposalDocument:
+    _require_lead(user, proposal.rfp)
+    name, content = _validated_upload(upload, PROPOSAL_TYPES)
+    document = ProposalDocument(
+        proposal=proposal,
+        original_name=name,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by=user,
+    )
+    document.file.save(name, ContentFile(content), save=False)
+    document.save()
+    return document
+
+
+def question_record(*, rfp: Rfp, user, candidate_id, question: str, asked_on: date) -> Question:
+    _require_lead(user, rfp)
+    candidate = _candidate_of(rfp, candidate_id)
+    if not question.strip():
+        _refuse("Write the question.", "question")
+    if asked_on > timezone.localdate():
+        _refuse("The date asked cannot be in the future.", "asked_on")
+    return Question.objects.create(
+        rfp=rfp, candidate=candidate, question=question.strip(), asked_on=asked_on, recorded_by=user
+    )
+
+
+def question_answer(*, question: Question, user, answer: str, answered_on: date) -> Question:
+    _require_lead(user, question.rfp)
+    if not answer.strip():
+        _refuse("Write the answer.", "answer")
+    if answered_on < question.asked_on:
+        _refuse("The answer cannot predate the question.", "answered_on")
+    question.answer, question.answered_on = answer.strip(), answered_on
+    question.save(update_fields=["answer", "answered_on"])
+    return question

@@ -1,0 +1,311 @@
+"""RFPs: packets (real PDFs and XLSX opened and checked), versions, the outbox, refusals, proposals."""
+
+import io
+import zipfile
+from datetime import date, timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from rfp import services
+from rfp.models import OutboxMessage, Packet, RfpTemplate
+from tests.rfp.conftest import rfp_values
+from tests.scoring.test_shortlists import submitted
+
+pytestmark = pytest.mark.django_db
+
+
+def generate(rfp, user, capture):
+    with capture(execute=True):
+        services.rfp_generate(rfp=rfp, user=user)
+    return list(
+        Packet.objects.filter(rfp=rfp)
+        .select_related("candidate__vendor")
+        .order_by("candidate__vendor__name", "version")
+    )
+
+
+def pdf_text(packet) -> tuple[str, int]:
+    with packet.pdf.open("rb") as handle:
+        reader = PdfReader(io.BytesIO(handle.read()))
+    return " ".join(p.extract_text() for p in reader.pages), len(reader.pages)
+
+
+def test_rfp_needs_an_approved_shortlist_and_ordered_dates(api_as, reviewed, users):
+    shortlist = submitted(api_as, reviewed)
+    with pytest.raises(services.RfpError, match="approved shortlists only") as refused:
+        services.rfp_create(shortlist=shortlist, user=users["procurement"], **rfp_values())
+    assert refused.value.status == 409
+    from scoring.models import Shortlist
+
+    approved = Shortlist.objects.get(pk=shortlist.pk)
+    type(approved).objects.filter(pk=approved.pk).update(status="approved")
+    bad = rfp_values(proposal_due=date.today() - timedelta(days=1))
+    with pytest.raises(services.RfpError) as refused:
+        services.rfp_create(shortlist=Shortlist.objects.get(pk=approved.pk), user=users["procurement"], **bad)
+    assert refused.value.field == "questions_due" or refused.value.field == "proposal_due"
+
+
+def test_packets_are_real_pdfs_questionnaires_and_zips(rfp, users, django_capture_on_commit_callbacks):
+    services.attachment_add(
+        rfp=rfp, user=users["procurement"], upload=SimpleUploadedFile("CDA.pdf", b"%PDF-1.4\nCDA\n%%EOF\n")
+    )
+    packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    assert [(p.candidate.vendor.name, p.status, p.version) for p in packets] == [
+        ("Vendor 2", "done", 1),
+        ("Vendor 3", "done", 1),
+    ]
+    text, pages = pdf_text(packets[1])
+    flat = " ".join(text.split())
+    assert pages >= 4 and packets[1].pdf_pages == pages
+    for expected in (
+        "Request for proposals",
+        "Vendor 3",
+        "Contents",
+        "Scope of work",
+        "Quality agreement",
+        "Module 3.2.S",
+        "Letter of Authorization",
+        "Technology transfer",
+        "Intellectual property",
+        "How proposals will be evaluated",
+        "Shortlist approval",
+        users["manager"].printed_name,
+        f"RFP-{rfp.pk:05d}",
+        "Confidential",
+        f"Page 1 of {pages}",
+        "CDA.pdf",
+    ):
+        assert expected in flat, expected
+    assert "Phase I" in flat and "**" not in flat  # Markdown rendered
+    with packets[1].questionnaire.open("rb") as handle:
+        sheet = load_workbook(io.BytesIO(handle.read())).active
+    assert [c.value for c in sheet[4]] == [
+        "No.",
+        "Criterion",
+        "Question",
+        "Compliance",
+        "Answer",
+        "Supporting document",
+    ]
+    criteria = [sheet.cell(row=r, column=2).value for r in range(5, sheet.max_row + 1)]
+    assert criteria[0] == "Scope fit" and "Quality systems" in criteria
+    assert criteria == sorted(criteria, key=criteria.index)  # grouped
+    [validation] = sheet.data_validations.dataValidation
+    assert validation.formula1 == '"Yes,Partly,No,Not applicable"' and "D5" in str(validation.sqref)
+    with packets[1].bundle.open("rb") as handle:
+        names = zipfile.ZipFile(io.BytesIO(handle.read())).namelist()
+    stem = f"RFP-{rfp.pk:05d}-Vendor-3-v1"
+    assert names == [f"{stem}.pdf", f"{stem}-questionnaire.xlsx", "attachments/CDA.pdf"]
+
+
+def test_regenerating_reuses_unchanged_packets_and_versions_changed_ones(
+    rfp, users, django_capture_on_commit_callbacks
+):
+    first = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    again = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    assert [(p.pk, p.sha256, p.bundle.name) for p in again] == [(p.pk, p.sha256, p.bundle.name) for p in first]
+    services.rfp_update(rfp=rfp, user=users["procurement"], scope_notes="Include stability studies.")
+    changed = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    assert [(p.candidate.vendor.name, p.version, p.status) for p in changed] == [
+        ("Vendor 2", 1, "done"),
+        ("Vendor 2", 2, "done"),
+        ("Vendor 3", 1, "done"),
+        ("Vendor 3", 2, "done"),
+    ]
+    assert "stability studies" in pdf_text(changed[3])[0] and "stability studies" not in pdf_text(changed[2])[0]
+
+
+def test_scope_follows_the_vendor_kind_and_template_version(rfp, users, django_capture_on_commit_callbacks):
+    from vendors.models import Kind
+
+    vendor = rfp.shortlist.entries.order_by("candidate__vendor__name").first().candidate.vendor
+    vendor.kinds.set([Kind.objects.get(code="CRO")])
+    revised = services.template_revise(
+        kind="CRO",
+        user=users["procurement"],
+        sections=[{"key": "scope", "title": "Scope of work", "body": "Clinical monitoring for {program} by {vendor}."}],
+        note="Shorter CRO template",
+    )
+    packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    cro = next(p for p in packets if p.candidate.vendor == vendor)
+    assert cro.template == revised and revised.version == 2
+    assert f"Clinical monitoring for Sterile fill by {vendor.name}" in " ".join(pdf_text(cro)[0].split())
+    with pytest.raises(services.RfpError, match="unknown placeholders"):
+        services.template_revise(kind="CRO", user=users["procurement"], sections=[{"title": "X", "body": "{password}"}])
+    assert RfpTemplate.objects.filter(kind="CRO").count() == 2
+
+
+SSRF = [
+    "file:///etc/passwd",
+    "http://127.0.0.1:{port}/local",
+    "http://169.254.169.254/latest/meta-data/",
+    '<link rel="attachment" href="file:///etc/passwd">',
+    "<style>@import url(http://127.0.0.1:{port}/css);</style>",
+    '<svg><image href="file:///etc/passwd"/></svg>',
+    "![x](http://127.0.0.1:{port}/img.png)",
+    "[link](file:///etc/passwd)",
+    '<img src="http://169.254.169.254/x.png">',
+    '<iframe src="file:///etc/passwd"></iframe>',
+]
+
+
+def test_no_user_field_makes_the_renderer_fetch_anything(approved, users, django_capture_on_commit_callbacks):
+    import http.server
+    import threading
+
+    hits = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    payload = " ".join(p.format(port=port) for p in SSRF)
+    try:
+        vendor = approved.entries.first().candidate.vendor
+        type(vendor).objects.filter(pk=vendor.pk).update(name=f"Evil {payload[:150]}")
+        rfp = services.rfp_create(
+            shortlist=approved,
+            user=users["procurement"],
+            **rfp_values(
+                title=f"T {payload}"[:200],
+                sponsor=f"S {payload}"[:200],
+                program_background=payload,
+                scope_notes=payload,
+                confidentiality=payload,
+                contact_name=f"C {payload}"[:200],
+            ),
+        )
+        packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    finally:
+        server.shutdown()
+    assert all(p.status == "done" for p in packets), [p.error for p in packets]
+    assert hits == []
+    for packet in packets:
+        text = pdf_text(packet)[0]
+        assert "root:x:0:0" not in text and "daemon:" not in text
+        assert "file:///etc/passwd" in text  # shown as text, never followed
+
+
+def test_a_failed_packet_shows_its_reason_and_retries(rfp, users, monkeypatch, django_capture_on_commit_callbacks):
+    from audits import report
+
+    def too_slow(html):
+        raise report.PdfRenderLimitExceeded("The PDF took longer than the 120 s allowed to render.")
+
+    monkeypatch.setattr(report, "render_pdf", too_slow)
+    packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    assert {p.status for p in packets} == {"failed"} and "120 s" in packets[0].error
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.packet_retry(packet=packets[0], user=users["procurement"])
+    assert Packet.objects.get(pk=packets[0].pk).status == "done"
+    with pytest.raises(services.RfpError, match="Only a failed packet"):
+        services.packet_retry(packet=Packet.objects.get(pk=packets[0].pk), user=users["procurement"])
+
+
+def test_broker_down_at_publish_loses_nothing(rfp, users, monkeypatch, django_capture_on_commit_callbacks):
+    from celery import group
+    from kombu.exceptions import OperationalError
+
+    def down(self, *args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(group, "apply_async", down)
+    packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    assert {p.status for p in packets} == {"queued"}
+    pending = OutboxMessage.objects.filter(published_at=None)
+    assert pending.count() == 2 and "Connection refused" in pending.first().last_error
+    monkeypatch.undo()
+    assert services.relay_outbox() == 2  # what beat runs every minute
+    assert set(Packet.objects.filter(rfp=rfp).values_list("status", flat=True)) == {"done"}
+    assert services.relay_outbox() == 0
+
+
+def test_a_duplicate_delivery_does_not_render_twice(rfp, users, django_capture_on_commit_callbacks):
+    packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    before = Packet.objects.get(pk=packets[0].pk)
+    assert services.packet_render(before.pk, claim="another-task") is None
+    after = Packet.objects.get(pk=before.pk)
+    assert (after.attempts, after.sha256, after.bundle.name) == (before.attempts, before.sha256, before.bundle.name)
+
+
+def test_pages_and_permissions(client_as, rfp, users, django_capture_on_commit_callbacks):
+    lead = client_as("procurement")
+    response = lead.post(rfp.get_absolute_url(), {"action": "generate"})
+    assert response.status_code == 302
+    page = lead.get(rfp.get_absolute_url()).content.decode()
+    assert "Generate packets" in page and "Proposals received" in page
+    assert client_as("evaluator").get(rfp.get_absolute_url()).status_code == 200
+    assert client_as("evaluator").post(rfp.get_absolute_url(), {"action": "generate"}).status_code == 403
+    assert client_as("auditor").get(rfp.get_absolute_url()).status_code == 404
+    assert client_as("manager").get("/rfps/").status_code == 200
+
+
+def test_page_generation_and_downloads(
+    client_as, rfp, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    lead = client_as("procurement")
+    with django_capture_on_commit_callbacks(execute=True):
+        lead.post(rfp.get_absolute_url(), {"action": "generate"})
+    with django_assert_max_num_queries(25):
+        progress = lead.get(f"/rfps/{rfp.pk}/progress/")
+    assert "2 of 2 packets generated" in progress.content.decode()
+    packet = Packet.objects.filter(rfp=rfp).first()
+    pdf = lead.get(f"/rfps/packets/{packet.pk}/pdf/")
+    assert pdf["Content-Type"] == "application/pdf" and "attachment" in pdf["Content-Disposition"]
+    everything = lead.get(f"/rfps/{rfp.pk}/download-all/")
+    assert len(zipfile.ZipFile(io.BytesIO(everything.content)).namelist()) == 2
+    assert client_as("auditor").get(f"/rfps/packets/{packet.pk}/pdf/").status_code == 404
+
+
+def test_api_generate_and_poll(api_as, rfp, django_capture_on_commit_callbacks):
+    api = api_as("procurement")
+    with django_capture_on_commit_callbacks(execute=True):
+        started = api.post(f"/api/v1/rfps/{rfp.pk}/generate/")
+    assert started.status_code == 202 and started.json()["total"] == 2
+    polled = api.get(f"/api/v1/rfps/{rfp.pk}/packets/").json()
+    assert polled["done"] == 2 and polled["percent"] == 100
+    assert api_as("evaluator").post(f"/api/v1/rfps/{rfp.pk}/generate/").status_code == 403
+    bad = api.patch(f"/api/v1/rfps/{rfp.pk}/", {"proposal_due": str(date.today())}, format="json")
+    assert bad.status_code == 400 and "proposal_due" in bad.json()
+
+
+def test_proposals_documents_and_questions(rfp, users, client_as):
+    lead = users["procurement"]
+    candidate = rfp.shortlist.entries.first().candidate
+    proposal = services.proposal_record(
+        rfp=rfp, user=lead, candidate_id=candidate.pk, received_on=date.today(), price=125000
+    )
+    with pytest.raises(services.RfpError, match="already recorded"):
+        services.proposal_record(rfp=rfp, user=lead, candidate_id=candidate.pk, received_on=date.today())
+    with pytest.raises(services.RfpError, match="future"):
+        services.proposal_record(
+            rfp=rfp, user=lead, candidate_id=candidate.pk, received_on=date.today() + timedelta(days=2)
+        )
+    disguised = SimpleUploadedFile("proposal.pdf", b"<html><script>alert(1)</script></html>")
+    with pytest.raises(services.RfpError, match=r"not a \.pdf"):
+        services.proposal_document_add(proposal=proposal, user=lead, upload=disguised)
+    with pytest.raises(services.RfpError, match="Allowed file types"):
+        services.proposal_document_add(proposal=proposal, user=lead, upload=SimpleUploadedFile("x.exe", b"MZ"))
+    document = services.proposal_document_add(
+        proposal=proposal, user=lead, upload=SimpleUploadedFile("offer.pdf", b"%PDF-1.4\n%%EOF")
+    )
+    download = client_as("manager").get(f"/rfps/proposal-documents/{document.pk}/")
+    assert download["Content-Type"] == "application/octet-stream" and "attachment" in download["Content-Disposition"]
+    question = services.question_record(
+        rfp=rfp, user=lead, candidate_id=candidate.pk, question="Is a CDA needed?", asked_on=date.today()
+    )
+    services.question_answer(question=question, user=lead, answer="Yes, signed.", answered_on=date.today())
+    page = client_as("procurement").get(rfp.get_absolute_url()).content.decode()
+    assert "125,000" in page and "Is a CDA needed?" in page and "Yes, signed." in page
