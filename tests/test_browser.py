@@ -202,6 +202,34 @@ def test_two_managers_sign_a_shortlist(page, demo):
     assert page.console_errors == [], page.console_errors
 
 
+def test_lead_issues_an_rfp_and_downloads_a_packet(page, demo):
+    """From an approved shortlist: the RFP form, packet generation by the worker, progress, download."""
+    from datetime import date, timedelta
+
+    from scoring.models import Shortlist
+
+    Shortlist.objects.filter(evaluation__name__startswith="Sterile fill-finish").update(status="approved")
+    login(page, "lead")
+    page.get_by_role("link", name="RFPs", exact=True).click()
+    page.get_by_role("link", name="New RFP").first.click()
+    page.get_by_label("Sponsor (your company)").fill("Helix <Therapeutics>")
+    page.get_by_label("Questions due").fill((date.today() + timedelta(days=10)).isoformat())
+    page.get_by_label("Proposal due").fill((date.today() + timedelta(days=30)).isoformat())
+    page.get_by_role("button", name="Create RFP").click()
+    page.get_by_text("RFP created.").wait_for()
+    page.get_by_role("button", name="Generate packets").click()
+    page.get_by_text("2 of 2 packets generated").wait_for(timeout=90_000)
+    assert page.locator("progress[aria-label='Packets generated']").get_attribute("value") == "100"
+    shot(page, "rfp-packets")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="PDF").first.click()
+    from pypdf import PdfReader
+
+    text = " ".join(p.extract_text() for p in PdfReader(download.value.path()).pages)
+    assert "Castellane Sterile Solutions" in text and "Helix <Therapeutics>" in text and "Page 1 of" in text
+    assert page.console_errors == [], page.console_errors
+
+
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -236,6 +264,8 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
         f"/evaluations/{evaluation}/shortlist/",
         f"/evaluations/{shortlisted}/shortlist/{shortlist}/",
         f"/history/scoring.Evaluation/{evaluation}/",
+        "/rfps/",
+        "/rfps/templates/",
     ]
     # The manager sees the decision form and QA's trail search; the lead sees the rest.
     manager_pages = [f"/evaluations/{shortlisted}/shortlist/{shortlist}/", "/", "/trail/?model=vendors.Vendor"]

@@ -224,6 +224,9 @@ IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "50000"))
 # Months until an approved site must be audited again (conditional approvals: half of it).
 REQUALIFICATION_MONTHS = int(os.environ.get("REQUALIFICATION_MONTHS", "24"))
+# PDF rendering (audit reports, shortlists, RFP packets) runs in a child process under these limits.
+PDF_RENDER_TIMEOUT = float(os.environ.get("PDF_RENDER_TIMEOUT", "120"))
+PDF_RENDER_MEMORY_MB = int(os.environ.get("PDF_RENDER_MEMORY_MB", "1024"))
 # Signed approvals a shortlist needs at least (e.g. 2: procurement manager and QA head); a lead may ask for more.
 SHORTLIST_REQUIRED_APPROVALS = int(os.environ.get("SHORTLIST_REQUIRED_APPROVALS", "1"))
 
