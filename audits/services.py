@@ -11,6 +11,7 @@ from django_fsm import TransitionNotAllowed
 
 from audits import access
 from audits.models import AREAS, Audit, Capa, Finding
+from vendorselect import trail
 from vendorselect.errors import ServiceError
 
 
@@ -330,6 +331,7 @@ def amendment_add(*, audit: Audit, user, reason: str, text: str):
         _refuse("Amendments are for signed reports; edit the draft directly.", status=409)
     if not reason.strip() or not text.strip():
         _refuse("An amendment needs a reason and its text.", "reason" if not reason.strip() else "text")
+    trail.reason(reason.strip())
     return AuditAmendment.objects.create(audit=audit, reason=reason.strip(), text=text.strip(), author=user)
 
 

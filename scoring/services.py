@@ -27,6 +27,7 @@ from scoring.models import (
     Submission,
     WeightSet,
 )
+from vendorselect import trail
 from vendorselect.errors import ServiceError
 
 
@@ -138,6 +139,7 @@ def _require_lead(user, evaluation: Evaluation, action: str) -> None:
 
 
 def _new_weight_set(evaluation, user, method, percents: dict[int, Decimal], **extra) -> WeightSet:
+    trail.reason(extra.get("reason", ""))
     version = (evaluation.weight_sets.aggregate(v=Max("version"))["v"] or 0) + 1
     weight_set = WeightSet.objects.create(
         evaluation=evaluation, version=version, method=method, created_by=user, **extra
@@ -396,6 +398,7 @@ def candidate_override_knockout(*, candidate: Candidate, user, reason: str) -> C
     _require_lead(user, candidate.evaluation, "override a knock-out")
     if not reason.strip():
         _refuse("Record why the knock-out is overridden.", "reason")
+    trail.reason(reason.strip())
     candidate.knockout_override = True
     candidate.knockout_override_reason = reason.strip()
     candidate.save(update_fields=["knockout_override", "knockout_override_reason"])
@@ -524,6 +527,7 @@ def derived_override(*, candidate: Candidate, criterion: Criterion, user, value,
         number = None
     if number is None or not number.is_finite() or not RUBRIC_MIN <= number <= RUBRIC_MAX:
         _refuse(f"The value must be between {RUBRIC_MIN} and {RUBRIC_MAX}.", "value")
+    trail.reason(justification.strip())
     override, _ = DerivedOverride.objects.update_or_create(
         candidate=candidate,
         criterion=criterion,

@@ -24,6 +24,7 @@ from accounts.roles import MANAGER
 from scoring import access, selectors
 from scoring.models import Evaluation, Shortlist, ShortlistDecision, ShortlistEntry
 from scoring.services import ScoringError
+from vendorselect import trail
 
 MEANINGS = {
     ShortlistDecision.Decision.APPROVE: Signature.Meaning.APPROVED,
@@ -248,6 +249,7 @@ def _decide(request, shortlist, user, decision, password, seen_hash, comment) ->
         signatures.reauthenticate(request=request, user=user, password=password, record=shortlist)
     except signatures.SignatureError as error:
         _refuse(str(error), "password")
+    trail.reason(f"{MEANINGS[decision].label}: {comment.strip()}" if comment.strip() else MEANINGS[decision].label)
     with transaction.atomic():
         shortlist = Shortlist.objects.select_for_update().select_related("evaluation").get(pk=shortlist.pk)
         _check_decision(shortlist, user, decision, seen_hash, comment)  # again, under the lock

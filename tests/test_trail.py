@@ -130,3 +130,15 @@ def test_signatures_and_refusals_are_in_the_trail(api_as, reviewed):
     assert {"scoring.ShortlistEvent", "scoring.ShortlistEntryEvent", "scoring.ShortlistDecisionEvent"} <= models
     assert Events.objects.across("accounts.SignatureEvent").count() == 1
     assert Events.objects.across("accounts.RefusedAttemptEvent").count() == 1
+
+
+def test_changes_that_need_a_reason_carry_it(api_as, reviewed, client_as):
+    from tests.scoring.test_shortlists import decide, submitted
+
+    shortlist = submitted(api_as, reviewed)
+    decide(api_as("manager"), shortlist, "return", comment="Add the runner-up.")
+    events = Events.objects.tracks(shortlist).filter(pgh_label="update").order_by("pgh_created_at")
+    returned = [e for e in events if e.pgh_diff.get("status") == ["submitted", "returned"]]
+    assert [e.pgh_context.get("reason") for e in returned] == ["Reviewed: Add the runner-up."]
+    page = client_as("manager").get(f"/history/scoring.Shortlist/{shortlist.pk}/").content.decode()
+    assert "Reviewed: Add the runner-up." in page

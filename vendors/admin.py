@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin import RecordAdmin
 from vendors.models import Contact, DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Site, Vendor
 
 
@@ -19,9 +20,18 @@ class ContactInline(admin.TabularInline):
     model = Contact
     extra = 0
 
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Vendor)
-class VendorAdmin(admin.ModelAdmin):
+class VendorAdmin(RecordAdmin):
     list_display = ["name", "country", "status", "updated_at"]
     list_filter = ["status", "kinds"]
     search_fields = ["name", "legal_name"]
@@ -29,14 +39,14 @@ class VendorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(RecordAdmin):
     list_display = ["name", "vendor", "country", "quality_regime", "fei_number"]
     list_select_related = ["vendor"]
     search_fields = ["name", "vendor__name", "fei_number"]
 
 
 @admin.register(RegulatoryInspection)
-class InspectionAdmin(admin.ModelAdmin):
+class InspectionAdmin(RecordAdmin):
     list_display = ["site", "agency", "end_date", "classification", "warning_letter"]
     list_select_related = ["site"]
     list_filter = ["agency", "classification", "warning_letter"]

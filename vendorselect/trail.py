@@ -30,6 +30,12 @@ def available() -> bool:
     return connection.vendor == "postgresql"
 
 
+def reason(text: str) -> None:
+    """Record why, for the trail entries of the writes that follow in this request or task."""
+    if text and available():
+        pghistory.context(reason=text[:500])
+
+
 def context(**metadata):
     """Who or what makes the writes inside (user id, task, command, reason), for their trail entries.
     A no-op on SQLite, where there is no trail to attach it to."""
