@@ -20,4 +20,4 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
     && mkdir -p /var/lib/vendorselect && chown vendorselect /var/lib/vendorselect
 USER vendorselect
 EXPOSE 8000
-CMD ["gunicorn", "vendorselect.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "vendorselect.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "150"]

@@ -64,6 +64,20 @@ def create(*, user, record, snapshot: dict, meaning: str) -> Signature:
     )
 
 
+def record_refusal(*, user, record, action: str, reason: str) -> None:
+    """Keep a refused signing or decision for the trail: inspectors ask what was tried, too.
+    Call it outside the transaction that the refusal rolled back."""
+    from accounts.models import RefusedAttempt
+
+    RefusedAttempt.objects.create(
+        user=user,
+        action=action[:60],
+        content_type=ContentType.objects.get_for_model(record),
+        object_id=record.pk,
+        reason=reason,
+    )
+
+
 def signatures_for(record):
     return Signature.objects.filter(content_type=ContentType.objects.get_for_model(record), object_id=record.pk)
 

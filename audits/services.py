@@ -281,7 +281,18 @@ def audit_snapshot(audit: Audit) -> dict:
 
 
 def audit_sign(*, request, audit: Audit, user, password: str):
-    """The lead auditor signs the drafted report (re-entering the password); it becomes a record."""
+    """The lead auditor signs the drafted report (re-entering the password); it becomes a record.
+    A refusal is recorded (after the rollback), like every refused signature."""
+    from accounts import signatures
+
+    try:
+        return _sign(request, audit, user, password)
+    except AuditError as error:
+        signatures.record_refusal(user=user, record=audit, action="sign audit report", reason=error.message)
+        raise
+
+
+def _sign(request, audit: Audit, user, password: str):
     from accounts import signatures
     from accounts.models import Signature
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
@@ -228,8 +229,15 @@ def rfp_generate(*, rfp: Rfp, user) -> list[Packet]:
     return packets
 
 
+def is_stuck(packet: Packet) -> bool:
+    """Queued or rendering for longer than a task may run: its message was lost (e.g. Redis lost data)."""
+    limit = timedelta(seconds=2 * settings.CELERY_TASK_TIME_LIMIT)
+    since = packet.started_at or packet.created_at
+    return packet.status in (Packet.Status.QUEUED, Packet.Status.RENDERING) and since < timezone.now() - limit
+
+
 def _requeue(packet: Packet) -> None:
-    Packet.objects.filter(pk=packet.pk).update(status=Packet.Status.QUEUED, error="")
+    Packet.objects.filter(pk=packet.pk).update(status=Packet.Status.QUEUED, error="", claim="")
     packet.status, packet.error = Packet.Status.QUEUED, ""
     OutboxMessage.objects.create(
         task=RENDER_TASK, key=f"packet:{packet.pk}:retry:{timezone.now().timestamp()}", args=[packet.pk]
@@ -238,8 +246,10 @@ def _requeue(packet: Packet) -> None:
 
 def packet_retry(*, packet: Packet, user) -> Packet:
     _require_lead(user, packet.rfp)
-    if packet.status != Packet.Status.FAILED:
-        _refuse(f"Only a failed packet is retried; this one is {packet.get_status_display().lower()}.", status=409)
+    if packet.status != Packet.Status.FAILED and not is_stuck(packet):
+        _refuse(
+            f"Only a failed or stuck packet is retried; this one is {packet.get_status_display().lower()}.", status=409
+        )
     with transaction.atomic():
         _requeue(packet)
         transaction.on_commit(relay_outbox)
@@ -341,6 +351,8 @@ def progress(rfp: Rfp) -> dict:
     for packet in rfp.packets.select_related("candidate__vendor").order_by("candidate_id", "-version"):
         latest.setdefault(packet.candidate_id, packet)
     packets = sorted(latest.values(), key=lambda p: p.candidate.vendor.name)
+    for packet in packets:
+        packet.stuck = is_stuck(packet)
     done = sum(p.status == Packet.Status.DONE for p in packets)
     failed = sum(p.status == Packet.Status.FAILED for p in packets)
     return {

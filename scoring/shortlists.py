@@ -13,13 +13,12 @@ import math
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from accounts import notifications, signatures
-from accounts.models import Notification, RefusedAttempt, Signature
+from accounts.models import Notification, Signature
 from accounts.roles import MANAGER
 from scoring import access, selectors
 from scoring.models import Evaluation, Shortlist, ShortlistDecision, ShortlistEntry
@@ -197,16 +196,6 @@ def shortlist_submit(*, shortlist: Shortlist, user) -> Shortlist:
     return shortlist
 
 
-def _record_refusal(user, shortlist: Shortlist, action: str, reason: str) -> None:
-    RefusedAttempt.objects.create(
-        user=user,
-        action=action,
-        content_type=ContentType.objects.get_for_model(Shortlist),
-        object_id=shortlist.pk,
-        reason=reason,
-    )
-
-
 def _check_decision(shortlist: Shortlist, user, decision: str, seen_hash: str, comment: str) -> None:
     if decision not in ShortlistDecision.Decision.values:
         _refuse(f"Decide one of: {', '.join(ShortlistDecision.Decision.values)}.", "decision")
@@ -239,7 +228,7 @@ def shortlist_decide(
     try:
         return _decide(request, shortlist, user, decision, password, seen_hash or "", comment or "")
     except ScoringError as error:
-        _record_refusal(user, shortlist, f"shortlist {decision}", error.message)
+        signatures.record_refusal(user=user, record=shortlist, action=f"shortlist {decision}", reason=error.message)
         raise
 
 

@@ -1,5 +1,8 @@
 """The one refusal type that services raise and views and API views turn into answers."""
 
+from collections.abc import Mapping
+
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 
@@ -15,3 +18,11 @@ def refusal_response(error: ServiceError) -> Response:
     """400-style field errors under the field's name, other refusals under "detail"."""
     body = {error.field: [error.message]} if error.field else {"detail": error.message}
     return Response(body, status=error.status)
+
+
+def request_object(request) -> Mapping:
+    """The request body when it is an object (JSON object or form); anything else (a JSON list, a number)
+    is refused with 400, as DRF's serializers refuse it."""
+    if not isinstance(request.data, Mapping):
+        raise ValidationError({"non_field_errors": [f"Expected an object, got {type(request.data).__name__}."]})
+    return request.data

@@ -342,6 +342,9 @@ def test_signing_makes_the_report_a_record(api_as, client_as, drafted, users):
     wrong = client.post(f"{url}/sign/", {"password": "not-my-password"}, format="json")
     assert wrong.status_code == 400 and "password" in wrong.json()
     assert not Signature.objects.exists()
+    from accounts.models import RefusedAttempt
+
+    assert RefusedAttempt.objects.get().action == "sign audit report"
     assert api_as("procurement").post(f"{url}/sign/", {"password": "x"}, format="json").status_code == 403
     signed = client.post(f"{url}/sign/", {"password": "Correct-Horse-Battery-9"}, format="json")
     assert signed.status_code == 200, signed.content

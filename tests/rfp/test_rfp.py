@@ -210,8 +210,26 @@ def test_a_failed_packet_shows_its_reason_and_retries(rfp, users, monkeypatch, d
     with django_capture_on_commit_callbacks(execute=True):
         services.packet_retry(packet=packets[0], user=users["procurement"])
     assert Packet.objects.get(pk=packets[0].pk).status == "done"
-    with pytest.raises(services.RfpError, match="Only a failed packet"):
+    with pytest.raises(services.RfpError, match="Only a failed or stuck packet"):
         services.packet_retry(packet=Packet.objects.get(pk=packets[0].pk), user=users["procurement"])
+
+
+def test_a_packet_whose_message_was_lost_can_be_retried(rfp, users, monkeypatch, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(services, "relay_outbox", lambda: 0)  # the published message is lost
+    packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    with pytest.raises(services.RfpError, match="Only a failed or stuck packet"):
+        services.packet_retry(packet=packets[0], user=users["procurement"])
+    Packet.objects.filter(pk=packets[0].pk).update(created_at=timezone.now() - timedelta(hours=1))
+    monkeypatch.undo()
+    stuck = Packet.objects.get(pk=packets[0].pk)
+    assert services.is_stuck(stuck)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.packet_retry(packet=stuck, user=users["procurement"])
+    assert Packet.objects.get(pk=stuck.pk).status == "done"
 
 
 def test_broker_down_at_publish_loses_nothing(rfp, users, monkeypatch, django_capture_on_commit_callbacks):
