@@ -7,6 +7,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
+from vendorselect import trail
+
 
 @pghistory.track(exclude=["password", "last_login"])
 class User(AbstractUser):
@@ -120,3 +122,7 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+# Role changes (group membership) are in the trail like any regulated change.
+trail.track_links(User.groups, User.user_permissions, app_label="accounts")

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django_fsm import FSMField, transition
 
 from vendors.models import Site
+from vendorselect import trail
 
 # Quality-system areas auditors classify findings by (domain brief).
 AREAS = [
@@ -270,3 +271,6 @@ class AuditReport(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("audits:report", args=[self.pk])
+
+
+trail.track_links(Audit.co_auditors, app_label="audits")

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django_fsm import FSMField, transition
 
 from vendors.models import DosageForm, Kind, Modality, Phase, Service, Site, Vendor
+from vendorselect import trail
 
 RUBRIC_MIN, RUBRIC_MAX = 1, 5
 
@@ -351,3 +352,6 @@ class ShortlistDecision(models.Model):
 
     def __str__(self) -> str:
         return self.get_decision_display()
+
+
+trail.track_links(Evaluation.evaluators, Evaluation.required_services, Evaluation.allowed_kinds, app_label="scoring")

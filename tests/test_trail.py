@@ -57,7 +57,7 @@ def test_deletes_are_recorded():
     contact = vendor.contacts.create(name="Ann Lee")
     contact.delete()
     labels = [e.pgh_label for e in Events.objects.references(vendor).order_by("pgh_created_at")]
-    assert labels == ["insert", "insert", "delete"]
+    assert labels == ["insert", "add", "insert", "delete"]  # the vendor, its kind, the contact
 
 
 @pytest.mark.parametrize("sql", ["UPDATE vendors_vendorevent SET name = 'x'", "DELETE FROM vendors_vendorevent"])
@@ -142,3 +142,23 @@ def test_changes_that_need_a_reason_carry_it(api_as, reviewed, client_as):
     assert [e.pgh_context.get("reason") for e in returned] == ["Reviewed: Add the runner-up."]
     page = client_as("manager").get(f"/history/scoring.Shortlist/{shortlist.pk}/").content.decode()
     assert "Reviewed: Add the runner-up." in page
+
+
+def test_links_and_role_changes_are_in_the_trail(api_as, users, client_as):
+    from django.contrib.auth.models import Group
+
+    vendor = VendorFactory(name="Linked Labs")
+    response = api_as("procurement").patch(
+        f"/api/v1/vendors/{vendor.pk}/", {"services": ["api-manufacturing"]}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    api_as("procurement").patch(f"/api/v1/vendors/{vendor.pk}/", {"services": []}, format="json")
+    labels = [e.pgh_label for e in Events.objects.references(vendor).order_by("pgh_created_at")]
+    assert labels == ["insert", "add", "update", "add", "update", "remove"]  # kind, then the service, then none
+    manager = Group.objects.get(name="Manager")
+    users["evaluator"].groups.add(manager)  # a role granted
+    grants = Events.objects.references(users["evaluator"]).filter(pgh_label="add")
+    [grant] = [g for g in grants if g.pgh_data["group_id"] == manager.pk]
+    assert grant.pgh_obj_model == "accounts.User_groups"
+    page = client_as("manager").get(f"/history/vendors.Vendor/{vendor.pk}/").content.decode()
+    assert "Linked" in page and "Unlinked" in page

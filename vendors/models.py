@@ -9,6 +9,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django_countries.fields import CountryField
 
+from vendorselect import trail
+
 
 class Term(models.Model):
     """A controlled-vocabulary term; the lists are seeded by migrations from the domain brief."""
@@ -311,3 +313,15 @@ class ImportJob(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status in {self.Status.QUEUED, self.Status.VALIDATING, self.Status.APPLYING}
+
+
+
+trail.track_links(
+    Vendor.kinds,
+    Vendor.services,
+    Vendor.modalities,
+    Vendor.dosage_forms,
+    Vendor.phases,
+    Site.capabilities,
+    app_label="vendors",
+)

@@ -240,6 +240,9 @@ PGHISTORY_APPEND_ONLY = True
 PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
 PGHISTORY_CONTEXT_FIELD = pghistory.ContextJSONField()
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Triggers on many-to-many link tables (auto-created models) cannot live in migrations; pgtrigger
+# installs every registered trigger after each `migrate` (idempotent).
+PGTRIGGER_INSTALL_ON_MIGRATE = True
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -21,13 +21,28 @@ from django.db import connection
 from django.utils.text import capfirst
 from pghistory.models import Events
 
-ACTIONS = {"insert": "Created", "update": "Changed", "delete": "Deleted"}
+ACTIONS = {"insert": "Created", "update": "Changed", "delete": "Deleted", "add": "Linked", "remove": "Unlinked"}
 SECRET_FIELDS = {"password", "snapshot"}  # shown as "changed" without the values
 
 
 def available() -> bool:
     """The triggers exist only on PostgreSQL; the embedded SQLite default keeps no trail."""
     return connection.vendor == "postgresql"
+
+
+def track_links(*fields, app_label: str) -> None:
+    """Trail the rows of many-to-many links too (a vendor's services, a user's roles, an evaluation's
+    evaluators): adding is an "add" event, removing a "remove" event. Call from the app's models."""
+    for field in fields:
+        through = field.through
+        pghistory.create_event_model(
+            through,
+            pghistory.InsertEvent("add"),
+            pghistory.DeleteEvent("remove"),
+            model_name=f"{through.__name__.replace('_', '')}Event",
+            app_label=app_label,
+            abstract=False,
+        )
 
 
 def reason(text: str) -> None:
