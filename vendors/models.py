@@ -315,7 +315,6 @@ class ImportJob(models.Model):
         return self.status in {self.Status.QUEUED, self.Status.VALIDATING, self.Status.APPLYING}
 
 
-
 trail.track_links(
     Vendor.kinds,
     Vendor.services,

@@ -33,8 +33,8 @@ def available() -> bool:
 def track_links(*fields, app_label: str) -> None:
     """Trail the rows of many-to-many links too (a vendor's services, a user's roles, an evaluation's
     evaluators): adding is an "add" event, removing a "remove" event. Call from the app's models."""
-    for field in fields:
-        through = field.through
+    for link in fields:
+        through = link.through
         pghistory.create_event_model(
             through,
             pghistory.InsertEvent("add"),
