@@ -348,7 +348,7 @@ def packet_fail(packet_id: int, reason: str) -> None:
 def progress(rfp: Rfp) -> dict:
     """Per-packet status of the latest version for each vendor, and the overall share done."""
     latest = {}
-    for packet in rfp.packets.select_related("candidate__vendor").order_by("candidate_id", "-version"):
+    for packet in rfp.packets.select_related("candidate__vendor", "template").order_by("candidate_id", "-version"):
         latest.setdefault(packet.candidate_id, packet)
     packets = sorted(latest.values(), key=lambda p: p.candidate.vendor.name)
     for packet in packets:

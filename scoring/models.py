@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pghistory
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -274,6 +275,7 @@ class Shortlist(models.Model):
     version = models.PositiveSmallIntegerField()
     status = FSMField(default=Status.DRAFT, choices=Status.choices, protected=True)
     candidates = models.ManyToManyField(Candidate, through="ShortlistEntry", related_name="shortlists")
+    signatures = GenericRelation("accounts.Signature")
     rationale = models.TextField(
         blank=True, help_text="Why these vendors; required when a higher-ranked one is skipped."
     )

@@ -292,7 +292,7 @@ def manifest(shortlist: Shortlist) -> list[dict]:
             "record_hash": s.record_hash,
             "valid": intact and signatures.is_valid(s, shortlist, shortlist.snapshot),
         }
-        for s in signatures.signatures_for(shortlist)
+        for s in shortlist.signatures.all()  # prefetched by list views
     ]
 
 

@@ -252,3 +252,16 @@ def test_manifest_helper_matches_api(api_as, reviewed):
     shortlist = submitted(api_as, reviewed)
     decide(api_as("manager"), shortlist)
     assert shortlists.manifest(shortlist)[0]["valid"] is True
+
+
+def test_shortlist_list_queries_do_not_grow_with_versions(api_as, reviewed, django_assert_max_num_queries):
+    evaluation, candidates = reviewed
+    shortlist = submitted(api_as, reviewed)
+    decide(api_as("manager"), shortlist, "return", comment="Again.")
+    for n in range(2):
+        again = propose(api_as("procurement"), evaluation, candidates[n:]).json()
+        api_as("procurement").post(f"/api/v1/shortlists/{again['id']}/submit/")
+        decide(api_as("manager"), Shortlist.objects.get(pk=again["id"]), "return", comment="Again.")
+    with django_assert_max_num_queries(10):
+        data = api_as("manager").get(f"/api/v1/shortlists/?evaluation={evaluation.pk}").json()
+    assert len(data["results"]) == 3 and all(len(s["signatures"]) == 1 for s in data["results"])
