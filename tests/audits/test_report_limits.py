@@ -39,6 +39,7 @@ def _child(tmp_path, monkeypatch, code: str):
     script = tmp_path / "child.py"
     script.write_text(code)
     monkeypatch.setattr(report, "SANDBOX", script)
+    monkeypatch.setattr(report, "FORK", False)  # the fresh-interpreter path, which runs the script
 
 
 def test_normal_rendering_still_works():
@@ -128,3 +129,27 @@ def test_sandbox_runs_in_process_and_agrees_on_exit_codes():
     assert report.SANDBOX.name == "pdfsandbox.py" and report.SANDBOX.exists()
     pdf, pages, refused = pdfsandbox.render('<p>x</p><img src="http://127.0.0.1:9/a.png">')
     assert pdf.startswith(b"%PDF") and pages == 1 and refused == ["http://127.0.0.1:9/a.png"]
+
+
+def test_forked_child_reports_failures_and_limits(monkeypatch, settings):
+    """The single-threaded path forks a child of this process (WeasyPrint loaded): same answers."""
+    assert report.FORK
+    pdf, pages, _ = report.render_pdf("<p>forked</p>")
+    assert pdf.startswith(b"%PDF") and pages == 1
+
+    def broken(html):
+        raise ValueError("bad")
+
+    monkeypatch.setattr(pdfsandbox, "render", broken)  # inherited by the forked child
+    with pytest.raises(report.PdfRenderError, match="The PDF renderer failed: ValueError: bad") as failure:
+        report.render_pdf("<p>x</p>")
+    assert not isinstance(failure.value, report.PdfRenderLimitExceeded)
+
+    def endless(html):
+        while True:
+            pass
+
+    monkeypatch.setattr(pdfsandbox, "render", endless)
+    settings.PDF_RENDER_TIMEOUT = 0.5
+    with pytest.raises(report.PdfRenderLimitExceeded, match=r"longer than the 0\.5 s"):
+        report.render_pdf("<p>x</p>")
