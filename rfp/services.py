@@ -278,10 +278,13 @@ def relay_outbox(limit: int = 500) -> int:
             group(current_app.tasks[m.task].s(*m.args) for m in pending).apply_async()
         except (BrokerError, OSError) as error:  # the broker is down: keep them pending
             logger.warning("Outbox relay could not publish %d message(s): %s", len(pending), error)
-            OutboxMessage.objects.filter(pk__in=[m.pk for m in pending]).update(last_error=str(error)[:500])
+            OutboxMessage.objects.filter(pk__in=[m.pk for m in pending]).update(
+                last_error=str(error)[:500], attempts=F("attempts") + 1
+            )
             return 0
-        now = timezone.now()
-        OutboxMessage.objects.filter(pk__in=[m.pk for m in pending]).update(published_at=now)
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in pending]).update(
+            published_at=timezone.now(), last_error="", attempts=F("attempts") + 1
+        )
         published = len(pending)
     return published
 

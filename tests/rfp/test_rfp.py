@@ -246,6 +246,7 @@ def test_broker_down_at_publish_loses_nothing(rfp, users, monkeypatch, django_ca
     assert pending.count() == 2 and "Connection refused" in pending.first().last_error
     monkeypatch.undo()
     assert services.relay_outbox() == 2  # what beat runs every minute
+    assert set(OutboxMessage.objects.values_list("attempts", "last_error")) == {(2, "")}
     assert set(Packet.objects.filter(rfp=rfp).values_list("status", flat=True)) == {"done"}
     assert services.relay_outbox() == 0
 
