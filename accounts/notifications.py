@@ -29,15 +29,11 @@ def notify(recipients, kind: str, subject: str, body: str = "", url: str = "", k
         ],
         ignore_conflicts=bool(key),  # a concurrent reminder run already notified
     )
-    ids = (
-        [n.pk for n in created if n.pk is not None]
-        if not key
-        else list(
-            Notification.objects.filter(key=key, recipient_id__in=recipients, emailed=False).values_list(
-                "pk", flat=True
-            )
-        )
-    )
+    if key:  # rows skipped as conflicts come back without a primary key: look the new ones up
+        pending = Notification.objects.filter(key=key, recipient_id__in=recipients, emailed=False)
+        ids = list(pending.values_list("pk", flat=True))
+    else:
+        ids = [n.pk for n in created]
     if ids:
         transaction.on_commit(lambda: _queue_emails(ids))
     return created
