@@ -207,27 +207,15 @@ def overhead(packet_id: int, runs: int) -> None:
     print(f"    app path  rfp.services.packet_render        {m['app']:6.2f} s")
     print(f"    bare      weasyprint.HTML(...).write_pdf()  {m['bare']:6.2f} s   (same HTML, this process, warm)")
     print(f"    overhead  {over:+.0f} %   (target <= {TARGET_OVERHEAD:.0f} %: {verdict})")
-    child_start = m["import"]
-    in_child = m["render_pdf"] - child_start
-    rest = m["rest"]
+
+    path = "a child forked from this warm process" if report.FORK else "a fresh interpreter"
     print("    where the app path's time goes (medians; render_pdf timed inside packet_render):")
-    print(f"      render_pdf (limited child process)        {m['render_pdf']:6.2f} s")
+    print(f"      render_pdf, in {path}: {m['render_pdf']:6.2f} s")
+    print(f"      the rest: claim, inputs, XLSX, ZIP, storage  {m['rest']:6.2f} s")
     print(
-        f"        of which: new interpreter + import weasyprint {child_start:5.2f} s (python -I -c 'import weasyprint')"
-    )
-    print(f"                  bare interpreter start              {m['python']:5.2f} s (python -I -c pass)")
-    print(
-        f"                  rendering in the cold child         {in_child:5.2f} s (vs {m['bare']:.2f} s warm in-process)"
-    )
-    print(f"      the rest: claim, inputs, XLSX, ZIP, storage  {rest:6.2f} s")
-    print(
-        f"    without the child's start-up the overhead would be about "
-        f"{100 * ((m['app'] - child_start) / m['bare'] - 1):+.0f} %; "
-        f"the start-up alone is {100 * child_start / m['bare']:.0f} % of the bare render"
-    )
-    print(
-        f"    the same render in a child forked from a warm process (WeasyPrint imported, fonts loaded): "
-        f"{m['fork']:.2f} s, {100 * (m['fork'] / m['bare'] - 1):+.0f} % over bare"
+        f"    for comparison, a fresh interpreter that imports WeasyPrint costs {m['import']:.2f} s a PDF "
+        f"(python -I -c 'import weasyprint'; the renderer's path in multi-threaded processes); "
+        f"a bare fork-and-render here took {m['fork']:.2f} s"
     )
 
 
