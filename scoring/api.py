@@ -680,7 +680,7 @@ class ShortlistViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return (
             Shortlist.objects.filter(evaluation__in=access.visible_evaluations(self.request.user))
             .select_related("evaluation", "proposed_by")
-            .prefetch_related("entries__candidate__vendor", "decisions")
+            .prefetch_related("entries__candidate__vendor", "decisions", "signatures")
             .order_by("-created_at")
         )
 
