@@ -86,6 +86,11 @@ def _closed_port() -> int:
 
 def _point_app_at(url: str, options: dict) -> None:
     """Publish from this process to `url`: drop the cached connection and producer pools too."""
+    # Celery prefers the CELERY_BROKER_URL environment variable (CI sets it) over conf.broker_url.
+    if url is None:
+        os.environ.pop("CELERY_BROKER_URL", None)
+    else:
+        os.environ["CELERY_BROKER_URL"] = url
     celery_app.conf.broker_url = url
     celery_app.conf.broker_transport_options = options
     celery_app._pool = None
@@ -116,11 +121,16 @@ def broker():
     client = _redis()
     client.flushdb()
     previous = (celery_app.conf.task_always_eager, celery_app.conf.broker_url, celery_app.conf.broker_transport_options)
+    environment = os.environ.get("CELERY_BROKER_URL")
     celery_app.conf.task_always_eager = False
     _point_app_at(BROKER, {})
     yield Broker(client)
     celery_app.conf.task_always_eager = previous[0]
     _point_app_at(previous[1], previous[2])
+    if environment is None:
+        os.environ.pop("CELERY_BROKER_URL", None)
+    else:
+        os.environ["CELERY_BROKER_URL"] = environment
     client.flushdb()
     client.close()
 
