@@ -12,7 +12,8 @@ from rest_framework.response import Response
 from audits import access, services
 from audits.models import AREAS, Audit, Capa, Finding
 from vendors.models import Site
-from vendorselect.errors import refusal_response
+from vendorselect.errors import refusal_response, request_object
+from vendorselect.openapi import VALIDATION_ERROR
 
 DETAIL = inline_serializer("AuditRefusal", {"detail": serializers.CharField()})
 
@@ -33,7 +34,9 @@ def _respond(call, serializer, success=status.HTTP_200_OK):
 
 class CapaSerializer(serializers.ModelSerializer):
     overdue = serializers.BooleanField(source="is_overdue", read_only=True)
-    verified_by = serializers.CharField(source="verified_by.username", read_only=True, default=None)
+    verified_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Username of who verified the CAPA."
+    )
 
     class Meta:
         model = Capa
@@ -54,7 +57,7 @@ class CapaSerializer(serializers.ModelSerializer):
 
 
 class FindingSerializer(serializers.ModelSerializer):
-    capa = CapaSerializer(read_only=True)
+    capa = CapaSerializer(read_only=True, allow_null=True)  # none when no CAPA is required
 
     class Meta:
         model = Finding
@@ -85,6 +88,9 @@ class AuditSerializer(serializers.ModelSerializer):
     site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all())
     lead_auditor = serializers.CharField(source="lead_auditor.username", read_only=True)
     scope = serializers.ListField(child=serializers.ChoiceField(choices=AREAS), required=False)
+    outcome = serializers.ChoiceField(
+        choices=Audit._meta.get_field("outcome").choices, allow_blank=True, read_only=True
+    )
     findings = FindingSerializer(many=True, read_only=True)
     signatures = serializers.SerializerMethodField()
     amendments = serializers.SerializerMethodField()
@@ -193,7 +199,7 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         audit = self.get_object()
         return _respond(
             lambda: services.audit_transition(
-                audit=audit, user=request.user, action=str(request.data.get("action", ""))
+                audit=audit, user=request.user, action=str(request_object(request).get("action", ""))
             ),
             AuditSerializer,
         )
@@ -209,21 +215,24 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         audit = self.get_object()
         return _respond(
             lambda: services.audit_record_outcome(
-                audit=audit, user=request.user, outcome=str(request.data.get("outcome", ""))
+                audit=audit, user=request.user, outcome=str(request_object(request).get("outcome", ""))
             ),
             AuditSerializer,
         )
 
     @extend_schema(
         request=inline_serializer("AuditSignature", {"password": serializers.CharField()}),
-        responses={200: AuditSerializer, 400: DETAIL, 403: DETAIL, 409: DETAIL},
+        responses={200: AuditSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL},
     )
     @action(detail=True, methods=["post"])
     def sign(self, request, pk=None):
         audit = self.get_object()
         try:
             services.audit_sign(
-                request=request._request, audit=audit, user=request.user, password=str(request.data.get("password", ""))
+                request=request._request,
+                audit=audit,
+                user=request.user,
+                password=str(request_object(request).get("password", "")),
             )
         except services.AuditError as error:
             return refusal_response(error)
@@ -233,17 +242,18 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         request=inline_serializer(
             "AuditAmendmentInput", {"reason": serializers.CharField(), "text": serializers.CharField()}
         ),
-        responses={201: None, 400: DETAIL, 403: DETAIL, 409: DETAIL},
+        responses={201: None, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL},
     )
     @action(detail=True, methods=["post"])
     def amendments(self, request, pk=None):
         audit = self.get_object()
         try:
+            body = request_object(request)
             amendment = services.amendment_add(
                 audit=audit,
                 user=request.user,
-                reason=str(request.data.get("reason", "")),
-                text=str(request.data.get("text", "")),
+                reason=str(body.get("reason", "")),
+                text=str(body.get("text", "")),
             )
         except services.AuditError as error:
             return refusal_response(error)
@@ -258,7 +268,8 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         )
 
     @extend_schema(
-        request=FindingInputSerializer, responses={201: FindingSerializer, 400: DETAIL, 403: DETAIL, 409: DETAIL}
+        request=FindingInputSerializer,
+        responses={201: FindingSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL},
     )
     @action(detail=True, methods=["post"])
     def findings(self, request, pk=None):

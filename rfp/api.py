@@ -13,7 +13,8 @@ from rest_framework.response import Response
 from rfp import access, services
 from rfp.models import Delivery, Packet, Proposal, Question, Rfp, RfpAttachment, RfpTemplate
 from scoring.models import Shortlist
-from vendorselect.errors import refusal_response
+from vendorselect.errors import contains_nul, refusal_response
+from vendorselect.openapi import FIELD_ERRORS, VALIDATION_ERROR
 
 DETAIL = inline_serializer("RfpRefusal", {"detail": serializers.CharField()})
 
@@ -129,7 +130,7 @@ class RfpViewSet(
             raise PermissionDenied("Only the evaluation's lead manages its RFPs.")
         return rfp
 
-    @extend_schema(responses={201: RfpSerializer, 400: DETAIL, 403: DETAIL, 409: DETAIL})
+    @extend_schema(responses={201: RfpSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL})
     def create(self, request, *args, **kwargs):
         if not request.user.has_perm("rfp.add_rfp"):
             raise PermissionDenied("Only procurement leads issue RFPs.")
@@ -143,7 +144,7 @@ class RfpViewSet(
             status.HTTP_201_CREATED,
         )
 
-    @extend_schema(responses={200: RfpSerializer, 400: DETAIL, 403: DETAIL})
+    @extend_schema(responses={200: RfpSerializer, 400: VALIDATION_ERROR, 403: DETAIL})
     def partial_update(self, request, *args, **kwargs):
         rfp = self.get_object()
         serializer = self.get_serializer(rfp, data=request.data, partial=True)
@@ -176,7 +177,9 @@ class RfpViewSet(
             return Response({"detail": "No such packet."}, status=404)
         return _respond(lambda: services.packet_retry(packet=packet, user=request.user), PacketSerializer)
 
-    @extend_schema(request=AttachmentSerializer, responses={201: AttachmentSerializer, 400: DETAIL, 403: DETAIL})
+    @extend_schema(
+        request=AttachmentSerializer, responses={201: AttachmentSerializer, 400: VALIDATION_ERROR, 403: DETAIL}
+    )
     @action(detail=True, methods=["post"], parser_classes=[parsers.MultiPartParser])
     def attachments(self, request, pk=None):
         rfp = self.get_object()
@@ -189,7 +192,7 @@ class RfpViewSet(
         )
 
     @extend_schema(
-        request=DeliverySerializer, responses={201: DeliverySerializer, 400: DETAIL, 403: DETAIL, 409: DETAIL}
+        request=DeliverySerializer, responses={201: DeliverySerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL}
     )
     @action(detail=True, methods=["post"])
     def deliveries(self, request, pk=None):
@@ -209,9 +212,11 @@ class RfpViewSet(
 
     @extend_schema(methods=["GET"], responses={200: ProposalSerializer(many=True)})
     @extend_schema(
-        methods=["POST"], request=ProposalSerializer, responses={201: ProposalSerializer, 400: DETAIL, 403: DETAIL}
+        methods=["POST"],
+        request=ProposalSerializer,
+        responses={201: ProposalSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: FIELD_ERRORS},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def proposals(self, request, pk=None):
         rfp = self.get_object()
         if request.method == "GET":
@@ -235,9 +240,11 @@ class RfpViewSet(
 
     @extend_schema(methods=["GET"], responses={200: QuestionSerializer(many=True)})
     @extend_schema(
-        methods=["POST"], request=QuestionSerializer, responses={201: QuestionSerializer, 400: DETAIL, 403: DETAIL}
+        methods=["POST"],
+        request=QuestionSerializer,
+        responses={201: QuestionSerializer, 400: VALIDATION_ERROR, 403: DETAIL},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def questions(self, request, pk=None):
         rfp = self.get_object()
         if request.method == "GET":
@@ -264,6 +271,14 @@ class TemplateSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "version", "name", "sections", "questions", "change_note", "created_at"]
         read_only_fields = ["version", "name", "created_at"]
 
+    def validate(self, attrs):
+        refused = {
+            k: ["Null characters are not allowed."] for k in ("sections", "questions") if contains_nul(attrs.get(k))
+        }
+        if refused:
+            raise serializers.ValidationError(refused)
+        return attrs
+
 
 class RfpTemplateViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
@@ -279,7 +294,7 @@ class RfpTemplateViewSet(
         if not request.user.has_perm("rfp.view_rfptemplate"):
             raise PermissionDenied("Procurement leads and managers see the RFP templates.")
 
-    @extend_schema(responses={201: TemplateSerializer, 400: DETAIL, 403: DETAIL})
+    @extend_schema(responses={201: TemplateSerializer, 400: VALIDATION_ERROR, 403: DETAIL})
     def create(self, request, *args, **kwargs):
         if not request.user.has_perm("rfp.add_rfptemplate"):
             raise PermissionDenied("Only procurement leads revise RFP templates.")

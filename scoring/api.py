@@ -25,7 +25,8 @@ from scoring.models import (
 )
 from vendors.api import TermField
 from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Vendor
-from vendorselect.errors import refusal_response
+from vendorselect.errors import contains_nul, refusal_response, request_object
+from vendorselect.openapi import FIELD_ERRORS, VALIDATION_ERROR
 
 AGENCIES = RegulatoryInspection.Agency.choices
 
@@ -59,6 +60,28 @@ class CriterionSerializer(serializers.ModelSerializer):
         read_only_fields = ["key", "evidence", "position"]
 
 
+class CriterionTextSerializer(serializers.ModelSerializer):
+    """Checks the text fields of a criterion that the criteria actions pass on: strings, within length."""
+
+    class Meta:
+        model = Criterion
+        fields = ["name", "description", "rubric_1", "rubric_3", "rubric_5"]
+        extra_kwargs = {"name": {"required": False, "allow_blank": True}}  # the service says what a name lacks
+
+
+def _criterion_text(body) -> dict:
+    checked = CriterionTextSerializer(data={k: v for k, v in body.items() if k in CriterionTextSerializer.Meta.fields})
+    checked.is_valid(raise_exception=True)
+    return checked.validated_data
+
+
+class UsernameField(serializers.SlugRelatedField):
+    def to_internal_value(self, data):
+        if contains_nul(data):  # PostgreSQL would refuse the lookup itself
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
 class EvaluationSerializer(serializers.ModelSerializer):
     modality = TermField(Modality, required=False, allow_null=True)
     dosage_form = TermField(DosageForm, required=False, allow_null=True)
@@ -67,7 +90,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
     allowed_kinds = TermField(Kind, many=True, required=False)
     target_agencies = serializers.ListField(child=serializers.ChoiceField(choices=AGENCIES), required=False)
     lead = serializers.CharField(source="lead.username", read_only=True)
-    evaluators = serializers.SlugRelatedField(
+    evaluators = UsernameField(
         slug_field="username",
         many=True,
         required=False,
@@ -333,16 +356,18 @@ class EvaluationViewSet(
         evaluation = self.get_object()
         return _respond(
             lambda: services.evaluation_transition(
-                evaluation=evaluation, user=request.user, action=str(request.data.get("action", ""))
+                evaluation=evaluation, user=request.user, action=str(request_object(request).get("action", ""))
             ),
             serializer=lambda e: EvaluationSerializer(e, context={"request": request}),
         )
 
     @extend_schema(methods=["GET"], responses={200: WeightSetSerializer(many=True)})
     @extend_schema(
-        methods=["POST"], request=WeightInputSerializer, responses={201: WeightSetSerializer, 400: DETAIL, 403: DETAIL}
+        methods=["POST"],
+        request=WeightInputSerializer,
+        responses={201: WeightSetSerializer, 400: VALIDATION_ERROR, 403: DETAIL},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def weights(self, request, pk=None):
         evaluation = self.get_object()
         context = {"criterion_keys": dict(evaluation.criteria.values_list("pk", "key"))}
@@ -368,18 +393,17 @@ class EvaluationViewSet(
 
     @extend_schema(methods=["GET"], responses={200: CandidateSerializer(many=True)})
     @extend_schema(
-        methods=["POST"], request=CandidateSerializer, responses={201: CandidateSerializer, 400: DETAIL, 403: DETAIL}
+        methods=["POST"],
+        request=CandidateSerializer,
+        responses={201: CandidateSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: FIELD_ERRORS},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def candidates(self, request, pk=None):
         evaluation = self.get_object()
         if request.method == "GET":
             return Response(CandidateSerializer(evaluation.candidates.select_related("vendor"), many=True).data)
-        vendor = (
-            Vendor.objects.filter(pk=request.data.get("vendor")).first()
-            if str(request.data.get("vendor", "")).isdigit()
-            else None
-        )
+        vendor_id = request_object(request).get("vendor")
+        vendor = Vendor.objects.filter(pk=vendor_id).first() if str(vendor_id).isdecimal() else None
         if vendor is None:
             return Response({"vendor": ["No such vendor."]}, status=400)
         return _respond(
@@ -388,7 +412,7 @@ class EvaluationViewSet(
             CandidateSerializer,
         )
 
-    @extend_schema(request=ReasonSerializer, responses={200: CandidateSerializer, 400: DETAIL, 403: DETAIL})
+    @extend_schema(request=ReasonSerializer, responses={200: CandidateSerializer, 400: VALIDATION_ERROR, 403: DETAIL})
     @action(detail=True, methods=["post"], url_path=r"candidates/(?P<candidate_id>\d+)/override")
     def override_knockout(self, request, pk=None, candidate_id=None):
         evaluation = self.get_object()
@@ -399,19 +423,22 @@ class EvaluationViewSet(
             return Response({"detail": "No such candidate."}, status=404)
         return _respond(
             lambda: services.candidate_override_knockout(
-                candidate=candidate, user=request.user, reason=str(request.data.get("reason", ""))
+                candidate=candidate, user=request.user, reason=str(request_object(request).get("reason", ""))
             ),
             serializer=CandidateSerializer,
         )
 
+    @extend_schema(methods=["GET"], responses={200: KnockoutInputSerializer})
     @extend_schema(
-        methods=["POST"], request=KnockoutInputSerializer, responses={200: KnockoutInputSerializer, 400: DETAIL}
+        methods=["POST"],
+        request=KnockoutInputSerializer,
+        responses={200: KnockoutInputSerializer, 400: VALIDATION_ERROR, 409: DETAIL},
     )
     @action(detail=True, methods=["get", "post"])
     def knockouts(self, request, pk=None):
         evaluation = self.get_object()
         if request.method == "POST":
-            rules = request.data.get("rules")
+            rules = request_object(request).get("rules")
             if not isinstance(rules, dict):
                 return Response({"rules": ["Give an object of rule: years (or null)."]}, status=400)
             failure = _respond(
@@ -424,9 +451,11 @@ class EvaluationViewSet(
 
     @extend_schema(methods=["GET"], responses={200: ScoreSerializer(many=True)})
     @extend_schema(
-        methods=["POST"], request=ScoreInputSerializer, responses={200: ScoreSerializer, 400: DETAIL, 409: DETAIL}
+        methods=["POST"],
+        request=ScoreInputSerializer,
+        responses={200: ScoreSerializer, 400: VALIDATION_ERROR, 409: DETAIL},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def scores(self, request, pk=None):
         evaluation = self.get_object()
         if request.method == "GET":
@@ -465,7 +494,7 @@ class EvaluationViewSet(
             status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=OverrideInputSerializer, responses={200: None, 400: DETAIL, 403: DETAIL})
+    @extend_schema(request=OverrideInputSerializer, responses={200: None, 400: VALIDATION_ERROR, 403: DETAIL})
     @action(detail=True, methods=["post"], url_path="derived-override")
     def derived_override(self, request, pk=None):
         evaluation = self.get_object()
@@ -493,15 +522,21 @@ class EvaluationViewSet(
         )
 
     @extend_schema(
-        methods=["POST"], request=CriterionSerializer, responses={201: CriterionSerializer, 400: DETAIL, 409: DETAIL}
+        methods=["POST"],
+        request=CriterionSerializer,
+        responses={201: CriterionSerializer, 400: VALIDATION_ERROR, 409: DETAIL},
     )
     @action(detail=True, methods=["post"], url_path="criteria")
     def add_criterion(self, request, pk=None):
         evaluation = self.get_object()
-        fields = {k: str(request.data.get(k, "")) for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")}
-        parent_id = request.data.get("parent")
+        body = request_object(request)
+        fields = {k: str(body.get(k, "")) for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")}
+        fields.update(_criterion_text(body))
+        parent_id = body.get("parent")
         parent = (
-            Criterion.objects.filter(evaluation=evaluation, pk=parent_id).first() if str(parent_id).isdigit() else None
+            Criterion.objects.filter(evaluation=evaluation, pk=parent_id).first()
+            if str(parent_id).isdecimal()
+            else None
         )
         if parent_id not in (None, "") and parent is None:
             return Response({"parent": ["No such criterion in this evaluation."]}, status=400)
@@ -510,7 +545,7 @@ class EvaluationViewSet(
                 evaluation=evaluation,
                 user=request.user,
                 parent=parent,
-                local_weight=request.data.get("local_weight", 1),
+                local_weight=body.get("local_weight", 1),
                 **fields,
             ),
             status.HTTP_201_CREATED,
@@ -518,7 +553,9 @@ class EvaluationViewSet(
         )
 
     @extend_schema(
-        methods=["PATCH"], request=CriterionSerializer, responses={200: CriterionSerializer, 400: DETAIL, 409: DETAIL}
+        methods=["PATCH"],
+        request=CriterionSerializer,
+        responses={200: CriterionSerializer, 400: VALIDATION_ERROR, 409: DETAIL},
     )
     @extend_schema(methods=["DELETE"], responses={204: None, 409: DETAIL})
     @action(detail=True, methods=["patch", "delete"], url_path=r"criteria/(?P<criterion_id>\d+)")
@@ -533,11 +570,13 @@ class EvaluationViewSet(
             return _respond(
                 lambda: services.criterion_remove(criterion=criterion, user=request.user), status.HTTP_204_NO_CONTENT
             )
+        body = request_object(request)
         fields = {
             k: v
-            for k, v in request.data.items()
+            for k, v in body.items()
             if k in ("name", "description", "rubric_1", "rubric_3", "rubric_5", "evidence")
         }
+        fields.update(_criterion_text(body))
         return _respond(
             lambda: services.criterion_update(criterion=criterion, user=request.user, **fields),
             serializer=CriterionSerializer,
@@ -569,7 +608,7 @@ class EvaluationViewSet(
         tipping = data["tipping"]
         keys = [c.key for c in result.criteria]
         top = request.query_params.get("top", "")
-        top = max(int(top), 1) if top.isdigit() else len(names)
+        top = max(int(top), 1) if top.isdecimal() else len(names)
         return Response(
             {
                 "withheld": False,
@@ -684,7 +723,7 @@ class ShortlistViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             .order_by("-created_at")
         )
 
-    @extend_schema(responses={201: ShortlistSerializer, 400: DETAIL, 403: DETAIL, 409: DETAIL})
+    @extend_schema(responses={201: ShortlistSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL})
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -703,7 +742,7 @@ class ShortlistViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             serializer=lambda s: ShortlistSerializer(s, context={"request": request}),
         )
 
-    @extend_schema(request=None, responses={200: ShortlistSerializer, 400: DETAIL, 403: DETAIL, 409: DETAIL})
+    @extend_schema(request=None, responses={200: ShortlistSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL})
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         return _respond(
@@ -712,7 +751,8 @@ class ShortlistViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         )
 
     @extend_schema(
-        request=DecisionSerializer, responses={200: ShortlistSerializer, 400: DETAIL, 403: DETAIL, 409: DETAIL}
+        request=DecisionSerializer,
+        responses={200: ShortlistSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL},
     )
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):

@@ -30,6 +30,8 @@ from vendors.models import (
     Site,
     Vendor,
 )
+from vendorselect.errors import contains_nul
+from vendorselect.openapi import FIELD_ERRORS
 
 
 class RolePermissions(DjangoModelPermissions):
@@ -57,6 +59,8 @@ class TermField(serializers.SlugRelatedField):
 
     def to_internal_value(self, data):
         try:
+            if contains_nul(data):  # PostgreSQL would refuse the lookup itself
+                self.fail("does_not_exist", slug_name=self.slug_field, value=data)
             return super().to_internal_value(data)
         except serializers.ValidationError:
             allowed = ", ".join(self.get_queryset().values_list("code", flat=True))
@@ -215,6 +219,7 @@ def _vocabulary_viewset(model, extra_fields=()):
         serializer_class = TermSerializer
         queryset = model.objects.all()
         lookup_field = "code"
+        lookup_value_regex = r"[-a-zA-Z0-9_]+"  # a slug: anything else is no route (404)
         pagination_class = None
         filter_backends = []
 
@@ -275,7 +280,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_queryset(self):
         return visible_import_jobs(self.request.user).order_by("-created_at")
 
-    @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobSerializer})
+    @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobSerializer, 403: FIELD_ERRORS})
     def create(self, request):
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)

@@ -20,9 +20,26 @@ def refusal_response(error: ServiceError) -> Response:
     return Response(body, status=error.status)
 
 
+def contains_nul(value) -> bool:
+    """Whether a string, or any key or string in a JSON structure, holds a NUL character: PostgreSQL
+    stores none, in text or in jsonb, and refuses the whole statement."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
 def request_object(request) -> Mapping:
-    """The request body when it is an object (JSON object or form); anything else (a JSON list, a number)
-    is refused with 400, as DRF's serializers refuse it."""
-    if not isinstance(request.data, Mapping):
-        raise ValidationError({"non_field_errors": [f"Expected an object, got {type(request.data).__name__}."]})
-    return request.data
+    """The request body when it is an object (JSON object or form) without NUL characters; anything
+    else (a JSON list, a number) is refused with 400, as DRF's serializers refuse it."""
+    data = request.data
+    if not isinstance(data, Mapping):
+        raise ValidationError({"non_field_errors": [f"Expected an object, got {type(data).__name__}."]})
+    items = data.lists() if hasattr(data, "lists") else data.items()
+    refused = {str(key): ["Null characters are not allowed."] for key, value in items if contains_nul([key, value])}
+    if refused:
+        raise ValidationError(refused)
+    return data
