@@ -7,6 +7,7 @@ import pghistory
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from scoring.models import Candidate, Shortlist
 
@@ -121,6 +122,7 @@ class Packet(models.Model):
     bundle = models.FileField(upload_to="packets/%Y/%m/", blank=True)
     sha256 = models.CharField(max_length=64, blank=True, help_text="Of the ZIP bundle.")
     created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(default=timezone.now, help_text="When its render message was last sent.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -232,12 +232,14 @@ def rfp_generate(*, rfp: Rfp, user) -> list[Packet]:
 def is_stuck(packet: Packet) -> bool:
     """Queued or rendering for longer than a task may run: its message was lost (e.g. Redis lost data)."""
     limit = timedelta(seconds=2 * settings.CELERY_TASK_TIME_LIMIT)
-    since = packet.started_at or packet.created_at
+    since = packet.started_at if packet.status == Packet.Status.RENDERING else packet.queued_at
     return packet.status in (Packet.Status.QUEUED, Packet.Status.RENDERING) and since < timezone.now() - limit
 
 
 def _requeue(packet: Packet) -> None:
-    Packet.objects.filter(pk=packet.pk).update(status=Packet.Status.QUEUED, error="", claim="")
+    Packet.objects.filter(pk=packet.pk).update(
+        status=Packet.Status.QUEUED, error="", claim="", queued_at=timezone.now()
+    )
     packet.status, packet.error = Packet.Status.QUEUED, ""
     OutboxMessage.objects.create(
         task=RENDER_TASK, key=f"packet:{packet.pk}:retry:{timezone.now().timestamp()}", args=[packet.pk]
@@ -254,6 +256,59 @@ def packet_retry(*, packet: Packet, user) -> Packet:
         _requeue(packet)
         transaction.on_commit(relay_outbox)
     return packet
+
+
+def broker_backlog() -> int | None:
+    """Messages waiting in the task queue, or None when the broker cannot be asked."""
+    from celery import current_app
+    from kombu.exceptions import ChannelError
+    from kombu.exceptions import OperationalError as BrokerError
+
+    queue = current_app.conf.task_default_queue
+    try:
+        with current_app.connection_for_read() as connection:
+            return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except ChannelError:  # no such queue: a restarted broker that no worker has declared it on yet
+        return 0
+    except (BrokerError, OSError):
+        return None
+
+
+def sweep_packets() -> dict[str, int]:
+    """Recover packets whose message the broker lost (Redis restarted without persistence, a flushed
+    queue), run by beat before the relay. Packets still queued PACKET_REQUEUE_AFTER seconds after their
+    message was sent are announced again when the broker's queue is empty (a long batch still being
+    worked through is not lost); a packet rendering for longer than twice the hard time limit (its
+    task is surely dead, and its message was not redelivered) is queued again, or failed after
+    PACKET_MAX_ATTEMPTS claims, so a document that kills its worker does not loop. A second message
+    is harmless: the task claims its packet first."""
+    now = timezone.now()
+    announced = Packet.objects.filter(
+        status=Packet.Status.QUEUED, queued_at__lt=now - timedelta(seconds=settings.PACKET_REQUEUE_AFTER)
+    )
+    if not announced.exists() or broker_backlog() != 0:
+        announced = announced.none()
+    dead = Packet.objects.filter(
+        status=Packet.Status.RENDERING, started_at__lt=now - timedelta(seconds=2 * settings.CELERY_TASK_TIME_LIMIT)
+    )
+    counts = {"announced": 0, "requeued": 0, "failed": 0}
+    with transaction.atomic():
+        for packet in announced.select_for_update(skip_locked=True).order_by("pk")[:500]:
+            Packet.objects.filter(pk=packet.pk).update(queued_at=now)
+            OutboxMessage.objects.create(
+                task=RENDER_TASK, key=f"packet:{packet.pk}:again:{now.timestamp()}", args=[packet.pk]
+            )
+            counts["announced"] += 1
+        for packet in dead.select_for_update(skip_locked=True).order_by("pk")[:500]:
+            if packet.attempts >= settings.PACKET_MAX_ATTEMPTS:
+                packet_fail(packet.pk, f"Gave up after {packet.attempts} attempts: the worker rendering it stopped.")
+                counts["failed"] += 1
+            else:
+                _requeue(packet)
+                counts["requeued"] += 1
+    if any(counts.values()):
+        logger.warning("Packet sweep: %s", counts)
+    return counts
 
 
 def relay_outbox(limit: int = 500) -> int:

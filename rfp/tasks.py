@@ -24,5 +24,6 @@ def render_packet(self, packet_id: int) -> None:
 
 @shared_task(acks_late=True)
 def relay_outbox() -> int:
-    """Every minute (beat): publish what a broker outage left pending."""
+    """Every minute (beat): recover packets whose message was lost, publish what is pending."""
+    services.sweep_packets()
     return services.relay_outbox()

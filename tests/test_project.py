@@ -95,3 +95,34 @@ def test_requirements_are_pinned(path):
         line = line.strip()
         if line and not line.startswith(("#", "-r")):
             assert "==" in line, line
+
+
+@pytest.mark.django_db
+def test_a_lost_database_answers_503_with_retry_after_not_500(client, users, settings, monkeypatch):
+    """A PostgreSQL restart or failover drops connections: pages and the API say "try again" (503 and
+    Retry-After, without the layout, which needs the database); any other error stays a 500."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import OperationalError
+
+    settings.DEBUG = False
+    client.force_login(users["procurement"])
+    client.raise_request_exception = False
+
+    def gone(self):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(SessionStore, "load", gone)
+    page = client.get("/vendors/")
+    assert (page.status_code, page["Retry-After"]) == (503, "30")
+    assert b"Temporarily unavailable" in page.content
+    api = client.get("/api/v1/vendors/")
+    assert (api.status_code, api["Retry-After"]) == (503, "30")
+    assert api.json() == {"detail": "The database is unavailable; retry shortly."}
+
+    def broken(self):
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(SessionStore, "load", broken)
+    page, api = client.get("/vendors/"), client.get("/api/v1/vendors/")
+    assert (page.status_code, api.status_code) == (500, 500) and not page.has_header("Retry-After")
+    assert api.json() == {"detail": "Server error."}

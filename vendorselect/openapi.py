@@ -3,7 +3,8 @@
 drf-spectacular documents what a view returns on success plus whatever @extend_schema adds. The
 answers that come from the framework itself are the same on every route, so they are added here
 rather than on each view: 401 and 403 where a sign-in is needed, 404 where the path names a record
-(or a page of a list), 400 where there is a body or a filter to validate, 415 where there is a body.
+(or a page of a list), 400 where there is a body or a filter to validate, 415 where there is a body,
+and 503 everywhere (the database is briefly unreachable: retry after the Retry-After seconds).
 An operation's own @extend_schema entry for a code wins.
 """
 
@@ -52,6 +53,7 @@ class AutoSchema(openapi.AutoSchema):
             errors["404"] = _error("No such record (or page), or not one that you may see.")
         if has_body:
             errors["415"] = _error("The request body's media type is not one that this operation reads.")
+        errors["503"] = _error("The database is briefly unreachable (a restart or failover): retry after Retry-After.")
         responses = operation["responses"]
         for code, response in errors.items():
             if code not in responses:

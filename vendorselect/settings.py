@@ -293,9 +293,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audits.tasks.send_reminders",
         "schedule": crontab(hour=int(os.environ.get("REMINDER_HOUR_UTC", "6")), minute=0),
     },
-    # Publishes what a broker outage left in the outbox (packets are dispatched through it).
-    "relay-outbox": {"task": "rfp.tasks.relay_outbox", "schedule": 60.0},
+    # Publishes what a broker outage left in the outbox (packets are dispatched through it) and
+    # announces again packets whose message the broker lost.
+    "relay-outbox": {"task": "rfp.tasks.relay_outbox", "schedule": float(os.environ.get("OUTBOX_RELAY_SECONDS", "60"))},
 }
+# A packet queued this long after its message was sent, with the broker's queue empty, is announced
+# again (the broker lost it); one claimed this many times without finishing is failed, not queued again.
+PACKET_REQUEUE_AFTER = int(os.environ.get("PACKET_REQUEUE_AFTER", "120"))
+PACKET_MAX_ATTEMPTS = int(os.environ.get("PACKET_MAX_ATTEMPTS", "5"))
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 if CELERY_BROKER_URL.startswith("filesystem"):
     _broker_dir = VAR_DIR / "celery"
@@ -338,6 +343,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # Axes logs every reset at INFO; failures still reach the log at WARNING.
-    "loggers": {"axes": {"level": "WARNING"}},
+    # Axes logs every reset at INFO, WeasyPrint every layout step and fontTools every subset: warnings
+    # and errors still reach the log.
+    "loggers": {name: {"level": "WARNING"} for name in ("axes", "weasyprint", "fontTools")},
 }

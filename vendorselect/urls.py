@@ -1,6 +1,9 @@
+import sys
+
 from django.contrib import admin
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -38,7 +41,24 @@ def not_found(request, exception):
     return defaults.page_not_found(request, exception)
 
 
+def server_error(request):
+    """A lost database connection (a restart, a failover) is temporary: 503 with Retry-After, so
+    clients and load balancers retry, instead of a 500. JSON under /api/; pages without the layout,
+    which needs the database."""
+    unavailable = isinstance(sys.exc_info()[1], OperationalError | InterfaceError)
+    status = 503 if unavailable else 500
+    if request.path.startswith("/api/"):
+        detail = "The database is unavailable; retry shortly." if unavailable else "Server error."
+        response = JsonResponse({"detail": detail}, status=status)
+    else:
+        response = HttpResponse(render_to_string(f"{status}.html"), status=status)  # no context processors
+    if unavailable:
+        response["Retry-After"] = "30"
+    return response
+
+
 handler404 = not_found
+handler500 = server_error
 
 
 urlpatterns = [

@@ -223,13 +223,76 @@ def test_a_packet_whose_message_was_lost_can_be_retried(rfp, users, monkeypatch,
     packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
     with pytest.raises(services.RfpError, match="Only a failed or stuck packet"):
         services.packet_retry(packet=packets[0], user=users["procurement"])
-    Packet.objects.filter(pk=packets[0].pk).update(created_at=timezone.now() - timedelta(hours=1))
+    Packet.objects.filter(pk=packets[0].pk).update(queued_at=timezone.now() - timedelta(hours=1))
     monkeypatch.undo()
     stuck = Packet.objects.get(pk=packets[0].pk)
     assert services.is_stuck(stuck)
     with django_capture_on_commit_callbacks(execute=True):
         services.packet_retry(packet=stuck, user=users["procurement"])
     assert Packet.objects.get(pk=stuck.pk).status == "done"
+
+
+def test_the_sweep_announces_lost_messages_again_without_duplicates(
+    rfp, users, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    """Redis restarted without persistence: the queued packets' messages are gone. The sweep (beat,
+    every minute) announces those queued longer than PACKET_REQUEUE_AFTER again; the rest wait."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.PACKET_REQUEUE_AFTER = 120
+    monkeypatch.setattr(services, "relay_outbox", lambda: 0)  # published, then lost with the queue
+    packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    OutboxMessage.objects.update(published_at=timezone.now())
+    monkeypatch.undo()
+    backlog = [0]
+    monkeypatch.setattr(services, "broker_backlog", lambda: backlog[0])
+    assert services.sweep_packets() == {"announced": 0, "requeued": 0, "failed": 0}  # not long enough yet
+    Packet.objects.filter(pk=packets[0].pk).update(queued_at=timezone.now() - timedelta(seconds=121))
+    backlog[0] = 7  # the workers are still working through a long queue: nothing is lost
+    assert services.sweep_packets()["announced"] == 0
+    backlog[0] = 0
+    assert services.sweep_packets() == {"announced": 1, "requeued": 0, "failed": 0}
+    assert services.sweep_packets()["announced"] == 0  # announced again once per interval, not every minute
+    assert services.relay_outbox() == 1  # eager: renders it
+    assert Packet.objects.get(pk=packets[0].pk).status == "done"
+    assert Packet.objects.get(pk=packets[1].pk).status == "queued"
+    # The original message turns up after all (it was only late): a no-op, nothing rendered twice.
+    files = Packet.objects.get(pk=packets[0].pk).pdf.name
+    from rfp.tasks import render_packet
+
+    render_packet.apply(args=[packets[0].pk], task_id="the-original-message")
+    again = Packet.objects.get(pk=packets[0].pk)
+    assert (again.pdf.name, again.attempts, again.version) == (files, 1, 1)
+    assert Packet.objects.filter(rfp=rfp).count() == len(packets)
+
+
+def test_the_sweep_queues_a_dead_render_again_and_gives_up_on_a_poison_document(
+    rfp, users, settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.PACKET_MAX_ATTEMPTS = 3
+    packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    long_ago = timezone.now() - timedelta(seconds=2 * settings.CELERY_TASK_TIME_LIMIT + 1)
+    # The worker died mid-render and Redis lost the unacknowledged message with it; the other one
+    # (claimed twice already) is still rendering.
+    dead = Packet.objects.filter(pk=packets[0].pk)
+    dead.update(status="rendering", claim="dead-task", started_at=long_ago, attempts=1)
+    running = Packet.objects.filter(pk=packets[1].pk)
+    running.update(status="rendering", claim="live-task", started_at=timezone.now(), attempts=3)
+    assert services.sweep_packets() == {"announced": 0, "requeued": 1, "failed": 0}
+    with django_capture_on_commit_callbacks(execute=True):
+        services.relay_outbox()
+    done = Packet.objects.get(pk=packets[0].pk)
+    assert (done.status, done.attempts) == ("done", 2)
+    running.update(started_at=long_ago)  # and then its worker died too: the third claim was the last
+    assert services.sweep_packets() == {"announced": 0, "requeued": 0, "failed": 1}
+    failed = Packet.objects.get(pk=packets[1].pk)
+    assert failed.status == "failed" and "Gave up after 3 attempts" in failed.error
 
 
 def test_broker_down_at_publish_loses_nothing(rfp, users, monkeypatch, django_capture_on_commit_callbacks):

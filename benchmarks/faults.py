@@ -1,0 +1,389 @@
+"""Fault injection at scale: a 200-packet RFP batch through real workers while things break.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/vendorselect_faults DJANGO_DEBUG=1 \
+        .venv/bin/python benchmarks/faults.py [--packets 200] [--only kill,redis,postgres]
+
+Run it on a machine of its own: it restarts the local Redis and PostgreSQL servers (every client of
+theirs loses its connections), with the commands of this machine's service page. It works in a
+throwaway database (created, migrated, dropped) and a temporary media directory; Celery uses Redis
+db FAULTS_BROKER_URL (default redis://127.0.0.1:6379/13).
+
+Each scenario queues the batch again from scratch (packets queued, files removed), waits until 30 %
+are generated, breaks something, and waits until every packet is generated or --timeout passes:
+  kill      kill -9 of the whole worker (main process and pool) and a new worker started at once,
+            as a supervisor (compose's restart policy, systemd) would;
+  redis     Redis shut down without saving and started again empty 2 s later (the queue is gone);
+  postgres  PostgreSQL restarted (fast: connections dropped) while the workers render and two
+            API clients create vendors through gunicorn with production settings.
+It prints, per scenario: packets generated, lost (not generated in the end), failed, generated
+twice (more than one packet row per vendor, or more than one finished bundle file for a packet),
+re-claimed (a redelivered message took over an interrupted render), the time from the fault until
+packets were again being generated and until the batch was complete; for postgres also the API
+writes acknowledged, lost (acknowledged but not in the database) and the answers during the outage.
+
+The workers run with CELERY_TASK_SOFT_TIME_LIMIT=10 s (hard 70 s, so Redis hands an unacknowledged
+message of a dead worker to another after 140 s, and the sweep takes over a dead render after
+140 s), PACKET_REQUEUE_AFTER=20 s and beat every 5 s; production's 600/660/1320 s, 120 s and 60 s
+stretch those waits to ~22 min for the renders cut off by a kill, ~2–3 min for the rest.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vendorselect.settings")
+os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vendorselect_faults")
+BROKER = os.environ.get("FAULTS_BROKER_URL", "redis://127.0.0.1:6379/13")
+PORT = 8767
+# Shorter than production so that a scenario ends in minutes; see the module's docstring.
+FAST = {"CELERY_TASK_SOFT_TIME_LIMIT": "10", "PACKET_REQUEUE_AFTER": "20", "OUTBOX_RELAY_SECONDS": "5"}
+REDIS_START = [
+    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
+    "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
+]  # fmt: skip
+
+
+def cluster() -> str:
+    return sorted(os.listdir("/etc/postgresql"))[-1]
+
+
+class Service:
+    """A child process group (worker, beat, gunicorn) with its log."""
+
+    def __init__(self, name: str, command: list[str], scratch: Path, env: dict, ready: str):
+        self.log_path = scratch / f"{name}-{time.monotonic_ns()}.log"
+        self.log_file = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + 120
+        while ready not in self.log_path.read_text(errors="replace"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise SystemExit(f"{name} did not start:\n{self.log_path.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.1)
+
+    def kill(self, sig=signal.SIGKILL) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log_file.close()
+
+
+def worker(scratch: Path, env: dict) -> Service:
+    command = [sys.executable, "-m", "celery", "-A", "vendorselect", "worker", "--concurrency=2", "--loglevel=info"]
+    return Service("worker", command, scratch, env, "ready.")
+
+
+def beat(scratch: Path, env: dict) -> Service:
+    schedule = str(scratch / "beat-schedule")
+    command = [sys.executable, "-m", "celery", "-A", "vendorselect", "beat", "--loglevel=info", "-s", schedule]
+    return Service("beat", command, scratch, env, "beat: Starting")
+
+
+def gunicorn(scratch: Path, env: dict) -> Service:
+    command = [sys.executable, "-m", "gunicorn", "vendorselect.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", "3"]
+    return Service("gunicorn", command, scratch, env, "Booting worker")
+
+
+def db_retry(function, *args):
+    """The ORM from this script, across a PostgreSQL restart."""
+    from django.db import OperationalError, connections
+
+    for _ in range(120):
+        try:
+            return function(*args)
+        except OperationalError:
+            connections.close_all()
+            time.sleep(0.5)
+    raise SystemExit("PostgreSQL did not come back within a minute")
+
+
+def done_count(ids) -> int:
+    from rfp.models import Packet
+
+    return Packet.objects.filter(pk__in=ids, status="done").count()
+
+
+def settled_count(ids) -> int:
+    from rfp.models import Packet
+
+    return Packet.objects.filter(pk__in=ids, status__in=["done", "failed"]).count()
+
+
+def reset(ids, media: Path) -> None:
+    """Queue the batch again as if just generated: no files, no claims, fresh outbox messages."""
+    from django.utils import timezone
+
+    from rfp import services
+    from rfp.models import OutboxMessage, Packet
+
+    shutil.rmtree(media / "packets", ignore_errors=True)
+    Packet.objects.filter(pk__in=ids).update(
+        status="queued", claim="", error="", attempts=0, pdf="", questionnaire="", bundle="", sha256="",
+        started_at=None, finished_at=None, queued_at=timezone.now(),
+    )  # fmt: skip
+    stamp = time.time_ns()
+    OutboxMessage.objects.bulk_create(
+        [OutboxMessage(task=services.RENDER_TASK, key=f"faults:{stamp}:{pk}", args=[pk]) for pk in ids]
+    )
+
+
+def outcome(ids, rfp_id: int, media: Path, since) -> dict:
+    """Counted from the packets, their audit trail (every change of a packet is an event row) and the
+    files: a packet generated twice would show two changes to "done" since the reset."""
+    from django.apps import apps
+    from django.db.models import Count
+
+    from rfp.models import Packet
+
+    packets = Packet.objects.filter(pk__in=ids)
+    statuses = Counter(packets.values_list("status", flat=True))
+    rows = Packet.objects.filter(rfp_id=rfp_id).values("candidate").annotate(n=Count("pk")).filter(n__gt=1).count()
+    done_events = (
+        apps.get_model("rfp", "PacketEvent")
+        .objects.filter(pgh_obj_id__in=ids, pgh_created_at__gte=since, status="done")
+        .values("pgh_obj_id")
+        .annotate(n=Count("pgh_id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    files = sum(1 for path in (media / "packets").rglob("*") if path.is_file())
+    generated = statuses.get("done", 0)
+    return {
+        "generated": generated,
+        "lost": len(ids) - generated - statuses.get("failed", 0),
+        "failed": statuses.get("failed", 0),
+        "twice": rows + done_events,
+        "reclaimed": packets.filter(attempts__gt=1).count(),
+        "stray_files": files - 3 * generated,  # saved by a render that was cut off before it finished
+    }
+
+
+class Writers:
+    """Two API clients creating vendors through gunicorn, recording every answer."""
+
+    def __init__(self, token: str):
+        self.token, self.stop = token, threading.Event()
+        self.answers: list[tuple[float, int | str, str]] = []  # (time, status or error, vendor name)
+        self.threads = [threading.Thread(target=self.run, args=(n,), daemon=True) for n in range(2)]
+        for thread in self.threads:
+            thread.start()
+
+    def run(self, n: int) -> None:
+        i = 0
+        while not self.stop.is_set():
+            i += 1
+            name = f"Fault Writer {n}-{i:05d}"
+            body = json.dumps({"name": name, "kinds": ["CRO"], "country": "DE"}).encode()
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{PORT}/api/v1/vendors/",
+                data=body,
+                method="POST",
+                headers={
+                    "Authorization": f"Token {self.token}",
+                    "Content-Type": "application/json",
+                    "X-Forwarded-Proto": "https",  # what the TLS proxy in front of gunicorn sends
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    status = response.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+            except OSError as error:
+                status = type(error).__name__
+            self.answers.append((time.monotonic(), status, name))
+            time.sleep(0.05)
+
+    def finish(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
+
+
+def scenario(name: str, ids, rfp_id: int, scratch: Path, env: dict, timeout: float, token: str) -> dict:
+    from django.db.models.functions import Now
+
+    from rfp import services
+    from rfp.models import Packet
+
+    media = scratch / "media"
+    db_retry(reset, ids, media)
+    since = db_retry(lambda: Packet.objects.annotate(now=Now()).values_list("now", flat=True).first())
+    services_up = [worker(scratch, env), beat(scratch, env)]
+    writers = None
+    if name == "postgres":
+        services_up.append(gunicorn(scratch, {**env, **PRODUCTION}))
+        writers = Writers(token)
+    result: dict = {"scenario": name}
+    try:
+        started = time.monotonic()
+        db_retry(services.relay_outbox)
+        while db_retry(done_count, ids) < 0.3 * len(ids):
+            if time.monotonic() - started > timeout:
+                raise SystemExit(f"{name}: the batch did not reach 30 % within {timeout:.0f} s")
+            time.sleep(0.1)
+        done_before = db_retry(done_count, ids)
+        fault = time.monotonic()
+        if name == "kill":
+            services_up[0].kill()
+            services_up[0] = worker(scratch, env)
+        elif name == "redis":
+            subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], check=False, capture_output=True)
+            time.sleep(2)
+            subprocess.run(REDIS_START, check=True)
+        elif name == "postgres":
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", cluster(), "main", "restart", "-m", "fast"],
+                check=True,
+                capture_output=True,
+            )
+        result["fault_took_s"] = time.monotonic() - fault
+        resumed = None
+        while True:
+            done = db_retry(done_count, ids)
+            if resumed is None and done > done_before + 2:  # beyond what was finishing at the fault
+                resumed = time.monotonic() - fault
+            if db_retry(settled_count, ids) == len(ids):
+                break
+            if time.monotonic() - fault > timeout:
+                break
+            time.sleep(0.2)
+        result["resumed_s"] = resumed
+        result["complete_s"] = time.monotonic() - fault
+        result["done_at_fault"] = done_before
+        if writers:
+            writers.finish()
+            result.update(writer_outcome(writers, fault))
+    finally:
+        if writers:
+            writers.finish()
+        for service in services_up:
+            service.kill(signal.SIGTERM)
+    result.update(db_retry(outcome, ids, rfp_id, media, since))
+    return result
+
+
+def writer_outcome(writers: Writers, fault: float) -> dict:
+    from vendors.models import Vendor
+
+    acknowledged = [name for _, status, name in writers.answers if status == 201]
+    stored = set(Vendor.objects.filter(name__startswith="Fault Writer").values_list("name", flat=True))
+    after = [(t - fault, status) for t, status, _ in writers.answers if t >= fault]
+    first_ok = next((t for t, status in after if status == 201), None)
+    answers = Counter(str(status) for t, status in after if first_ok is None or t < first_ok)
+    return {
+        "writes": len(writers.answers),
+        "acknowledged": len(acknowledged),
+        "acknowledged_lost": len(set(acknowledged) - stored),
+        "server_errors_500": sum(1 for _, status, _ in writers.answers if status == 500),
+        "outage_answers": dict(answers),
+        "writes_resumed_s": first_ok,
+    }
+
+
+PRODUCTION: dict = {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--packets", type=int, default=200)
+    parser.add_argument("--only", default="kill,redis,postgres", help="comma-separated scenarios")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds a scenario may take")
+    args = parser.parse_args()
+
+    import redis
+
+    from benchmarks.packets import build, create_database, drop_database, server_and_name
+
+    broker = redis.Redis.from_url(BROKER)
+    broker.flushdb()
+    database = create_database(os.environ["DATABASE_URL"])
+    scratch = Path(tempfile.mkdtemp(prefix="faults-"))
+    os.environ.update(DATABASE_URL=database, VENDORSELECT_VAR_DIR=str(scratch), CELERY_BROKER_URL=BROKER)
+    os.environ.update(CELERY_TASK_ALWAYS_EAGER="0", **FAST)
+    env = {**os.environ}
+    PRODUCTION.update(
+        DJANGO_DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="127.0.0.1", SECURE_HSTS_SECONDS="0"
+    )
+    results = []
+    try:
+        import django
+
+        django.setup()
+        import logging
+
+        for noisy in ("weasyprint", "fontTools", "pgtrigger"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        from django.core.management import call_command
+        from rest_framework.authtoken.models import Token
+
+        from accounts.models import User
+
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        rfp, ids = build(args.packets)
+        broker.flushdb()
+        token = Token.objects.create(user=User.objects.get(username="bench-lead")).key
+        print(
+            f"throwaway database {server_and_name(database)[1]} migrated, {len(ids)} packets of RFP {rfp.pk} in "
+            f"{time.perf_counter() - started:.0f} s; worker --concurrency 2, beat every "
+            f"{FAST['OUTBOX_RELAY_SECONDS']} s, soft time limit {FAST['CELERY_TASK_SOFT_TIME_LIMIT']} s, "
+            f"PACKET_REQUEUE_AFTER {FAST['PACKET_REQUEUE_AFTER']} s"
+        )
+        for name in args.only.split(","):
+            result = scenario(name, ids, rfp.pk, scratch, env, args.timeout, token)
+            results.append(result)
+            report(result, len(ids))
+        from django.db import connections
+
+        connections.close_all()
+    finally:
+        subprocess.run(["redis-cli", "-h", "127.0.0.1", "ping"], check=False, capture_output=True)
+        drop_database(database)
+        shutil.rmtree(scratch, ignore_errors=True)
+        redis.Redis.from_url(BROKER).flushdb()
+    bad = [r["scenario"] for r in results if r["lost"] or r["twice"] or r["failed"] or r.get("acknowledged_lost")]
+    if bad:
+        raise SystemExit(f"jobs lost, failed or duplicated in: {', '.join(bad)}")
+
+
+def report(r: dict, total: int) -> None:
+    resumed = f"{r['resumed_s']:.1f} s" if r["resumed_s"] is not None else "never"
+    print(
+        f"  {r['scenario']:9s} fault at {r['done_at_fault']}/{total} done (took {r['fault_took_s']:.1f} s): "
+        f"generated {r['generated']}, lost {r['lost']}, failed {r['failed']}, generated twice {r['twice']}, "
+        f"re-claimed {r['reclaimed']}, stray files {r['stray_files']}; generating again {resumed} after the "
+        f"fault, batch complete {r['complete_s']:.1f} s after it"
+    )
+    if "writes" in r:
+        resumed = f"{r['writes_resumed_s']:.1f} s" if r["writes_resumed_s"] is not None else "never"
+        print(
+            f"            API writes: {r['writes']} sent, {r['acknowledged']} acknowledged (201), "
+            f"{r['acknowledged_lost']} acknowledged but lost, {r['server_errors_500']} answered 500; "
+            f"answers from the fault until writes succeeded again ({resumed}): {r['outage_answers']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
