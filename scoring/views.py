@@ -352,7 +352,7 @@ def sensitivity_page(request, pk: int):
 def compare_page(request, pk: int):
     evaluation = _evaluation(request, pk)
     result = selectors.ranking(evaluation, request.user)
-    chosen = [int(x) for x in request.GET.getlist("c") if x.isdigit()][:4]
+    chosen = [int(x) for x in request.GET.getlist("c") if x.isascii() and x.isdecimal()][:4]
     rows = (
         [row for row in result.rows if row.candidate.pk in chosen] if chosen else [r for r in result.rows if r.rank][:4]
     )
@@ -414,7 +414,9 @@ def score_cell(request, pk: int):
         raise PermissionDenied("Only the evaluation's evaluators score it.")
     revision = request.POST.get("revision") or None
     candidate_id, criterion_id = request.POST.get("candidate", ""), request.POST.get("criterion", "")
-    if not (candidate_id.isdigit() and criterion_id.isdigit()):
+    if not (
+        candidate_id.isascii() and candidate_id.isdecimal() and criterion_id.isascii() and criterion_id.isdecimal()
+    ):
         return HttpResponse("Unknown cell.", status=400)
     criterion = get_object_or_404(Criterion, pk=criterion_id, evaluation=evaluation)
     candidate = get_object_or_404(Candidate.objects.select_related("vendor"), pk=candidate_id, evaluation=evaluation)
@@ -428,7 +430,7 @@ def score_cell(request, pk: int):
             value=request.POST.get("value", ""),
             rationale=request.POST.get("rationale", "")[:5000],
             evidence_url=request.POST.get("evidence_url", "").strip(),
-            revision=int(revision) if revision and revision.isdigit() else None,
+            revision=int(revision) if revision and revision.isascii() and revision.isdecimal() else None,
         )
     except services.ScoringError as refusal:
         error = refusal.message

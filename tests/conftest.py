@@ -1,9 +1,15 @@
+import io
+import os
+from pathlib import Path
+
 import pytest
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from accounts import roles
 from accounts.roles import EVALUATOR
 from scoring import services
+from tests.browsing import CHROMIUM, new_page
 from tests.factories import InspectionFactory, SiteFactory, UserFactory, VendorFactory
 
 ROLE_USERS = {
@@ -62,3 +68,39 @@ def reviewed(users):
         services.evaluator_submit(evaluation=evaluation, user=user)
     evaluation = services.evaluation_transition(evaluation=evaluation, user=lead, action="start_review")
     return evaluation, candidates
+
+
+# The browser journeys (tests marked `browser`); their helpers are in tests/browsing.py.
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium for the browser journeys")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the tests are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A 1440×900 page; console errors collect in `page.console_errors`."""
+    page = new_page(browser, live_server.url)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def demo(transactional_db):
+    """The demo data of `seed_demo` (users, register, audits, evaluations, a pending shortlist)."""
+    call_command("seed_demo", stdout=io.StringIO())

@@ -1,67 +1,15 @@
 """End-to-end journeys in headless Chromium (Debian's package), driven by Playwright."""
 
-import io
-import os
 import re
-from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
+from tests.browsing import AXE, login, shot
 from vendors.management.commands.seed_demo import demo_password
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-
 # Playwright's greenlets see other connection objects, so serialized rollback cannot restore the
-# migrated reference data here; seed_demo re-creates it instead.
+# migrated reference data here; seed_demo re-creates it instead (the `demo` fixture, tests/conftest.py).
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Debian's chromium for the browser journeys")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the tests are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        yield browser
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def demo(transactional_db):
-    call_command("seed_demo", stdout=io.StringIO())
-
-
-def login(page, username):
-    page.goto("/login/")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(demo_password(username))
-    page.get_by_role("button", name="Sign in").click()
-
-
-def shot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_each_role_lands_on_its_home(page, demo):
@@ -228,9 +176,6 @@ def test_lead_issues_an_rfp_and_downloads_a_packet(page, demo):
     text = " ".join(p.extract_text() for p in PdfReader(download.value.path()).pages)
     assert "Castellane Sterile Solutions" in text and "Helix <Therapeutics>" in text and "Page 1 of" in text
     assert page.console_errors == [], page.console_errors
-
-
-AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def test_main_pages_have_no_serious_accessibility_violations(browser, live_server, demo):

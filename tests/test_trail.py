@@ -118,6 +118,8 @@ def test_trail_search_reports_bad_filters(client_as):
     assert page.status_code == 200
     html = page.content.decode()
     assert "is before" in html and "whole number" in html
+    superscript = client_as("manager").get("/trail/?object_id=%C2%B2")  # "²" is a digit, not a number
+    assert superscript.status_code == 200 and "whole number" in superscript.content.decode()
 
 
 def test_signatures_and_refusals_are_in_the_trail(api_as, reviewed):

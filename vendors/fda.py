@@ -68,7 +68,7 @@ def _digits(raw: str, label: str, low: int, high: int) -> str:
     value = raw.strip()
     if value.endswith(".0"):  # spreadsheets turn IDs into floats
         value = value[:-2]
-    if not value.isdigit() or not low <= len(value) <= high:
+    if not (value.isascii() and value.isdecimal()) or not low <= len(value) <= high:
         raise ValueError(f"“{raw.strip()}” is not an {label}")
     return value
 

@@ -39,7 +39,7 @@ class TrailSearchForm(StyledFormMixin, forms.Form):
 
     def clean_object_id(self):
         value = self.cleaned_data["object_id"].strip()
-        if value and not value.isdigit():
+        if value and not (value.isascii() and value.isdecimal()):
             raise forms.ValidationError("A record id is a whole number.")
         return value
 

@@ -1,71 +1,18 @@
 """Audit journeys in headless Chromium (Debian's package), driven by Playwright: record a finding
 without a reload, sign the report by re-entering the password, find the audit on the calendar."""
 
-import io
-import os
 import re
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
+from tests.browsing import AXE, login, new_page, shot
 from vendors.management.commands.seed_demo import demo_password
-
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parent.parent.parent
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 # As in tests/test_browser.py: Playwright's greenlets see other connection objects, so serialized
 # rollback cannot restore the migrated reference data here; seed_demo re-creates it instead.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Debian's chromium for the browser journeys")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the tests are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        yield browser
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def demo(transactional_db):
-    call_command("seed_demo", stdout=io.StringIO())
-
-
-def login(page, username):
-    page.goto("/login/")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(demo_password(username))
-    page.get_by_role("button", name="Sign in").click()
-
-
-def shot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_auditor_records_a_finding_and_signs_the_report(page, demo):
@@ -131,10 +78,7 @@ def test_calendar_shows_the_audit_and_is_accessible(browser, live_server, demo):
     audit = Audit.objects.get(site__vendor__name="Novaterra Pharma Services")
     held = audit.actual_start
     # axe is injected as an inline script, which our CSP rightly blocks: bypass it for the check only.
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page = new_page(browser, live_server.url, bypass_csp=True)
     login(page, "manager")
     page.get_by_role("heading", name="Manager home").wait_for()
     page.goto("/audits/")
@@ -162,5 +106,5 @@ def test_calendar_shows_the_audit_and_is_accessible(browser, live_server, demo):
     grid.get_by_role("link", name=re.compile("Novaterra Pharma Services")).first.click()
     page.get_by_role("heading", name=re.compile("Novaterra Pharma Services")).wait_for()
     assert page.url.endswith(audit.get_absolute_url())
-    context.close()
-    assert errors == [], errors
+    page.context.close()
+    assert page.console_errors == [], page.console_errors

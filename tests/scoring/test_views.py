@@ -49,6 +49,12 @@ def test_page_visibility(client_as, scored, page, role, status):
     assert client_as(role).get(f"/evaluations/{evaluation.pk}/{page}").status_code == status
 
 
+def test_ids_that_are_digits_but_not_numbers_do_not_break_pages(client_as, scored):
+    evaluation, _ = scored
+    client = client_as("procurement")
+    assert client.get(f"/evaluations/{evaluation.pk}/compare/?c=%C2%B2&c=%D9%A1").status_code == 200  # "²", "١"
+
+
 def test_grid_only_for_evaluators_and_blind_until_submitted(client_as, scored):
     evaluation, _ = scored
     assert client_as("procurement").get(f"/evaluations/{evaluation.pk}/score/").status_code == 403

@@ -164,6 +164,7 @@ def test_xlsx_export_and_command(tmp_path, client_as, django_capture_on_commit_c
         ([[*ROWS[0][:10], "2023-13-45", *ROWS[0][11:]]], HEADER, "not a date"),
         ([[*ROWS[0][:11], "Pending", *ROWS[0][12:]]], HEADER, "not an FDA classification"),
         ([["12", *ROWS[0][1:]]], HEADER, "not an FEI number"),
+        ([["300123456²", *ROWS[0][1:]]], HEADER, "not an FEI number"),
         ([ROWS[0], [*ROWS[0][:10], "2023-06-01", *ROWS[0][11:]]], HEADER, "another FEI number or end date"),
         ([ROWS[0]], ["Firm", "When"], "not the FDA Data Dashboard export"),
         ([[*ROWS[0][:10], "2099-01-01", *ROWS[0][11:]]], HEADER, "in the future"),
