@@ -1,12 +1,12 @@
 """Fault injection at scale: a 200-packet RFP batch through real workers while things break.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/vendorselect_faults DJANGO_DEBUG=1 \
-        .venv/bin/python benchmarks/faults.py [--packets 200] [--only kill,redis,postgres]
+    .venv/bin/python benchmarks/faults.py [--packets 200] [--only kill,redis,postgres]
 
-Run it on a machine of its own: it restarts the local Redis and PostgreSQL servers (every client of
-theirs loses its connections), with the commands of this machine's service page. It works in a
-throwaway database (created, migrated, dropped) and a temporary media directory; Celery uses Redis
-db FAULTS_BROKER_URL (default redis://127.0.0.1:6379/13).
+It starts its own PostgreSQL (initdb in a temporary directory, port 5440) and Redis (port 6390,
+no persistence, like the machine's) so that it can restart them without disturbing anything else,
+and a temporary media directory; everything is removed at the end. Needs PostgreSQL's server
+binaries (/usr/lib/postgresql/*/bin) and redis-server; run as root it starts PostgreSQL as the
+postgres user.
 
 Each scenario queues the batch again from scratch (packets queued, files removed), waits until 30 %
 are generated, breaks something, and waits until every packet is generated or --timeout passes:
@@ -47,19 +47,65 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vendorselect.settings")
 os.environ.setdefault("DJANGO_DEBUG", "1")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vendorselect_faults")
-BROKER = os.environ.get("FAULTS_BROKER_URL", "redis://127.0.0.1:6379/13")
-PORT = 8767
+PORT, PG_PORT, REDIS_PORT = 8767, 5440, 6390
+DATABASE = f"postgres://postgres@127.0.0.1:{PG_PORT}/faults"
+BROKER = f"redis://127.0.0.1:{REDIS_PORT}/0"
 # Shorter than production so that a scenario ends in minutes; see the module's docstring.
 FAST = {"CELERY_TASK_SOFT_TIME_LIMIT": "10", "PACKET_REQUEUE_AFTER": "20", "OUTBOX_RELAY_SECONDS": "5"}
-REDIS_START = [
-    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
-    "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
-]  # fmt: skip
 
 
-def cluster() -> str:
-    return sorted(os.listdir("/etc/postgresql"))[-1]
+class Postgres:
+    """A private PostgreSQL server in a temporary directory, restartable at will."""
+
+    def __init__(self, scratch: Path):
+        self.bin = Path(sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1])
+        self.data = scratch / "pgdata"
+        self.data.mkdir()
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_postgres:
+            shutil.chown(scratch, "postgres")
+            shutil.chown(self.data, "postgres")
+        self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        options = f"-p {PG_PORT} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=on"
+        self.pg_ctl = ["pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.data / "server.log"), "-w"]
+        self.run(*self.pg_ctl, "start")
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "faults")
+
+    def run(self, program: str, *args: str) -> None:
+        subprocess.run([*self.as_postgres, str(self.bin / program), *args], check=True, capture_output=True)
+
+    def restart(self) -> None:
+        self.run(*self.pg_ctl, "-m", "fast", "restart")
+
+    def stop(self) -> None:
+        subprocess.run([*self.as_postgres, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
+
+
+class Redis:
+    """A private Redis without persistence (as the machine's), restartable empty."""
+
+    def __init__(self, scratch: Path):
+        self.command = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(REDIS_PORT)]
+        self.command += ["--save", "", "--appendonly", "no", "--dir", str(scratch)]
+        self.command += ["--logfile", str(scratch / "redis.log")]
+        self.start()
+
+    def start(self) -> None:
+        subprocess.run(self.command, check=True)
+        for _ in range(50):
+            if self.ping():
+                return
+            time.sleep(0.1)
+        raise SystemExit("redis-server did not start")
+
+    def ping(self) -> bool:
+        answer = subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "ping"], capture_output=True, text=True)
+        return answer.stdout.strip() == "PONG"
+
+    def stop(self) -> None:
+        subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "shutdown", "nosave"], capture_output=True)
+        while self.ping():
+            time.sleep(0.1)
 
 
 class Service:
@@ -221,7 +267,7 @@ class Writers:
             thread.join(timeout=60)
 
 
-def scenario(name: str, ids, rfp_id: int, scratch: Path, env: dict, timeout: float, token: str) -> dict:
+def scenario(name: str, ids, rfp_id: int, scratch: Path, env: dict, timeout: float, token: str, servers) -> dict:
     from django.db.models.functions import Now
 
     from rfp import services
@@ -249,15 +295,11 @@ def scenario(name: str, ids, rfp_id: int, scratch: Path, env: dict, timeout: flo
             services_up[0].kill()
             services_up[0] = worker(scratch, env)
         elif name == "redis":
-            subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], check=False, capture_output=True)
+            servers["redis"].stop()
             time.sleep(2)
-            subprocess.run(REDIS_START, check=True)
+            servers["redis"].start()
         elif name == "postgres":
-            subprocess.run(
-                ["pg_ctlcluster", "--skip-systemctl-redirect", cluster(), "main", "restart", "-m", "fast"],
-                check=True,
-                capture_output=True,
-            )
+            servers["postgres"].restart()
         result["fault_took_s"] = time.monotonic() - fault
         resumed = None
         while True:
@@ -289,16 +331,21 @@ def writer_outcome(writers: Writers, fault: float) -> dict:
 
     acknowledged = [name for _, status, name in writers.answers if status == 201]
     stored = set(Vendor.objects.filter(name__startswith="Fault Writer").values_list("name", flat=True))
-    after = [(t - fault, status) for t, status, _ in writers.answers if t >= fault]
-    first_ok = next((t for t, status in after if status == 201), None)
-    answers = Counter(str(status) for t, status in after if first_ok is None or t < first_ok)
+    refused = [(t - fault, status) for t, status, _ in writers.answers if t >= fault and status != 201]
+    last_refused = max((t for t, _ in refused), default=None)
+    resumed = None
+    if last_refused is not None:
+        resumed = next(
+            (t - fault for t, status, _ in writers.answers if t - fault > last_refused and status == 201), None
+        )
     return {
         "writes": len(writers.answers),
+        "answers": dict(Counter(str(status) for _, status, _ in writers.answers)),
         "acknowledged": len(acknowledged),
         "acknowledged_lost": len(set(acknowledged) - stored),
         "server_errors_500": sum(1 for _, status, _ in writers.answers if status == 500),
-        "outage_answers": dict(answers),
-        "writes_resumed_s": first_ok,
+        "outage_answers": dict(Counter(str(status) for _, status in refused)),
+        "writes_resumed_s": resumed,
     }
 
 
@@ -312,15 +359,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600, help="seconds a scenario may take")
     args = parser.parse_args()
 
-    import redis
+    from benchmarks.packets import build
 
-    from benchmarks.packets import build, create_database, drop_database, server_and_name
-
-    broker = redis.Redis.from_url(BROKER)
-    broker.flushdb()
-    database = create_database(os.environ["DATABASE_URL"])
     scratch = Path(tempfile.mkdtemp(prefix="faults-"))
-    os.environ.update(DATABASE_URL=database, VENDORSELECT_VAR_DIR=str(scratch), CELERY_BROKER_URL=BROKER)
+    servers = {}
+    os.environ.update(DATABASE_URL=DATABASE, VENDORSELECT_VAR_DIR=str(scratch), CELERY_BROKER_URL=BROKER)
     os.environ.update(CELERY_TASK_ALWAYS_EAGER="0", **FAST)
     env = {**os.environ}
     PRODUCTION.update(
@@ -328,6 +371,7 @@ def main() -> None:
     )
     results = []
     try:
+        servers["postgres"], servers["redis"] = Postgres(scratch), Redis(scratch)
         import django
 
         django.setup()
@@ -343,26 +387,26 @@ def main() -> None:
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
         rfp, ids = build(args.packets)
-        broker.flushdb()
+        servers["redis"].stop()  # the generation's messages: each scenario publishes its own
+        servers["redis"].start()
         token = Token.objects.create(user=User.objects.get(username="bench-lead")).key
         print(
-            f"throwaway database {server_and_name(database)[1]} migrated, {len(ids)} packets of RFP {rfp.pk} in "
+            f"private PostgreSQL :{PG_PORT} and Redis :{REDIS_PORT}; {len(ids)} packets of RFP {rfp.pk} in "
             f"{time.perf_counter() - started:.0f} s; worker --concurrency 2, beat every "
             f"{FAST['OUTBOX_RELAY_SECONDS']} s, soft time limit {FAST['CELERY_TASK_SOFT_TIME_LIMIT']} s, "
             f"PACKET_REQUEUE_AFTER {FAST['PACKET_REQUEUE_AFTER']} s"
         )
         for name in args.only.split(","):
-            result = scenario(name, ids, rfp.pk, scratch, env, args.timeout, token)
+            result = scenario(name, ids, rfp.pk, scratch, env, args.timeout, token, servers)
             results.append(result)
             report(result, len(ids))
         from django.db import connections
 
         connections.close_all()
     finally:
-        subprocess.run(["redis-cli", "-h", "127.0.0.1", "ping"], check=False, capture_output=True)
-        drop_database(database)
+        for server in servers.values():
+            server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-        redis.Redis.from_url(BROKER).flushdb()
     bad = [r["scenario"] for r in results if r["lost"] or r["twice"] or r["failed"] or r.get("acknowledged_lost")]
     if bad:
         raise SystemExit(f"jobs lost, failed or duplicated in: {', '.join(bad)}")
@@ -377,11 +421,12 @@ def report(r: dict, total: int) -> None:
         f"fault, batch complete {r['complete_s']:.1f} s after it"
     )
     if "writes" in r:
-        resumed = f"{r['writes_resumed_s']:.1f} s" if r["writes_resumed_s"] is not None else "never"
+        resumed = f"{r['writes_resumed_s']:.1f} s" if r["writes_resumed_s"] is not None else "-"
         print(
             f"            API writes: {r['writes']} sent, {r['acknowledged']} acknowledged (201), "
             f"{r['acknowledged_lost']} acknowledged but lost, {r['server_errors_500']} answered 500; "
-            f"answers from the fault until writes succeeded again ({resumed}): {r['outage_answers']}"
+            f"other answers after the fault: {r['outage_answers'] or 'none'}; writes succeeded again {resumed} "
+            "after the fault"
         )
 
 

@@ -3,6 +3,7 @@ workers, record deliveries and proposals. Views, API and tasks are thin callers 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from datetime import date, timedelta
@@ -381,19 +382,28 @@ def packet_render(packet_id: int, claim: str) -> Packet | None:
         with attachment.file.open("rb") as handle:
             files.append((f"attachments/{attachment.original_name}", handle.read()))
     zipped = rendering.bundle(files)
-    packet.pdf.save(f"{stem}.pdf", ContentFile(pdf), save=False)
-    packet.questionnaire.save(f"{stem}-questionnaire.xlsx", ContentFile(xlsx), save=False)
-    packet.bundle.save(f"{stem}.zip", ContentFile(zipped), save=False)
-    Packet.objects.filter(pk=packet.pk, status=Packet.Status.RENDERING).update(
-        status=Packet.Status.DONE,
-        pdf=packet.pdf.name,
-        pdf_pages=pages,
-        questionnaire=packet.questionnaire.name,
-        bundle=packet.bundle.name,
-        sha256=hashlib.sha256(zipped).hexdigest(),
-        error="",
-        finished_at=timezone.now(),
-    )
+    stored = [packet.pdf, packet.questionnaire, packet.bundle]
+    try:
+        packet.pdf.save(f"{stem}.pdf", ContentFile(pdf), save=False)
+        packet.questionnaire.save(f"{stem}-questionnaire.xlsx", ContentFile(xlsx), save=False)
+        packet.bundle.save(f"{stem}.zip", ContentFile(zipped), save=False)
+        Packet.objects.filter(pk=packet.pk, status=Packet.Status.RENDERING).update(
+            status=Packet.Status.DONE,
+            pdf=packet.pdf.name,
+            pdf_pages=pages,
+            questionnaire=packet.questionnaire.name,
+            bundle=packet.bundle.name,
+            sha256=hashlib.sha256(zipped).hexdigest(),
+            error="",
+            finished_at=timezone.now(),
+        )
+    except Exception:
+        # The database or storage failed half-way (the task retries): leave no unreferenced files.
+        for field in stored:
+            if field.name:
+                with contextlib.suppress(OSError):
+                    field.storage.delete(field.name)
+        raise
     return packet
 
 

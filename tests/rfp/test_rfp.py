@@ -391,3 +391,28 @@ def test_proposals_documents_and_questions(rfp, users, client_as):
     services.question_answer(question=question, user=lead, answer="Yes, signed.", answered_on=date.today())
     page = client_as("procurement").get(rfp.get_absolute_url()).content.decode()
     assert "125,000" in page and "Is a CDA needed?" in page and "Yes, signed." in page
+
+
+def test_a_render_cut_off_while_storing_leaves_no_stray_files(rfp, users, monkeypatch, settings):
+    """The database or storage fails after the PDF is stored (the task will retry): nothing is left
+    behind that no packet refers to."""
+    from django.db.models.fields.files import FieldFile
+
+    monkeypatch.setattr(services, "relay_outbox", lambda: 0)
+    packet = services.rfp_generate(rfp=rfp, user=users["procurement"])[0]
+    save = FieldFile.save
+
+    def failing(self, name, content, **kwargs):
+        if name.endswith(".zip"):
+            raise OSError("disk full")
+        return save(self, name, content, **kwargs)
+
+    monkeypatch.setattr(FieldFile, "save", failing)
+    with pytest.raises(OSError, match="disk full"):
+        services.packet_render(packet.pk, claim="task-1")
+    stored = [p for p in (settings.MEDIA_ROOT / "packets").rglob("*") if p.is_file()]
+    assert stored == []
+    assert Packet.objects.get(pk=packet.pk).status == "rendering"  # the retry re-claims it
+    monkeypatch.setattr(FieldFile, "save", save)
+    assert services.packet_render(packet.pk, claim="task-1").pk == packet.pk
+    assert len([p for p in (settings.MEDIA_ROOT / "packets").rglob("*") if p.is_file()]) == 3
