@@ -5,6 +5,7 @@ import re
 import pytest
 
 from tests.browsing import AXE, login, shot
+from tests.rfp.test_rfp_worker import broker, workers  # noqa: F401 - fixtures: a real worker on Redis
 from vendors.management.commands.seed_demo import demo_password
 
 # Playwright's greenlets see other connection objects, so serialized rollback cannot restore the
@@ -150,8 +151,9 @@ def test_two_managers_sign_a_shortlist(page, demo):
     assert page.console_errors == [], page.console_errors
 
 
-def test_lead_issues_an_rfp_and_downloads_a_packet(page, demo):
-    """From an approved shortlist: the RFP form, packet generation by the worker, progress, download."""
+def test_lead_issues_an_rfp_and_downloads_a_packet(page, demo, broker, workers):  # noqa: F811
+    """From an approved shortlist: the RFP form, packet generation by a real worker on Redis, the
+    progress updating live on the open page (no reload), the download."""
     from datetime import date, timedelta
 
     from scoring.models import Shortlist
@@ -166,8 +168,15 @@ def test_lead_issues_an_rfp_and_downloads_a_packet(page, demo):
     page.get_by_role("button", name="Create RFP").click()
     page.get_by_text("RFP created.").wait_for()
     page.get_by_role("button", name="Generate packets").click()
+    # Queued on the broker; no worker yet. The page is left open from here on.
+    progress = page.locator("progress[aria-label='Packets generated']")
+    page.get_by_text("0 of 2 packets generated").wait_for()
+    assert progress.get_attribute("value") == "0"
+    page.evaluate("window.stillTheSamePage = true")
+    workers("browser-worker")
     page.get_by_text("2 of 2 packets generated").wait_for(timeout=90_000)
-    assert page.locator("progress[aria-label='Packets generated']").get_attribute("value") == "100"
+    assert progress.get_attribute("value") == "100"
+    assert page.evaluate("window.stillTheSamePage") is True  # updated in place, never reloaded
     shot(page, "rfp-packets")
     with page.expect_download() as download:
         page.get_by_role("link", name="PDF").first.click()
