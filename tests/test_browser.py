@@ -187,8 +187,34 @@ def test_lead_issues_an_rfp_and_downloads_a_packet(page, demo, broker, workers):
     assert page.console_errors == [], page.console_errors
 
 
+def rfp_pages(shortlist_pk: int) -> list[str]:
+    from datetime import date, timedelta
+
+    from accounts.models import User
+    from rfp import services
+    from scoring.models import Shortlist
+
+    Shortlist.objects.filter(pk=shortlist_pk).update(status="approved")
+    shortlist = Shortlist.objects.get(pk=shortlist_pk)
+    today = date.today()
+    rfp = services.rfp_create(
+        shortlist=shortlist,
+        user=User.objects.get(username="lead"),
+        title="Accessibility RFP",
+        sponsor="Helix",
+        issue_date=today,
+        questions_due=today + timedelta(days=10),
+        proposal_due=today + timedelta(days=30),
+        contact_name="Priya Raman",
+        contact_email="priya@example.com",
+    )
+    return [f"/rfps/new/{shortlist_pk}/", f"/rfps/{rfp.pk}/", f"/rfps/{rfp.pk}/edit/"]
+
+
 def test_main_pages_have_no_serious_accessibility_violations(browser, live_server, demo):
+    from audits.models import Audit
     from scoring.models import Evaluation
+    from vendors.models import Site
 
     evaluation = Evaluation.objects.get(name__startswith="Peptide API").pk
     shortlisted = Evaluation.objects.get(name__startswith="Sterile fill-finish")
@@ -223,10 +249,21 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
     ]
     # The manager sees the decision form and QA's trail search; the lead sees the rest.
     manager_pages = [f"/evaluations/{shortlisted}/shortlist/{shortlist}/", "/", "/trail/?model=vendors.Vendor"]
-    for username, urls in (("lead", pages), ("manager", manager_pages)):
+    audit, site = Audit.objects.order_by("pk").first(), Site.objects.order_by("pk").first()
+    evaluator_pages = ["/", f"/evaluations/{evaluation}/score/"]
+    auditor_pages = ["/", f"/audits/{audit.pk}/", "/audits/new/", f"/history/audits.Audit/{audit.pk}/"]
+    lead_forms = [f"/vendors/{site.vendor_id}/edit/", f"/vendors/sites/{site.pk}/", f"/vendors/sites/{site.pk}/edit/"]
+    roles = [
+        ("lead", pages + lead_forms),
+        ("manager", manager_pages),
+        ("evaluator", evaluator_pages),
+        ("auditor", auditor_pages),
+        ("lead", lambda: rfp_pages(shortlist)),  # once the shortlist is approved: the RFP form and page
+    ]
+    for username, urls in roles:
         context.clear_cookies()
         login(page, username)
-        for url in urls:
+        for url in urls() if callable(urls) else urls:
             page.goto(url)
             page.add_script_tag(path=str(AXE))
             violations = page.evaluate(
