@@ -112,36 +112,92 @@ def acceptability_heatmap(acceptability, names: list[str], cell: int = 46) -> st
     )
 
 
-def radar(rows, criteria, size: int = 360) -> str:
-    """Each candidate's cell values (1-5) on one axis per criterion."""
-    n = len(criteria)
-    centre, radius = size / 2, size / 2 - 70
-    angle = [(-math.pi / 2) + 2 * math.pi * j / n for j in range(n)]
+# Radar labels: wrapped to a few short lines, and the viewBox grown to hold them, so that no label is
+# cut off whatever its length or the width the chart is drawn at. Text width is estimated
+# generously (0.6 em per character, wider than the average of the usual sans-serif fonts).
+RADAR_FONT = 13
+RADAR_LINE = 15
+RADAR_CHAR = 0.6 * RADAR_FONT
+RADAR_WRAP = 15  # characters per line
+RADAR_MAX_LINES = 3
 
-    def point(j, value):
+
+def wrap_label(text: str, width: int = RADAR_WRAP, lines: int = RADAR_MAX_LINES) -> list[str]:
+    """`text` in at most `lines` lines of at most `width` characters; words longer than a line are split."""
+    words = []
+    for word in text.split():
+        while len(word) > width:
+            words.append(word[: width - 1] + "-")
+            word = word[width - 1 :]
+        words.append(word)
+    wrapped: list[str] = []
+    for word in words:
+        if wrapped and len(wrapped[-1]) + 1 + len(word) <= width:
+            wrapped[-1] += " " + word
+        else:
+            wrapped.append(word)
+    if len(wrapped) > lines:
+        wrapped = wrapped[:lines]
+        wrapped[-1] = wrapped[-1][: width - 1].rstrip(" -") + "…"
+    return wrapped or [""]
+
+
+def radar(rows, criteria, radius: int = 100) -> str:
+    """Each candidate's cell values (1-5) on one axis per criterion.
+
+    Criteria that do not apply to the evaluation (weight 0) get no axis: every candidate would
+    sit at the centre on them, which reads as a low score. The chart is centred on (0, 0) and
+    its viewBox is the bounding box of the rings and of the wrapped axis labels.
+    """
+    axes = [j for j in range(len(criteria)) if not (rows and rows[0].cells[j].not_applicable)]
+    n = len(axes)
+    angle = [(-math.pi / 2) + 2 * math.pi * k / n for k in range(n)]
+
+    def point(k, value):
         r = radius * (value / RUBRIC_MAX)
-        return centre + r * math.cos(angle[j]), centre + r * math.sin(angle[j])
+        return r * math.cos(angle[k]), r * math.sin(angle[k])
 
+    left, top, right, bottom = -radius, -radius, radius, radius
     parts = []
     for level in (1, 2, 3, 4, 5):
-        ring = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(j, level) for j in range(n)))
+        ring = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(k, level) for k in range(n)))
         parts.append(f'<polygon points="{ring}" fill="none" stroke="#d5dbe3"/>')
-    for j, criterion in enumerate(criteria):
-        x, y = point(j, RUBRIC_MAX)
-        lx, ly = point(j, RUBRIC_MAX + 1.1)
-        anchor = "middle" if abs(lx - centre) < 10 else ("start" if lx > centre else "end")
-        parts.append(f'<line x1="{centre}" y1="{centre}" x2="{x:.1f}" y2="{y:.1f}" stroke="#d5dbe3"/>')
+    for k, j in enumerate(axes):
+        name = criteria[j].name
+        x, y = point(k, RUBRIC_MAX)
+        cos, sin = math.cos(angle[k]), math.sin(angle[k])
+        lx, ly = (radius + 10) * cos, (radius + 10) * sin
+        lines = wrap_label(name)
+        width = max(len(line) for line in lines) * RADAR_CHAR
+        height = (len(lines) - 1) * RADAR_LINE + RADAR_FONT
+        if abs(cos) < 0.2:
+            anchor, x0 = "middle", lx - width / 2
+        elif cos > 0:
+            anchor, x0 = "start", lx
+        else:
+            anchor, x0 = "end", lx - width
+        # Above the axis end at the top, below it at the bottom, centred on it at the sides.
+        y0 = ly - height / 2 + (height / 2 + 4) * sin
+        left, right = min(left, x0), max(right, x0 + width)
+        top, bottom = min(top, y0), max(bottom, y0 + height)
+        tspans = "".join(
+            f'<tspan x="{lx:.1f}" y="{y0 + RADAR_FONT * 0.85 + i * RADAR_LINE:.1f}">{escape(line)}</tspan>'
+            for i, line in enumerate(lines)
+        )
+        parts.append(f'<line x1="0" y1="0" x2="{x:.1f}" y2="{y:.1f}" stroke="#d5dbe3"/>')
         parts.append(
-            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="11" text-anchor="{anchor}" fill="#1f2933">{escape(criterion.name)}</text>'
+            f'<text font-size="{RADAR_FONT}" text-anchor="{anchor}" fill="#1f2933"><title>{escape(name)}</title>{tspans}</text>'
         )
     for index, row in enumerate(rows):
-        values = [cell.value if cell.value is not None else 0 for cell in row.cells]
-        shape = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(j, v) for j, v in enumerate(values)))
+        values = [row.cells[j].value if row.cells[j].value is not None else 0 for j in axes]
+        shape = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(k, v) for k, v in enumerate(values)))
         parts.append(
             f'<polygon points="{shape}" fill="{colour(index)}" fill-opacity="0.15" stroke="{colour(index)}" stroke-width="2">'
             f"<title>{escape(row.candidate.vendor.name)}</title></polygon>"
         )
+    pad = 6
+    box = f"{left - pad:.1f} {top - pad:.1f} {right - left + 2 * pad:.1f} {bottom - top + 2 * pad:.1f}"
     return _svg(
-        f'<svg class="chart radar" viewBox="0 0 {size} {size}" width="100%" role="img" '
+        f'<svg class="chart radar" viewBox="{box}" width="100%" role="img" '
         f'aria-label="Radar chart of the compared candidates">{"".join(parts)}</svg>'
     )

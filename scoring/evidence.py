@@ -234,6 +234,20 @@ def applicable(kind: str, requirement: dict) -> bool:
     return True
 
 
+# Why a derived criterion does not apply, in the words the pages show (see `applicable`).
+NOT_APPLICABLE_REASONS = {
+    "scope_fit": "the evaluation requires no services, modality, dosage form or phase",
+    "scale": "the evaluation sets no batch-size range",
+}
+
+
+def not_applicable_reason(kind: str, requirement: dict) -> str | None:
+    """Why the derived criterion `kind` does not apply to the evaluation, or None when it applies."""
+    if applicable(kind, requirement):
+        return None
+    return NOT_APPLICABLE_REASONS.get(kind, "the evaluation sets no requirement for this criterion")
+
+
 def knockouts(
     rules: list[dict], requirement: dict, offer: dict, sites: list[dict], inspections: list[dict], today: date
 ) -> list[str]:

@@ -115,6 +115,9 @@ class Cell:
     value: float | None
     derived: bool = False
     overridden: bool = False
+    # The criterion does not apply to the evaluation (weight 0, see evidence.applicable): no value,
+    # and not missing either. The reason is in `evidence`.
+    not_applicable: bool = False
     spread: float | None = None
     scored_by: int = 0
     formula: str = ""
@@ -146,6 +149,8 @@ class Ranking:
     withheld: bool = False
     matrix: np.ndarray | None = None
     not_applicable: list[Criterion] = field(default_factory=list)
+    # One entry per criterion: why it does not apply to the evaluation, or None when it applies.
+    not_applicable_reasons: list[str | None] = field(default_factory=list)
 
 
 def ranking(evaluation: Evaluation, viewer) -> Ranking:
@@ -207,7 +212,8 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
         scores[:, :, j] = leaf_scores[:, :, [leaf_index[p.pk] for p in parts]] @ local
     aggregated = engine.aggregate(scores, evaluation.aggregation) if k else np.full((m, n), np.nan)
     spread = engine.disagreement(scores) if k else np.full((m, n), np.nan)
-    not_applicable = np.array([bool(c.evidence) and not evidence.applicable(c.evidence, requirement) for c in criteria])
+    reasons = [evidence.not_applicable_reason(c.evidence, requirement) if c.evidence else None for c in criteria]
+    not_applicable = np.array([reason is not None for reason in reasons], dtype=bool)
     weights = np.where(not_applicable, 0.0, weights)
 
     today = timezone.localdate()
@@ -226,8 +232,9 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
                     Cell(
                         None,
                         derived=True,
+                        not_applicable=True,
                         formula="not applicable",
-                        evidence=["the evaluation sets no requirement for this criterion; it is left out"],
+                        evidence=[f"{reasons[j]}, so it is left out (weight 0)"],
                     )
                 )
             elif criterion.evidence:
@@ -304,6 +311,7 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
         withheld,
         matrix,
         [c for c, na in zip(criteria, not_applicable, strict=True) if na],
+        reasons,
     )
 
 

@@ -85,8 +85,16 @@ def build_snapshot(shortlist: Shortlist, submitted_at) -> dict:
             {"version": result.weight_set.version, "method": result.weight_set.method} if result.weight_set else None
         ),
         "criteria": [
-            {"id": c.pk, "name": c.name, "weight": _number(w / total_weight), "evidence": c.evidence or None}
-            for c, w in zip(result.criteria, result.weights, strict=True)
+            {
+                "id": c.pk,
+                "name": c.name,
+                "weight": _number(w / total_weight),
+                "evidence": c.evidence or None,
+                # Why the criterion does not apply (left out at weight 0), or None: its empty scores
+                # are then not missing. Snapshots taken before this key existed do not have it.
+                "not_applicable": reason,
+            }
+            for c, w, reason in zip(result.criteria, result.weights, result.not_applicable_reasons, strict=True)
         ],
         "ranking": [
             {
@@ -104,6 +112,19 @@ def build_snapshot(shortlist: Shortlist, submitted_at) -> dict:
         ],
         "skipped_higher_ranked": _skipped(result, chosen),
     }
+
+
+def snapshot_rows(snapshot: dict) -> list[tuple[dict, list[tuple[float | None, str | None]]]]:
+    """The snapshot's ranking, each score paired with why its criterion does not apply (None: it applies).
+
+    Only reshapes the stored JSON, for the page and the PDF; a snapshot that has been tampered
+    with still shows every stored score.
+    """
+    reasons = [c.get("not_applicable") for c in snapshot.get("criteria", [])]
+    return [
+        (row, [(value, reasons[j] if j < len(reasons) else None) for j, value in enumerate(row.get("scores", []))])
+        for row in snapshot.get("ranking", [])
+    ]
 
 
 def _require_proposer(user, evaluation: Evaluation) -> None:
@@ -321,6 +342,7 @@ def render_pdf(shortlist: Shortlist) -> bytes:
             "evaluation": shortlist.evaluation,
             "shortlist": shortlist,
             "snapshot": shortlist.snapshot,
+            "snapshot_rows": snapshot_rows(shortlist.snapshot),
             "intact": snapshot_intact(shortlist),
             "manifest": manifest(shortlist),
             "generated_at": timezone.now(),

@@ -273,6 +273,9 @@ def _saaty(text: str) -> float:
     return value
 
 
+RANKING_BAR_WIDTH = 140  # px: narrow enough for six criteria columns beside it at 1440 px
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def ranking_page(request, pk: int):
@@ -308,15 +311,24 @@ def ranking_page(request, pk: int):
         {
             "evaluation": evaluation,
             "ranking": result,
-            "table": [(row, charts.contribution_bar(row.contributions, result.criteria)) for row in result.rows],
-            "header": list(zip(result.criteria, result.weights, strict=True)),
+            "table": [
+                (row, charts.contribution_bar(row.contributions, result.criteria, width=RANKING_BAR_WIDTH))
+                for row in result.rows
+            ],
+            "header": list(zip(result.criteria, result.weights, result.not_applicable_reasons, strict=True)),
+            "not_applicable": [
+                (c, reason) for c, reason in zip(result.criteria, result.not_applicable_reasons, strict=True) if reason
+            ],
             "agreement": list(zip(result.criteria, result.agreement, strict=True)),
             "legend": charts.legend(result.criteria),
             "flag": selectors.DISAGREEMENT_FLAG,
             "is_evaluator": access.is_evaluator(request.user, evaluation),
             "can_override": evaluation.status != Evaluation.Status.CLOSED
             and (access.is_lead(request.user, evaluation) or access.is_evaluator(request.user, evaluation)),
-            "derived_criteria": [c for c in result.criteria if c.evidence],
+            # A criterion that does not apply has no value to override.
+            "derived_criteria": [
+                c for c, na in zip(result.criteria, result.not_applicable_reasons, strict=True) if c.evidence and not na
+            ],
         },
     )
 
@@ -365,7 +377,11 @@ def compare_page(request, pk: int):
             "rows": rows,
             "is_evaluator": access.is_evaluator(request.user, evaluation),
             "legend": [(row.candidate.vendor.name, charts.colour(i)) for i, row in enumerate(rows)],
-            "by_criterion": [(c, [row.cells[j] for row in rows]) for j, c in enumerate(result.criteria)],
+            "by_criterion": [
+                (c, reason, [row.cells[j] for row in rows])
+                for j, (c, reason) in enumerate(zip(result.criteria, result.not_applicable_reasons, strict=True))
+            ],
+            "not_applicable": result.not_applicable,
             "radar": None if result.withheld or not rows else charts.radar(rows, result.criteria),
         },
     )
@@ -378,6 +394,8 @@ def scoring_grid(request, pk: int):
     if not access.is_evaluator(request.user, evaluation):
         raise PermissionDenied("Only the evaluation's evaluators score it.")
     criteria = list(evaluation.scored_criteria().select_related("parent"))
+    # Whatever their source says now: a lead can turn a judged criterion into a derived one.
+    derived_criteria = list(evaluation.criteria.exclude(evidence="").only("name"))
     candidates = list(evaluation.candidates.select_related("vendor"))
     mine = {
         (s.candidate_id, s.criterion_id): s
@@ -395,6 +413,7 @@ def scoring_grid(request, pk: int):
         {
             "evaluation": evaluation,
             "criteria": criteria,
+            "derived_criteria": derived_criteria,
             "grid": grid,
             "submitted": submitted,
             "is_evaluator": True,
@@ -562,6 +581,7 @@ def shortlist_detail(request, pk: int, shortlist_pk: int):
         {
             "shortlist": shortlist,
             "snapshot": shortlist.snapshot,
+            "snapshot_rows": shortlists.snapshot_rows(shortlist.snapshot) if shortlist.snapshot else [],
             "intact": shortlists.snapshot_intact(shortlist),
             "manifest": shortlists.manifest(shortlist),
             "can_decide": shortlist.status == Shortlist.Status.SUBMITTED

@@ -169,6 +169,11 @@ def test_from_a_new_evaluation_to_an_audit_that_changes_a_score(browser, live_se
     page.reload()
     assert page.get_by_label("Cultural fit and communication score for Quillon Peptide Works").input_value() == "4"
     assert page.get_by_text("6 of 6 scores entered").is_visible()
+    # The help names what this evaluation derives, quality systems included since step 2.
+    expect(page.locator("main")).to_contain_text(
+        "Derived from evidence, so not scored here: Scope fit, Regulatory track record, Scale flexibility, "
+        "Quality systems."
+    )
     shot(page, "journey-scoring-grid")
     for tab in ("Ranking", "Compare", "Sensitivity"):
         page.get_by_role("link", name=tab, exact=True).click()
@@ -221,6 +226,12 @@ def test_from_a_new_evaluation_to_an_audit_that_changes_a_score(browser, live_se
     assert quality_before == "5.00" and names[0] == AUDITED  # the clean audit on record; the leader
     assert page.get_by_role("img", name="evaluators disagree by 2 points").count() >= 1
     page.get_by_role("heading", name="Evaluator agreement per criterion (Kendall's W)").wait_for()
+    # No batch-size range: scale flexibility does not apply, which is not the same as missing.
+    scale = ranking_cell(page, "Sakura Process Chemistry", "Scale flexibility")
+    assert scale.inner_text().strip() == "not applicable"
+    assert "no batch-size range" in scale.locator("span[title]").get_attribute("title")
+    # At 1440 px every column of the ranking is in view, without scrolling sideways.
+    assert page.locator(".ranking-scroll").evaluate("box => box.scrollWidth <= box.clientWidth")
     shot(page, "journey-ranking")
     page.get_by_role("link", name="Sensitivity", exact=True).click()
     page.get_by_role("heading", name=re.compile("Tipping points")).wait_for()
@@ -325,6 +336,17 @@ def test_from_a_new_evaluation_to_an_audit_that_changes_a_score(browser, live_se
     compared = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Quality systems"))
     headings = [text.strip() for text in page.locator("table thead th").all_text_contents()]
     assert compared.get_by_role("cell").nth(headings.index(AUDITED) - 1).inner_text().strip() == "2.00"
+    # The radar's axis labels lie inside the chart (its viewBox), so none is cut off at any width.
+    cut_off = page.locator("svg.radar").evaluate(
+        """svg => { const box = svg.viewBox.baseVal;
+          return [...svg.querySelectorAll("text")].filter(text => { const b = text.getBBox();
+            return b.x < box.x || b.y < box.y || b.x + b.width > box.x + box.width || b.y + b.height > box.y + box.height;
+          }).map(text => text.textContent); }"""
+    )
+    assert cut_off == []
     shot(page, "journey-compare-after-audit")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "journey-compare-narrow")
+    page.set_viewport_size({"width": 1440, "height": 900})
 
     assert page.console_errors == [] and evaluator_errors == [], (page.console_errors, evaluator_errors)

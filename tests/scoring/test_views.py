@@ -6,7 +6,7 @@ import pytest
 from openpyxl import load_workbook
 
 from scoring import services
-from scoring.models import Score
+from scoring.models import KnockoutRule, Score, Shortlist
 from tests.factories import InspectionFactory, SiteFactory, UserFactory, VendorFactory
 
 pytestmark = pytest.mark.django_db
@@ -243,3 +243,135 @@ def test_suggestions_follow_kinds_modality_and_scale(users):
     SiteFactory(vendor=wrong_kind, scale_min=Decimal("0.5"), scale_max=Decimal(50), scale_unit="kg")
     suggested, _ = candidate_suggestions(evaluation)
     assert [v.name for v in suggested] == ["Fits"]
+
+
+def test_grid_names_the_criteria_this_evaluation_derives_from_evidence(client_as, users):
+    lead, evaluator = users["procurement"], users["evaluator"]
+    evaluation = services.evaluation_create(lead=lead, name="Sources", evaluators=[evaluator])
+    client = client_as("procurement")
+    quality = evaluation.criteria.get(key="quality_systems")
+    client.post(
+        f"/evaluations/{evaluation.pk}/",
+        {
+            "action": "update_criterion",
+            "criterion": quality.pk,
+            "name": "<b>Quality</b> systems",
+            "evidence": "quality",
+        },
+    )
+    services.candidate_add(evaluation=evaluation, user=lead, vendor=VendorFactory())
+    services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
+    grid = client_as("evaluator").get(f"/evaluations/{evaluation.pk}/score/").content.decode()
+    assert (
+        "Derived from evidence, so not scored here: Scope fit, Regulatory track record, Scale flexibility, "
+        "&lt;b&gt;Quality&lt;/b&gt; systems." in grid
+    )
+    assert 'aria-label="&lt;b&gt;Quality&lt;/b&gt; systems score for' not in grid  # no longer in the grid
+
+
+def test_grid_says_nothing_of_derived_criteria_when_there_are_none(client_as, users):
+    lead, evaluator = users["procurement"], users["evaluator"]
+    evaluation = services.evaluation_create(lead=lead, name="All judged", evaluators=[evaluator])
+    for criterion in evaluation.criteria.exclude(evidence=""):
+        services.criterion_update(criterion=criterion, user=lead, evidence="")
+    services.candidate_add(evaluation=evaluation, user=lead, vendor=VendorFactory())
+    services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
+    grid = client_as("evaluator").get(f"/evaluations/{evaluation.pk}/score/").content.decode()
+    assert "Regulatory track record score for" in grid  # now judged by the evaluators
+    assert "derived from evidence" not in grid.lower()
+
+
+def test_criteria_that_do_not_apply_read_as_not_applicable_not_missing(client_as, scored):
+    evaluation, candidates = scored
+    # No required scope and no batch-size range: scope fit and scale flexibility are left out.
+    # The first candidate's only inspection is then removed: its regulatory record is really missing.
+    candidates[0].vendor.sites.get().inspections.all().delete()
+    client = client_as("procurement")
+    ranking = client.get(f"/evaluations/{evaluation.pk}/ranking/").content.decode()
+    assert ranking.count('class="score-na"') == 2 * len(candidates)
+    assert ranking.count('class="score-missing"') == 1 and "Never counted as zero" in ranking
+    assert "Not applicable: the evaluation sets no batch-size range" in ranking
+    assert "Not applicable: the evaluation requires no services, modality, dosage form or phase" in ranking
+    assert "Scale flexibility (the evaluation sets no batch-size range)" in ranking  # the note above the table
+    compare = client.get(f"/evaluations/{evaluation.pk}/compare/?" + "&".join(f"c={c.pk}" for c in candidates))
+    compare = compare.content.decode()
+    table = compare[compare.index("<table") :]
+    assert table.count('class="score-na"') == 2 * len(candidates) and table.count('class="score-missing"') == 1
+    assert "The evaluation sets no batch-size range: left out at weight 0" in table
+    radar = compare[compare.index('<svg class="chart radar"') : compare.index("</svg>", compare.index("chart radar"))]
+    assert "Scale flexibility" not in radar and "Scope fit" not in radar and "Quality systems" in radar
+
+
+def test_shortlist_snapshot_shows_criteria_that_do_not_apply(client_as, reviewed):
+    from scoring import shortlists
+
+    evaluation, candidates = reviewed
+    lead = evaluation.lead
+    shortlist = shortlists.shortlist_propose(evaluation=evaluation, user=lead, candidate_ids=[candidates[3].pk])
+    shortlist = shortlists.shortlist_submit(shortlist=shortlist, user=lead)
+    scale = next(c for c in shortlist.snapshot["criteria"] if c["evidence"] == "scale")
+    assert scale["not_applicable"] == "the evaluation sets no batch-size range" and scale["weight"] == 0
+    page = client_as("manager").get(shortlist.get_absolute_url()).content.decode()
+    table = page[page.index("<table") : page.index("</table>")]
+    assert table.count('class="score-na"') == 2 * len(candidates) and "missing" not in table
+    assert table.count("not applicable</div>") == 2  # in the headings instead of a weight of 0 %
+
+
+def test_an_old_snapshot_without_applicability_still_renders(client_as, reviewed):
+    from scoring import shortlists
+
+    evaluation, candidates = reviewed
+    shortlist = shortlists.shortlist_propose(
+        evaluation=evaluation, user=evaluation.lead, candidate_ids=[candidates[3].pk]
+    )
+    shortlist = shortlists.shortlist_submit(shortlist=shortlist, user=evaluation.lead)
+    snapshot = shortlist.snapshot
+    for criterion in snapshot["criteria"]:
+        del criterion["not_applicable"]
+    Shortlist.objects.filter(pk=shortlist.pk).update(snapshot=snapshot)
+    page = client_as("manager").get(shortlist.get_absolute_url()).content.decode()
+    assert "does not match its hash" in page and 'class="score-missing"' in page  # as it was shown when signed
+
+
+def test_radar_labels_wrap_and_fit_inside_the_chart(client_as, scored):
+    from xml.etree import ElementTree
+
+    from scoring import charts
+
+    evaluation, _ = scored
+    technology = evaluation.criteria.get(key="technology_transfer")
+    technology.name = "Technology transfer readiness & analytical method robustness"
+    technology.save()
+    page = client_as("procurement").get(f"/evaluations/{evaluation.pk}/compare/").content.decode()
+    start = page.index('<svg class="chart radar"')
+    svg = ElementTree.fromstring(page[start : page.index("</svg>", start) + len("</svg>")])  # noqa: S314 - our markup
+    left, top, width, height = (float(v) for v in svg.get("viewBox").split())
+    texts = svg.findall("{*}text") or svg.findall("text")
+    assert len(texts) == 4  # scope fit and scale flexibility do not apply here
+    for text in texts:
+        size = float(text.get("font-size"))
+        lines = text.findall("{*}tspan") or text.findall("tspan")
+        assert 1 <= len(lines) <= charts.RADAR_MAX_LINES
+        for line in lines:
+            extent = len(line.text) * 0.6 * size  # as wide as a sans-serif line of this length gets
+            x = float(line.get("x"))
+            x0 = {"start": x, "end": x - extent, "middle": x - extent / 2}[text.get("text-anchor")]
+            assert len(line.text) <= charts.RADAR_WRAP
+            assert left <= x0 and x0 + extent <= left + width, (line.text, x0, extent, svg.get("viewBox"))
+            assert top <= float(line.get("y")) - size and float(line.get("y")) <= top + height
+    assert "Technology transfer readiness &amp; analytical method robustness" in page  # the whole name, escaped
+
+
+def test_ranking_table_scrolls_in_its_own_focusable_region(client_as, scored):
+    evaluation, _ = scored
+    page = client_as("procurement").get(f"/evaluations/{evaluation.pk}/ranking/").content.decode()
+    assert 'class="table-responsive ranking-scroll" tabindex="0" role="region" aria-label="Ranking table"' in page
+    assert page.count('<td class="col-vendor">') == 4  # the column that stays in view when the table scrolls
+
+
+def test_must_have_gates_heading_appears_once(client_as, users):
+    evaluation = services.evaluation_create(lead=users["procurement"], name="Gates")
+    page = client_as("procurement").get(f"/evaluations/{evaluation.pk}/").content.decode()
+    assert page.count("Must-have gates") == 1
+    assert 'role="group" aria-labelledby="gates-heading"' in page and 'id="gates-heading"' in page
+    assert page.count('name="rules"') == len(KnockoutRule.Rule.choices)
