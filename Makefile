@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vendorselect
 RUN_ENV := DJANGO_DEBUG=1 ALLOWED_HOSTS=$(HOST),localhost
 
-.PHONY: install install-dev assets migrate seed run worker test lint check-deploy clean
+.PHONY: install install-dev assets migrate seed run worker test lint check-deploy load clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(VENV)/.installed: requirements.txt
 
 $(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
 	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.installed-bench: benchmarks/requirements.txt requirements.txt $(VENV)/.installed
+	$(PIP) install --quiet -r benchmarks/requirements.txt
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -54,6 +58,11 @@ lint: install-dev
 check-deploy: install
 	SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=vendorselect.example.com \
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py check --deploy --fail-level WARNING
+
+# Mixed-journey load test (locust -> gunicorn -> PostgreSQL, throwaway database), about 3 minutes:
+# `make load LOAD_ARGS="--users 40 --duration 60"`. Figures and how to read them: docs/performance.md.
+load: install $(VENV)/.installed-bench
+	$(PY) benchmarks/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules var
