@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -66,8 +67,11 @@ class PdfRenderLimitExceeded(PdfRenderError):
     """The document needed more time or memory than allowed: rendering it again fails again."""
 
 
-def render_pdf(html: str) -> tuple[bytes, int, list[str]]:
-    """PDF bytes, page count, and the URLs the document asked for (all refused), from a limited child."""
+def render_pdf(html: str, meanwhile: Callable[[], object] | None = None) -> tuple[bytes, int, list[str]]:
+    """PDF bytes, page count, and the URLs the document asked for (all refused), from a limited child.
+
+    `meanwhile` runs in this process while the child renders (other files of the same job): the
+    parent would otherwise only wait."""
     timeout = float(getattr(settings, "PDF_RENDER_TIMEOUT", 120))
     memory_mb = int(getattr(settings, "PDF_RENDER_MEMORY_MB", 1024))
     too_slow = f"The PDF took longer than the {timeout:g} s allowed to render (PDF_RENDER_TIMEOUT)."
@@ -76,18 +80,33 @@ def render_pdf(html: str) -> tuple[bytes, int, list[str]]:
         # Workers (prefork children) and gunicorn's sync workers are single-threaded: fork a child of
         # this process, which has WeasyPrint loaded already (a fresh interpreter costs ~0.8 s a PDF).
         # With other threads about, a fork could inherit a held lock: start a fresh interpreter instead.
-        return _forked(html, timeout, memory_mb, too_slow, too_big)
+        return _forked(html, timeout, memory_mb, too_slow, too_big, meanwhile)
     if not sys.executable:
         raise PdfRenderError("No Python interpreter to run the PDF renderer in.")
     environment = {key: os.environ[key] for key in CHILD_ENVIRONMENT if key in os.environ}
     command = [sys.executable, "-I", str(SANDBOX), str(memory_mb * 1024 * 1024), str(math.ceil(timeout) + 5)]
+    deadline = time.monotonic() + timeout
+    child = subprocess.Popen(  # noqa: S603 - our interpreter and our script, no shell
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment
+    )
     try:
-        child = subprocess.run(  # noqa: S603 - our interpreter and our script, no shell
-            command, input=html.encode("utf-8"), capture_output=True, timeout=timeout, env=environment, check=False
-        )
-    except subprocess.TimeoutExpired:  # run() has killed the child
+        # The child reads all of its input before it writes: handing the HTML over cannot deadlock
+        # (communicate() below closes its standard input).
+        with contextlib.suppress(BrokenPipeError):
+            child.stdin.write(html.encode("utf-8"))
+            child.stdin.flush()
+        if meanwhile:
+            meanwhile()
+        out, err = child.communicate(timeout=max(deadline - time.monotonic(), 0.01))
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
         raise PdfRenderLimitExceeded(too_slow) from None
-    return _result(child.returncode, child.stdout, child.stderr, too_slow, too_big)
+    except BaseException:
+        child.kill()
+        child.communicate()
+        raise
+    return _result(child.returncode, out, err, too_slow, too_big)
 
 
 def _result(code: int, out: bytes, err: bytes, too_slow: str, too_big: str) -> tuple[bytes, int, list[str]]:
@@ -107,7 +126,7 @@ def _result(code: int, out: bytes, err: bytes, too_slow: str, too_big: str) -> t
     return pdf, meta["pages"], meta["refused"]
 
 
-def _forked(html: str, timeout: float, memory_mb: int, too_slow: str, too_big: str):
+def _forked(html: str, timeout: float, memory_mb: int, too_slow: str, too_big: str, meanwhile=None):
     """Render in a forked child under the same limits; the parent reads its answer until the deadline."""
     from audits import pdfsandbox  # WeasyPrint, loaded once per process and inherited by every child
 
@@ -133,6 +152,14 @@ def _forked(html: str, timeout: float, memory_mb: int, too_slow: str, too_big: s
     os.close(write_fd)
     chunks, deadline = [], time.monotonic() + timeout
     try:
+        if meanwhile:
+            try:
+                meanwhile()
+            except BaseException:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -14,6 +14,7 @@ from audits import access, schedule, services
 from audits.api import CapaFilter
 from audits.forms import AuditForm, FindingForm
 from audits.models import AREAS, Audit, AuditReport, Capa, Finding, FindingAttachment
+from vendorselect.forms import posted_id
 
 
 @login_required
@@ -119,7 +120,7 @@ def audit_detail(request, pk: int):
                 audit = services.audit_transition(audit=audit, user=request.user, action=action)
                 messages.success(request, f"Done: {services.ACTIONS[action]}.")
             elif action == "attachment":
-                finding = Finding.objects.filter(audit=audit, pk=request.POST.get("finding") or 0).first()
+                finding = Finding.objects.filter(audit=audit, pk=posted_id(request, "finding")).first()
                 if finding is None or "file" not in request.FILES:
                     messages.error(request, "Choose a finding and a file.")
                 else:
@@ -229,7 +230,7 @@ def attachment_download(request, pk: int):
 def capa_tracker(request):
     capas = access.visible_capas(request.user).select_related("finding__audit__site__vendor", "verified_by")
     if request.method == "POST":
-        capa = capas.filter(pk=request.POST.get("capa") or 0).first()
+        capa = capas.filter(pk=posted_id(request, "capa")).first()
         if capa is None:
             raise Http404("No such CAPA.")
         changes = {"status": request.POST.get("status", capa.status)}

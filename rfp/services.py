@@ -374,13 +374,18 @@ def packet_render(packet_id: int, claim: str) -> Packet | None:
     data = rendering.inputs(
         rfp, packet.candidate, packet.template, manifest, [(a.original_name, a.sha256) for a in attachments]
     )
-    pdf, pages, _refused = render_pdf(rendering.packet_html(data))
-    xlsx = rendering.questionnaire(data)
     stem = rendering.file_stem(packet)
-    files = [(f"{stem}.pdf", pdf), (f"{stem}-questionnaire.xlsx", xlsx)]
-    for attachment in attachments:
-        with attachment.file.open("rb") as handle:
-            files.append((f"attachments/{attachment.original_name}", handle.read()))
+    side: dict[str, bytes] = {}
+
+    def meanwhile():  # while the child renders the PDF
+        side["xlsx"] = rendering.questionnaire(data)
+        for attachment in attachments:
+            with attachment.file.open("rb") as handle:
+                side[f"attachments/{attachment.original_name}"] = handle.read()
+
+    pdf, pages, _refused = render_pdf(rendering.packet_html(data), meanwhile=meanwhile)
+    xlsx = side.pop("xlsx")
+    files = [(f"{stem}.pdf", pdf), (f"{stem}-questionnaire.xlsx", xlsx), *side.items()]
     zipped = rendering.bundle(files)
     stored = [packet.pdf, packet.questionnaire, packet.bundle]
     try:

@@ -16,6 +16,7 @@ from rfp.forms import DeliveryForm, ProposalForm, QuestionForm, RfpForm
 from rfp.models import Packet, Proposal, Question, Rfp, RfpTemplate
 from scoring.access import visible_evaluations
 from scoring.models import Shortlist
+from vendorselect.forms import posted_id
 
 
 def _rfp(request, pk: int) -> Rfp:
@@ -160,11 +161,11 @@ def _detail_action(request, rfp: Rfp):
             services.attachment_add(rfp=rfp, user=user, upload=request.FILES["file"])
             messages.success(request, "Attachment added; generate again to put it into the packets.")
         elif action == "retry":
-            packet = get_object_or_404(Packet, rfp=rfp, pk=request.POST.get("packet") or 0)
+            packet = get_object_or_404(Packet, rfp=rfp, pk=posted_id(request, "packet"))
             services.packet_retry(packet=packet, user=user)
             messages.success(request, "Packet queued again.")
         elif action == "deliver":
-            packet = get_object_or_404(Packet, rfp=rfp, pk=request.POST.get("packet") or 0)
+            packet = get_object_or_404(Packet, rfp=rfp, pk=posted_id(request, "packet"))
             form = DeliveryForm(request.POST)
             if not form.is_valid():
                 raise services.RfpError("; ".join(e for errors in form.errors.values() for e in errors))
@@ -186,7 +187,7 @@ def _detail_action(request, rfp: Rfp):
             )
             messages.success(request, "Proposal recorded.")
         elif action == "document":
-            proposal = get_object_or_404(Proposal, rfp=rfp, pk=request.POST.get("proposal") or 0)
+            proposal = get_object_or_404(Proposal, rfp=rfp, pk=posted_id(request, "proposal"))
             if "file" not in request.FILES:
                 raise services.RfpError("Choose a file.", "file")
             services.proposal_document_add(proposal=proposal, user=user, upload=request.FILES["file"])
@@ -201,7 +202,7 @@ def _detail_action(request, rfp: Rfp):
             )
             messages.success(request, "Question logged.")
         elif action == "answer":
-            question = get_object_or_404(Question, rfp=rfp, pk=request.POST.get("question") or 0)
+            question = get_object_or_404(Question, rfp=rfp, pk=posted_id(request, "question"))
             answered_on = request.POST.get("answered_on") or timezone.localdate().isoformat()
             services.question_answer(
                 question=question,

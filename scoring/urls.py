@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.evaluation_list, name="list"),
     path("new/", views.evaluation_create, name="create"),
     path("<int:pk>/", views.evaluation_detail, name="evaluation"),
+    path("<int:pk>/vendor-search/", views.vendor_search, name="vendor-search"),
     path("<int:pk>/ranking/", views.ranking_page, name="ranking"),
     path("<int:pk>/sensitivity/", views.sensitivity_page, name="sensitivity"),
     path("<int:pk>/compare/", views.compare_page, name="compare"),

@@ -17,6 +17,7 @@ from scoring import access, charts, exports, selectors, services, shortlists
 from scoring.forms import EvaluationForm, KnockoutForm
 from scoring.models import Candidate, Criterion, Evaluation, Score, Shortlist, ShortlistDecision, Submission
 from vendors.models import Vendor
+from vendorselect.forms import posted_id
 
 
 def _evaluation(request, pk: int) -> Evaluation:
@@ -99,7 +100,7 @@ def evaluation_detail(request, pk: int):
                 f"Done: {services.TRANSITIONS[action]}.",
             )
         elif action == "add_candidate":
-            vendor = Vendor.objects.filter(pk=request.POST.get("vendor") or 0).first()
+            vendor = Vendor.objects.filter(pk=posted_id(request, "vendor")).first()
             if vendor is None:
                 messages.error(request, "Choose a vendor from the register.")
             else:
@@ -111,7 +112,7 @@ def evaluation_detail(request, pk: int):
         elif action == "override":
             candidate = get_object_or_404(
                 Candidate.objects.select_related("evaluation"),
-                pk=request.POST.get("candidate") or 0,
+                pk=posted_id(request, "candidate"),
                 evaluation=evaluation,
             )
             _run(
@@ -136,7 +137,7 @@ def evaluation_detail(request, pk: int):
                 )
         elif action == "add_criterion":
             fields = {k: request.POST.get(k, "") for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")}
-            parent = Criterion.objects.filter(evaluation=evaluation, pk=request.POST.get("parent") or 0).first()
+            parent = Criterion.objects.filter(evaluation=evaluation, pk=posted_id(request, "parent")).first()
             _run(
                 request,
                 lambda: services.criterion_add(
@@ -152,7 +153,7 @@ def evaluation_detail(request, pk: int):
             criterion = get_object_or_404(
                 Criterion.objects.select_related("evaluation"),
                 evaluation=evaluation,
-                pk=request.POST.get("criterion") or 0,
+                pk=posted_id(request, "criterion"),
             )
             if action == "remove_criterion":
                 _run(
@@ -200,10 +201,39 @@ def evaluation_detail(request, pk: int):
             "transitions": [
                 (name, label) for name, label in services.TRANSITIONS.items() if _can_transition(evaluation, name)
             ],
-            "all_vendors": Vendor.objects.exclude(candidacies__evaluation=evaluation)
-            .order_by("name")
-            .only("pk", "name"),
             "evidence_choices": Criterion.Evidence.choices,
+        },
+    )
+
+
+VENDOR_SEARCH_LIMIT = 15
+
+
+@login_required
+@require_GET
+def vendor_search(request, pk: int):
+    """The lead's vendor picker: register vendors whose name matches, not yet candidates (htmx).
+    A search instead of a list of the whole register, which may hold thousands."""
+    evaluation = _evaluation(request, pk)
+    if not access.is_lead(request.user, evaluation):
+        raise PermissionDenied("Only the evaluation's lead adds candidates.")
+    query = request.GET.get("q", "").strip()[:100].replace("\x00", "")
+    vendors = []
+    if len(query) >= 2:
+        vendors = list(
+            Vendor.objects.filter(name__icontains=query)
+            .exclude(candidacies__evaluation=evaluation)
+            .prefetch_related("kinds")
+            .order_by("name")[: VENDOR_SEARCH_LIMIT + 1]
+        )
+    return render(
+        request,
+        "scoring/_vendor_search.html",
+        {
+            "evaluation": evaluation,
+            "query": query,
+            "vendors": vendors[:VENDOR_SEARCH_LIMIT],
+            "more": len(vendors) > VENDOR_SEARCH_LIMIT,
         },
     )
 
@@ -282,11 +312,11 @@ def ranking_page(request, pk: int):
     evaluation = _evaluation(request, pk)
     if request.method == "POST":
         candidate = (
-            Candidate.objects.filter(evaluation=evaluation, pk=request.POST.get("candidate") or 0)
+            Candidate.objects.filter(evaluation=evaluation, pk=posted_id(request, "candidate"))
             .select_related("evaluation", "vendor")
             .first()
         )
-        criterion = Criterion.objects.filter(evaluation=evaluation, pk=request.POST.get("criterion") or 0).first()
+        criterion = Criterion.objects.filter(evaluation=evaluation, pk=posted_id(request, "criterion")).first()
         if candidate is None or criterion is None:
             messages.error(request, "Choose a candidate and a derived criterion.")
         else:

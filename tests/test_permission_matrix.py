@@ -177,6 +177,7 @@ PAGES = [
     ("scoring:create", "get", "/evaluations/new/", "302 200 403 403 403 403"),
     ("scoring:evaluation", "get", "/evaluations/{e1}/", "302 200 200 404 200 404"),
     ("scoring:evaluation/other", "get", "/evaluations/{e2}/", "302 404 404 404 200 404"),
+    ("scoring:vendor-search", "get", "/evaluations/{e1}/vendor-search/?q=ve", "302 200 403 404 403 404"),
     ("scoring:ranking", "get", "/evaluations/{e1}/ranking/", "302 200 200 404 200 404"),
     ("scoring:sensitivity", "get", "/evaluations/{e1}/sensitivity/", "302 200 200 404 200 404"),
     ("scoring:compare", "get", "/evaluations/{e1}/compare/", "302 200 200 404 200 404"),

@@ -58,3 +58,10 @@ class TrailSearchForm(StyledFormMixin, forms.Form):
                 shown = dict(self.fields[name].choices).get(value, value) if name in ("model", "action") else value
                 parts.append(f"{bound.label}: {shown}")
         return "; ".join(parts) or "all records"
+
+
+def posted_id(request, name: str) -> int:
+    """A record id from a POSTed form field; 0 (no record) when absent or not a whole number, so a
+    tampered form finds nothing instead of failing."""
+    value = request.POST.get(name, "").strip()
+    return int(value) if value.isascii() and value.isdecimal() and len(value) < 19 else 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 
 import pghistory
 from django.apps import apps
@@ -157,10 +157,11 @@ def search(*, model: str = "", user=None, since=None, until=None, object_id: str
     events = Events.objects.across(*across)
     if user is not None:
         events = events.filter(pgh_context__user=user.pk)
+    # Ranges on the timestamp rather than a cast to date, which no index can serve (times are UTC).
     if since:
-        events = events.filter(pgh_created_at__date__gte=since)
+        events = events.filter(pgh_created_at__gte=datetime.combine(since, time.min, tzinfo=UTC))
     if until:
-        events = events.filter(pgh_created_at__date__lte=until)
+        events = events.filter(pgh_created_at__lt=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC))
     if object_id:
         events = events.filter(pgh_obj_id=object_id)
     if action:

@@ -451,3 +451,10 @@ def test_pdf_renderer_fetches_nothing():
     assert pages == 1 and pdf.startswith(b"%PDF")
     assert any("169.254.169.254" in url for url in refused) and any("/etc/passwd" in url for url in refused)
     assert b"root:" not in pdf
+
+
+def test_tampered_finding_and_capa_ids_find_nothing(client_as, audit):
+    client = client_as("auditor")
+    response = client.post(f"/audits/{audit.pk}/", {"action": "attachment", "finding": "²"}, follow=True)
+    assert response.status_code == 200 and "Choose a finding and a file." in response.content.decode()
+    assert client.post("/audits/capas/", {"capa": "abc", "status": "closed"}).status_code == 404

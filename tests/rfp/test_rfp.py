@@ -200,7 +200,7 @@ def test_no_user_field_makes_the_renderer_fetch_anything(approved, users, django
 def test_a_failed_packet_shows_its_reason_and_retries(rfp, users, monkeypatch, django_capture_on_commit_callbacks):
     from audits import report
 
-    def too_slow(html):
+    def too_slow(html, meanwhile=None):
         raise report.PdfRenderLimitExceeded("The PDF took longer than the 120 s allowed to render.")
 
     monkeypatch.setattr(report, "render_pdf", too_slow)
@@ -402,6 +402,11 @@ def test_a_render_cut_off_while_storing_leaves_no_stray_files(rfp, users, monkey
     packet = services.rfp_generate(rfp=rfp, user=users["procurement"])[0]
     save = FieldFile.save
 
+    def files() -> set:  # the media directory is shared by the whole test session
+        return {p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()}
+
+    before = files()
+
     def failing(self, name, content, **kwargs):
         if name.endswith(".zip"):
             raise OSError("disk full")
@@ -410,9 +415,14 @@ def test_a_render_cut_off_while_storing_leaves_no_stray_files(rfp, users, monkey
     monkeypatch.setattr(FieldFile, "save", failing)
     with pytest.raises(OSError, match="disk full"):
         services.packet_render(packet.pk, claim="task-1")
-    stored = [p for p in (settings.MEDIA_ROOT / "packets").rglob("*") if p.is_file()]
-    assert stored == []
+    assert files() == before
     assert Packet.objects.get(pk=packet.pk).status == "rendering"  # the retry re-claims it
     monkeypatch.setattr(FieldFile, "save", save)
     assert services.packet_render(packet.pk, claim="task-1").pk == packet.pk
-    assert len([p for p in (settings.MEDIA_ROOT / "packets").rglob("*") if p.is_file()]) == 3
+    assert len(files() - before) == 3
+
+
+def test_tampered_packet_proposal_and_question_ids_find_nothing(client_as, rfp):
+    client = client_as("procurement")
+    for action, field in (("retry", "packet"), ("deliver", "packet"), ("document", "proposal"), ("answer", "question")):
+        assert client.post(f"/rfps/{rfp.pk}/", {"action": action, field: "²"}).status_code == 404, action

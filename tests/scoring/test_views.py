@@ -375,3 +375,45 @@ def test_must_have_gates_heading_appears_once(client_as, users):
     assert page.count("Must-have gates") == 1
     assert 'role="group" aria-labelledby="gates-heading"' in page and 'id="gates-heading"' in page
     assert page.count('name="rules"') == len(KnockoutRule.Rule.choices)
+
+
+def test_the_lead_finds_vendors_to_add_by_searching_the_register(client_as, users, django_assert_max_num_queries):
+    from scoring import services as scoring_services
+
+    evaluation = scoring_services.evaluation_create(lead=users["procurement"], name="Search", evaluators=[])
+    already = VendorFactory(name="Alpha Peptides")
+    scoring_services.candidate_add(evaluation=evaluation, user=users["procurement"], vendor=already)
+    for i in range(20):
+        VendorFactory(name=f"Alpha Bio {i:02d}")
+    VendorFactory(name="<b>Alpha</b> & Sons")
+    url = f"/evaluations/{evaluation.pk}/vendor-search/"
+    client = client_as("procurement")
+    with django_assert_max_num_queries(12):
+        page = client.get(url, {"q": "alpha"}).content.decode()
+    assert page.count('name="action" value="add_candidate"') == 15 and "type more of the name" in page
+    assert "Alpha Peptides" not in page  # already a candidate
+    narrow = client.get(url, {"q": "sons"}).content.decode()
+    assert "&lt;b&gt;Alpha&lt;/b&gt; &amp; Sons" in narrow and "<b>Alpha</b>" not in narrow
+    assert "add_candidate" not in client.get(url, {"q": "a"}).content.decode()  # two letters or more
+    none = client.get(url, {"q": "zzz<script>"}).content.decode()
+    assert "No vendor in the register matches “zzz&lt;script&gt;”" in none
+    detail = client.get(f"/evaluations/{evaluation.pk}/").content.decode()
+    assert 'id="vendor-search"' in detail and "<select" not in detail.split('id="vendor-search"')[0][-400:]
+    assert detail.count("Alpha Bio") < 20  # no list of the whole register (a few suggestions at most)
+    # A vendor id that is not a number is a message, not an error.
+    response = client.post(f"/evaluations/{evaluation.pk}/", {"action": "add_candidate", "vendor": "²"}, follow=True)
+    assert response.status_code == 200 and "Choose a vendor from the register." in response.content.decode()
+    assert client_as("evaluator").get(url, {"q": "alpha"}).status_code == 404  # not invited: not visible
+
+
+@pytest.mark.parametrize("bad", ["abc", "²", "1e3", "99999999999999999999999"])
+def test_tampered_record_ids_in_forms_find_nothing_instead_of_failing(client_as, scored, bad):
+    evaluation, _ = scored
+    client = client_as("procurement")
+    url = f"/evaluations/{evaluation.pk}/"
+    assert client.post(url, {"action": "override", "candidate": bad, "reason": "x"}).status_code == 404
+    assert client.post(url, {"action": "update_criterion", "criterion": bad, "name": "x"}).status_code == 404
+    added = client.post(url, {"action": "add_criterion", "parent": bad, "name": "Tampered", "local_weight": "1"})
+    assert added.status_code == 302  # a top-level criterion: the parent was not found
+    ranking = client.post(f"{url}ranking/", {"candidate": bad, "criterion": bad, "value": "3"}, follow=True)
+    assert ranking.status_code == 200 and "Choose a candidate and a derived criterion." in ranking.content.decode()
