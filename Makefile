@@ -49,7 +49,7 @@ worker: install
 	$(RUN_ENV) $(VENV)/bin/celery -A vendorselect worker --loglevel=info
 
 test: install-dev
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest --durations=15 $(PYTEST_ARGS)
 
 lint: install-dev
 	$(PY) -m ruff check .
