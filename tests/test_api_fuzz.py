@@ -38,7 +38,7 @@ from tests.test_permission_matrix import world  # noqa: F401  (the fixture: one 
 from vendors.models import Vendor
 
 DEEP = os.environ.get("API_FUZZ_DEEP") == "1"
-MAX_EXAMPLES = 30 if DEEP else 6  # generated requests per operation and role
+MAX_EXAMPLES = 30 if DEEP else 4  # generated requests per operation and role
 MODES = [HypothesisTestMode.EXAMPLES, HypothesisTestMode.FUZZING]
 if DEEP:
     MODES.append(HypothesisTestMode.COVERAGE)

@@ -51,6 +51,9 @@ if sys.argv[1] != "-":
         "visibility_timeout": float(sys.argv[1]),
         "unacked_restore_interval": 1,
         "unacked_restore_throttle": 1,
+        # A worker killed during its own restore sweep leaves the sweep's lock behind until it
+        # expires (300 s by default): shortened like the visibility timeout.
+        "unacked_mutex_expire": 5,
     }
 app.worker_main(["worker", *sys.argv[2:]])
 """
