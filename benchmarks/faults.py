@@ -45,6 +45,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.packets import Service, celery_worker  # noqa: E402 - needs the path above
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vendorselect.settings")
 os.environ.setdefault("DJANGO_DEBUG", "1")
 PORT, PG_PORT, REDIS_PORT = 8767, 5440, 6390
@@ -108,47 +110,23 @@ class Redis:
             time.sleep(0.1)
 
 
-class Service:
-    """A child process group (worker, beat, gunicorn) with its log."""
-
-    def __init__(self, name: str, command: list[str], scratch: Path, env: dict, ready: str):
-        self.log_path = scratch / f"{name}-{time.monotonic_ns()}.log"
-        self.log_file = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        deadline = time.monotonic() + 120
-        while ready not in self.log_path.read_text(errors="replace"):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise SystemExit(f"{name} did not start:\n{self.log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.1)
-
-    def kill(self, sig=signal.SIGKILL) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log_file.close()
+def log(scratch: Path, name: str) -> Path:
+    return scratch / f"{name}-{time.monotonic_ns()}.log"
 
 
 def worker(scratch: Path, env: dict) -> Service:
-    command = [sys.executable, "-m", "celery", "-A", "vendorselect", "worker", "--concurrency=2", "--loglevel=info"]
-    return Service("worker", command, scratch, env, "ready.")
+    return celery_worker(log(scratch, "worker"), env)
 
 
 def beat(scratch: Path, env: dict) -> Service:
     schedule = str(scratch / "beat-schedule")
     command = [sys.executable, "-m", "celery", "-A", "vendorselect", "beat", "--loglevel=info", "-s", schedule]
-    return Service("beat", command, scratch, env, "beat: Starting")
+    return Service("beat", command, log(scratch, "beat"), env, "beat: Starting")
 
 
 def gunicorn(scratch: Path, env: dict) -> Service:
     command = [sys.executable, "-m", "gunicorn", "vendorselect.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", "3"]
-    return Service("gunicorn", command, scratch, env, "Booting worker")
+    return Service("gunicorn", command, log(scratch, "gunicorn"), env, "Booting worker")
 
 
 def db_retry(function, *args):

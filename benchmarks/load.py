@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/load.py [--users 40] [--duration 60] [--workers 2*CPU+1]   (or: make load)
 
 One command does it all:
-  1. creates a throwaway PostgreSQL database (LOAD_DATABASE_URL's name + "_packets_<pid>", by default
-     vendorselect_load_packets_<pid>), migrates it, runs `seed_demo` and adds volume: --vendors vendors
+  1. creates a throwaway PostgreSQL database (LOAD_DATABASE_URL's name + "_load_<pid>", by default
+     vendorselect_load_load_<pid>), migrates it, runs `seed_demo` and adds volume: --vendors vendors
      (2,000) with contacts, sites, capabilities and regulatory inspections, bulk-inserted, and an evaluation
      open for scoring by both demo evaluators; collects the static files into var/load/static (kept between
      runs and collected again only when their sources change);
@@ -433,7 +433,7 @@ def main() -> int:
     # The var directory holds only the collected static files (the cache and broker are in Redis, the
     # database in PostgreSQL, uploads under MEDIA_ROOT in the scratch directory).
     os.environ.update(VENDORSELECT_VAR_DIR=str(STATIC_VAR), MEDIA_ROOT=str(scratch / "media"))
-    database = create_database(BASE_URL)
+    database = create_database(BASE_URL, "load")
     os.environ["DATABASE_URL"] = database
     db_name = server_and_name(database)[1]
     server, server_log, exit_code = None, scratch / "gunicorn.log", 1

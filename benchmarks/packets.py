@@ -21,6 +21,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -43,11 +44,11 @@ def server_and_name(url: str) -> tuple[str, str]:
     return server, name.split("?", 1)[0]
 
 
-def create_database(url: str) -> str:
+def create_database(url: str, purpose: str = "packets") -> str:
     import psycopg
 
     server, name = server_and_name(url)
-    throwaway = f"{name}_packets_{os.getpid()}"
+    throwaway = f"{name}_{purpose}_{os.getpid()}"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{throwaway}"')
     return f"{server}/{throwaway}"
@@ -230,41 +231,41 @@ def overhead(packet_id: int, runs: int) -> None:
     )
 
 
-class Worker:
-    def __init__(self, log: Path, concurrency: int):
+class Service:
+    """A child process group (celery worker or beat, gunicorn) logging to a file, started when its log
+    says `ready`; stopped warm (SIGTERM) or killed (SIGKILL) with its whole group."""
+
+    def __init__(self, name: str, command: list[str], log: Path, env: dict, ready: str):
         self.log_path = log
         self.log_file = log.open("w")
-        command = [sys.executable, "-m", "celery", "-A", "vendorselect", "worker", f"--concurrency={concurrency}"]
-        command += ["--loglevel=info", "--without-heartbeat", "--without-gossip", "--without-mingle"]
         self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env={**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0"},
-            stdout=self.log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            command, cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
         deadline = time.monotonic() + 120
-        while "ready." not in log.read_text(errors="replace"):
+        while ready not in self.log():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit(f"the worker did not start:\n{log.read_text(errors='replace')[-3000:]}")
+                self.kill()
+                raise SystemExit(f"{name} did not start:\n{self.log()[-3000:]}")
             time.sleep(0.1)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def stop(self) -> None:
-        import signal
-
+    def kill(self, sig=signal.SIGKILL) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, sig)
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.log_file.close()
+
+
+def celery_worker(log: Path, env: dict, concurrency: int = 2) -> Service:
+    command = [sys.executable, "-m", "celery", "-A", "vendorselect", "worker", f"--concurrency={concurrency}"]
+    command += ["--loglevel=info", "--without-heartbeat", "--without-gossip", "--without-mingle"]
+    return Service("the worker", command, log, {**env, "CELERY_TASK_ALWAYS_EAGER": "0"}, "ready.")
 
 
 def machine_parallelism(html_path: Path, renders: int = 4) -> float:
@@ -308,7 +309,7 @@ def through_worker(ids, scratch: Path, run: int, concurrency: int) -> tuple[floa
     from rfp import services
     from rfp.models import OutboxMessage, Packet
 
-    worker = Worker(scratch / f"worker-{run}-{concurrency}.log", concurrency=concurrency)
+    worker = celery_worker(scratch / f"worker-{run}-{concurrency}.log", dict(os.environ), concurrency)
     try:
         requeue(ids)
         OutboxMessage.objects.bulk_create(
@@ -319,7 +320,7 @@ def through_worker(ids, scratch: Path, run: int, concurrency: int) -> tuple[floa
         wait_done(ids, timeout=60 * len(ids))
         elapsed = time.perf_counter() - started
     finally:
-        worker.stop()
+        worker.kill(signal.SIGTERM)
     assert Packet.objects.filter(pk__in=ids, status="done", error="").count() == len(ids)
     tasks = [float(s) for s in re.findall(r"render_packet\[[^]]+\] succeeded in ([\d.]+)s", worker.log())]
     return elapsed, median(tasks) if tasks else float("nan")
