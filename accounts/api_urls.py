@@ -1,6 +1,7 @@
 from django.urls import path
-from rest_framework.authtoken.views import ObtainAuthToken
+
+from accounts.api import LockoutAwareObtainAuthToken
 
 urlpatterns = [
-    path("token/", ObtainAuthToken.as_view(), name="api-token-obtain"),
+    path("token/", LockoutAwareObtainAuthToken.as_view(), name="api-token-obtain"),
 ]

@@ -1,5 +1,4 @@
 import pghistory
-import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -7,10 +6,17 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
-from vendorselect import trail
+from vendorselect import records, trail
 
 
-@pghistory.track(exclude=["password", "last_login"])
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    # A new password is recorded as an event, without the hash (old hashes are not kept anywhere).
+    pghistory.UpdateEvent("password_change", condition=pghistory.AnyChange("password")),
+    exclude=["password", "last_login"],
+)
 class User(AbstractUser):
     """Own user model from day one, so that signatures and profiles can grow without a swap."""
 
@@ -51,7 +57,7 @@ class Signature(models.Model):
         ordering = ["signed_at", "pk"]
         indexes = [models.Index(fields=["content_type", "object_id"])]
         # Beyond the model's refusal: the database itself refuses to change or remove a signature.
-        triggers = [pgtrigger.Protect(name="signature_immutable", operation=pgtrigger.Update | pgtrigger.Delete)]
+        triggers = [records.immutable("signature_immutable")]
 
     def __str__(self) -> str:
         return f"{self.printed_name}, {self.get_meaning_display()}, {self.signed_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -83,7 +89,7 @@ class RefusedAttempt(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["content_type", "object_id"])]
-        triggers = [pgtrigger.Protect(name="refused_attempt_immutable", operation=pgtrigger.Update | pgtrigger.Delete)]
+        triggers = [records.immutable("refused_attempt_immutable")]
         permissions = [("view_audit_trail", "Can search and export the audit trail")]
 
     def __str__(self) -> str:

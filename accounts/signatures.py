@@ -8,10 +8,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from datetime import UTC
 
 from django.contrib.auth import authenticate
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import mail_admins
+from django.utils import timezone
 
 from accounts.models import Signature
 
@@ -22,11 +24,27 @@ class SignatureError(Exception):
     pass
 
 
-def record_hash(record, snapshot: dict) -> str:
-    """SHA-256 of the record's identity and its canonical JSON snapshot."""
-    content_type = ContentType.objects.get_for_model(record)
+def signature_hash(
+    *,
+    content_type: ContentType,
+    object_id: int,
+    snapshot: dict,
+    signer_id: int,
+    printed_name: str,
+    meaning: str,
+    signed_at,
+) -> str:
+    """SHA-256 binding who signed (id and printed name), what it means, when (UTC), and exactly what:
+    the record's identity and its canonical JSON snapshot. Reassigning a signature to another
+    signer, meaning or time, or moving it to another record, no longer verifies."""
     payload = json.dumps(
-        {"record": [content_type.app_label, content_type.model, record.pk], "content": snapshot},
+        {
+            "record": [content_type.app_label, content_type.model, object_id],
+            "content": snapshot,
+            "signer": [signer_id, printed_name],
+            "meaning": meaning,
+            "signed_at": signed_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        },
         sort_keys=True,
         separators=(",", ":"),
         default=str,
@@ -52,15 +70,30 @@ def reauthenticate(*, request, user, password: str, record) -> None:
 
 
 def create(*, user, record, snapshot: dict, meaning: str) -> Signature:
-    """The signature row, bound by hash to the record and its snapshot (after reauthenticate)."""
-    return Signature.objects.create(
+    """The signature row, bound by hash to the signer, meaning, time, record and snapshot (after reauthenticate)."""
+    signature = Signature(
         signer=user,
         printed_name=user.printed_name,
         meaning=meaning,
+        signed_at=timezone.now(),
         content_type=ContentType.objects.get_for_model(record),
         object_id=record.pk,
         snapshot=snapshot,
-        record_hash=record_hash(record, snapshot),
+    )
+    signature.record_hash = _hash_of(signature, snapshot)
+    signature.save()
+    return signature
+
+
+def _hash_of(signature: Signature, snapshot: dict) -> str:
+    return signature_hash(
+        content_type=ContentType.objects.get_for_id(signature.content_type_id),
+        object_id=signature.object_id,
+        snapshot=snapshot,
+        signer_id=signature.signer_id,
+        printed_name=signature.printed_name,
+        meaning=signature.meaning,
+        signed_at=signature.signed_at,
     )
 
 
@@ -83,9 +116,10 @@ def signatures_for(record):
 
 
 def is_valid(signature: Signature, record, current_snapshot: dict) -> bool:
-    """True while the record is exactly what was signed (and the signature is on that record)."""
+    """True while the signature row and the record are exactly what was signed, on that record."""
     return (
         signature.object_id == record.pk
-        and signature.record_hash == record_hash(record, current_snapshot)
-        and signature.record_hash == record_hash(record, signature.snapshot)
+        and signature.content_type_id == ContentType.objects.get_for_model(record).pk
+        and signature.record_hash == _hash_of(signature, signature.snapshot)
+        and signature.record_hash == _hash_of(signature, current_snapshot)
     )

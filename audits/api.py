@@ -1,6 +1,7 @@
 """REST API of audits: /api/v1/audits (with findings and transitions) and /api/v1/capas."""
 
 import django_filters as filters
+from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -10,7 +11,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from audits import access, services
-from audits.models import AREAS, Audit, Capa, Finding
+from audits.models import AREAS, OUTCOMES, Audit, AuditAmendment, Capa, Finding
 from vendors.models import Site
 from vendorselect.errors import refusal_response, request_object
 from vendorselect.openapi import VALIDATION_ERROR
@@ -88,9 +89,7 @@ class AuditSerializer(serializers.ModelSerializer):
     site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all())
     lead_auditor = serializers.CharField(source="lead_auditor.username", read_only=True)
     scope = serializers.ListField(child=serializers.ChoiceField(choices=AREAS), required=False)
-    outcome = serializers.ChoiceField(
-        choices=Audit._meta.get_field("outcome").choices, allow_blank=True, read_only=True
-    )
+    outcome = serializers.ChoiceField(source="current_outcome", choices=OUTCOMES, allow_blank=True, read_only=True)
     findings = FindingSerializer(many=True, read_only=True)
     signatures = serializers.SerializerMethodField()
     amendments = serializers.SerializerMethodField()
@@ -100,8 +99,14 @@ class AuditSerializer(serializers.ModelSerializer):
 
     def get_amendments(self, audit) -> list[dict]:
         return [
-            {"reason": a.reason, "text": a.text, "author": a.author.username, "created_at": a.created_at}
-            for a in audit.amendments.select_related("author")
+            {
+                "reason": a.reason,
+                "text": a.text,
+                "outcome": a.outcome,
+                "author": a.author.username,
+                "created_at": a.created_at,
+            }
+            for a in audit.amendments.all()
         ]
 
     class Meta:
@@ -163,7 +168,11 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         return (
             access.visible_audits(self.request.user)
             .select_related("lead_auditor", "site")
-            .prefetch_related("co_auditors", "findings__capa__verified_by")
+            .prefetch_related(
+                "co_auditors",
+                "findings__capa__verified_by",
+                Prefetch("amendments", queryset=AuditAmendment.objects.select_related("author")),
+            )
             .order_by("-planned_start", "-pk")
         )
 
@@ -205,9 +214,7 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         )
 
     @extend_schema(
-        request=inline_serializer(
-            "AuditOutcome", {"outcome": serializers.ChoiceField(choices=list(services.OUTCOME_TO_STATUS))}
-        ),
+        request=inline_serializer("AuditOutcome", {"outcome": serializers.ChoiceField(choices=OUTCOMES)}),
         responses={200: AuditSerializer, 403: DETAIL, 409: DETAIL},
     )
     @action(detail=True, methods=["post"])
@@ -240,7 +247,12 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
 
     @extend_schema(
         request=inline_serializer(
-            "AuditAmendmentInput", {"reason": serializers.CharField(), "text": serializers.CharField()}
+            "AuditAmendmentInput",
+            {
+                "reason": serializers.CharField(),
+                "text": serializers.CharField(),
+                "outcome": serializers.ChoiceField(choices=OUTCOMES, required=False, help_text="A changed outcome."),
+            },
         ),
         responses={201: None, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL},
     )
@@ -254,6 +266,7 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
                 user=request.user,
                 reason=str(body.get("reason", "")),
                 text=str(body.get("text", "")),
+                outcome=str(body.get("outcome", "") or ""),
             )
         except services.AuditError as error:
             return refusal_response(error)
@@ -262,6 +275,7 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
                 "id": amendment.pk,
                 "reason": amendment.reason,
                 "text": amendment.text,
+                "outcome": amendment.outcome,
                 "created_at": amendment.created_at,
             },
             status=status.HTTP_201_CREATED,

@@ -1,4 +1,5 @@
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -6,7 +7,14 @@ from django.utils import timezone
 from django_fsm import FSMField, transition
 
 from vendors.models import Site
-from vendorselect import trail
+from vendorselect import records, trail
+
+SIGNED_STATES = ["signed", "closed"]
+OUTCOMES = [
+    ("approved", "Approved"),
+    ("approved_with_conditions", "Approved with conditions"),
+    ("not_approved", "Not approved"),
+]
 
 # Quality-system areas auditors classify findings by (domain brief).
 AREAS = [
@@ -54,11 +62,7 @@ class Audit(models.Model):
         "qualification outcome",
         max_length=25,
         blank=True,
-        choices=[
-            ("approved", "Approved"),
-            ("approved_with_conditions", "Approved with conditions"),
-            ("not_approved", "Not approved"),
-        ],
+        choices=OUTCOMES,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -70,20 +74,25 @@ class Audit(models.Model):
                 condition=models.Q(planned_end__gte=models.F("planned_start")), name="audit_planned_order"
             ),
         ]
+        # The database refuses what the model refuses, whatever the path (QuerySet.update, raw SQL):
+        # a signed audit changes only from signed to closed; a change of outcome is an amendment.
+        triggers = records.locked_when(
+            name="audit_signed", statuses=SIGNED_STATES, may_change=["updated_at"], transitions={"signed": ["closed"]}
+        )
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} audit of {self.site} ({self.planned_start:%Y-%m-%d})"
 
     def save(self, *args, **kwargs):
-        # A signed report is a record: only its status and outcome may still change; edits are amendments.
+        # A signed report is a record: only its status may still change (to closed); edits, and a
+        # change of the qualification outcome, are amendments.
         if self.pk is not None:
             stored = Audit.objects.filter(pk=self.pk).values().first()
             if stored and stored["status"] in (self.Status.SIGNED, self.Status.CLOSED):
                 changed = [
                     f.attname
                     for f in self._meta.concrete_fields
-                    if f.attname not in ("status", "outcome", "updated_at")
-                    and stored[f.attname] != getattr(self, f.attname)
+                    if f.attname not in ("status", "updated_at") and stored[f.attname] != getattr(self, f.attname)
                 ]
                 if changed:
                     raise RecordLocked(
@@ -118,6 +127,15 @@ class Audit(models.Model):
     def is_locked(self) -> bool:
         return self.status in (self.Status.SIGNED, self.Status.CLOSED)
 
+    @property
+    def current_outcome(self) -> str:
+        """The outcome as signed, or as the newest amendment that changed it."""
+        changed = [a.outcome for a in self.amendments.all() if a.outcome]
+        return changed[-1] if changed else self.outcome
+
+    def get_current_outcome_display(self) -> str:
+        return dict(self._meta.get_field("outcome").choices).get(self.current_outcome, "")
+
 
 class RecordLocked(Exception):
     """An edit of a signed record, refused at the model level whatever the path (UI, API, admin, shell)."""
@@ -145,6 +163,15 @@ class Finding(models.Model):
     class Meta:
         ordering = ["audit", "number"]
         constraints = [models.UniqueConstraint(fields=["audit", "number"], name="finding_number_unique")]
+        triggers = [
+            records.LockedWithParent(
+                name="finding_signed",
+                parent_table="audits_audit",
+                parent_column="audit_id",
+                statuses=SIGNED_STATES,
+                what="the signed audit's finding",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Finding {self.number} ({self.get_severity_display()})"
@@ -185,6 +212,18 @@ class Capa(models.Model):
         ordering = ["due_date", "pk"]
         verbose_name = "CAPA"
         verbose_name_plural = "CAPAs"
+        # Follow-up goes on after signing; closing the audit makes its CAPAs final. Never deleted.
+        triggers = [
+            records.LockedWithParent(
+                name="capa_closed",
+                parent_table="audits_audit",
+                parent_column="finding_id",
+                via=("audits_finding", "audit_id"),
+                statuses=["closed"],
+                what="the closed audit's CAPA",
+            ),
+            pgtrigger.Protect(name="capa_no_delete", operation=pgtrigger.Delete),
+        ]
 
     def __str__(self) -> str:
         return f"CAPA for {self.finding}"
@@ -213,6 +252,8 @@ class FindingAttachment(models.Model):
 
     class Meta:
         ordering = ["uploaded_at", "pk"]
+        # Evidence is added (CAPA evidence after signing too), never changed or removed.
+        triggers = [records.immutable("finding_attachment_immutable")]
 
     def __str__(self) -> str:
         return self.original_name
@@ -228,11 +269,14 @@ class AuditAmendment(models.Model):
     audit = models.ForeignKey(Audit, on_delete=models.PROTECT, related_name="amendments")
     reason = models.TextField()
     text = models.TextField()
+    # A changed qualification outcome (blank: unchanged); the signed outcome stays as it was signed.
+    outcome = models.CharField("new qualification outcome", max_length=25, blank=True, choices=OUTCOMES)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        triggers = [records.immutable("amendment_immutable")]
 
     def __str__(self) -> str:
         return f"Amendment {self.pk} to {self.audit}"
@@ -274,3 +318,11 @@ class AuditReport(models.Model):
 
 
 trail.track_links(Audit.co_auditors, app_label="audits")
+# Link tables are auto-created, so their trigger is registered here and installed after migrate.
+records.LockedWithParent(
+    name="co_auditors_signed",
+    parent_table="audits_audit",
+    parent_column="audit_id",
+    statuses=SIGNED_STATES,
+    what="the signed audit's team",
+).register(Audit.co_auditors.through)

@@ -201,32 +201,43 @@ def _add_months(day: date, months: int) -> date:
 def audit_record_outcome(*, audit: Audit, user, outcome: str) -> Audit:
     """The qualification outcome of a drafted audit: updates the site and the approved supplier list.
 
-    The vendor's status follows its best-qualified site (approved > with conditions > not approved);
-    the site is due for requalification after REQUALIFICATION_MONTHS (half for conditional approval).
+    Once the report is signed the outcome is part of the record: a change is an amendment with
+    its reason (`amendment_add(outcome=...)`).
     """
-    from django.conf import settings
-
     if audit.lead_auditor_id != user.pk:
         _refuse("Only the lead auditor records the qualification outcome.", status=403)
     if outcome not in OUTCOME_TO_STATUS:
         _refuse(f"Outcome must be one of {', '.join(OUTCOME_TO_STATUS)}.", "outcome")
-    if audit.status not in (Audit.Status.REPORT_DRAFTED, Audit.Status.SIGNED):
+    if audit.is_locked:
+        _refuse("The report is signed: change the outcome with an amendment that gives the reason.", status=409)
+    if audit.status != Audit.Status.REPORT_DRAFTED:
         _refuse("Record the outcome once the report is drafted.", status=409)
-    months = settings.REQUALIFICATION_MONTHS // (2 if outcome == "approved_with_conditions" else 1)
     with transaction.atomic():
+        locked = Audit.objects.select_for_update().get(pk=audit.pk)
+        if locked.is_locked:
+            _refuse("The report was signed meanwhile: change the outcome with an amendment.", status=409)
         Audit.objects.filter(pk=audit.pk).update(outcome=outcome)
-        site = audit.site
-        site.qualification = outcome
-        site.requalification_due = (
-            _add_months(audit.actual_end or timezone.localdate(), months) if outcome != "not_approved" else None
-        )
-        site.save(update_fields=["qualification", "requalification_due", "updated_at"])
-        outcomes = set(site.vendor.sites.exclude(qualification="").values_list("qualification", flat=True))
-        best = next(o for o in ("approved", "approved_with_conditions", "not_approved") if o in outcomes)
-        vendor = site.vendor
-        vendor.status = OUTCOME_TO_STATUS[best]
-        vendor.save(update_fields=["status", "updated_at"])
+        _qualify_site(locked, outcome)
     return Audit.objects.get(pk=audit.pk)
+
+
+def _qualify_site(audit: Audit, outcome: str) -> None:
+    """The vendor's status follows its best-qualified site (approved > with conditions > not approved);
+    the site is due for requalification after REQUALIFICATION_MONTHS (half for conditional approval)."""
+    from django.conf import settings
+
+    months = settings.REQUALIFICATION_MONTHS // (2 if outcome == "approved_with_conditions" else 1)
+    site = audit.site
+    site.qualification = outcome
+    site.requalification_due = (
+        _add_months(audit.actual_end or timezone.localdate(), months) if outcome != "not_approved" else None
+    )
+    site.save(update_fields=["qualification", "requalification_due", "updated_at"])
+    outcomes = set(site.vendor.sites.exclude(qualification="").values_list("qualification", flat=True))
+    best = next(o for o in ("approved", "approved_with_conditions", "not_approved") if o in outcomes)
+    vendor = site.vendor
+    vendor.status = OUTCOME_TO_STATUS[best]
+    vendor.save(update_fields=["status", "updated_at"])
 
 
 def capa_update(*, capa: Capa, user, **changes) -> Capa:
@@ -264,15 +275,21 @@ def capa_update(*, capa: Capa, user, **changes) -> Capa:
 
 
 def audit_snapshot(audit: Audit) -> dict:
-    """What the lead auditor signs: the report's facts and every finding as recorded."""
+    """What the lead auditor signs: the report's facts, team, outcome and every finding as recorded."""
     return {
         "site": audit.site_id,
         "type": audit.type,
+        "planned_start": audit.planned_start.isoformat() if audit.planned_start else None,
+        "planned_end": audit.planned_end.isoformat() if audit.planned_end else None,
         "actual_start": audit.actual_start.isoformat() if audit.actual_start else None,
         "actual_end": audit.actual_end.isoformat() if audit.actual_end else None,
         "lead_auditor": audit.lead_auditor_id,
+        "co_auditors": sorted(
+            Audit.co_auditors.through.objects.filter(audit_id=audit.pk).values_list("user_id", flat=True)
+        ),
         "scope": audit.scope,
         "agenda": audit.agenda,
+        "outcome": audit.outcome,
         "findings": [
             [f.number, f.severity, f.area, f.regulation_reference, f.description, f.capa_required]
             for f in Finding.objects.filter(audit_id=audit.pk).order_by("number")
@@ -333,7 +350,9 @@ def signature_manifest(audit: Audit) -> list[dict]:
     ]
 
 
-def amendment_add(*, audit: Audit, user, reason: str, text: str):
+def amendment_add(*, audit: Audit, user, reason: str, text: str, outcome: str = ""):
+    """A correction of the signed report, with its reason; it may change the qualification outcome,
+    which then updates the site and the supplier list like the original outcome did."""
     from audits.models import AuditAmendment
 
     if not access.can_edit(user, audit):
@@ -342,8 +361,18 @@ def amendment_add(*, audit: Audit, user, reason: str, text: str):
         _refuse("Amendments are for signed reports; edit the draft directly.", status=409)
     if not reason.strip() or not text.strip():
         _refuse("An amendment needs a reason and its text.", "reason" if not reason.strip() else "text")
+    if outcome and outcome not in OUTCOME_TO_STATUS:
+        _refuse(f"Outcome must be one of {', '.join(OUTCOME_TO_STATUS)}.", "outcome")
+    if outcome and audit.lead_auditor_id != user.pk:
+        _refuse("Only the lead auditor changes the qualification outcome.", status=403)
     trail.reason(reason.strip())
-    return AuditAmendment.objects.create(audit=audit, reason=reason.strip(), text=text.strip(), author=user)
+    with transaction.atomic():
+        amendment = AuditAmendment.objects.create(
+            audit=audit, reason=reason.strip(), text=text.strip(), outcome=outcome, author=user
+        )
+        if outcome:
+            _qualify_site(audit, outcome)
+    return amendment
 
 
 def report_request(*, audit: Audit, user):

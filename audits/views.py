@@ -137,6 +137,7 @@ def audit_detail(request, pk: int):
                     user=request.user,
                     reason=request.POST.get("reason", ""),
                     text=request.POST.get("text", ""),
+                    outcome=request.POST.get("outcome", ""),
                 )
                 messages.success(request, "Amendment added.")
             elif action == "report":

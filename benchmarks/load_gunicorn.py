@@ -12,6 +12,9 @@ import json
 import os
 from pathlib import Path
 
+# --config replaces the production gunicorn.conf.py: take its request limits along.
+exec((Path(__file__).resolve().parents[1] / "gunicorn.conf.py").read_text())
+
 _totals: dict[str, list[int]] = {}
 _current = {"queries": 0}
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from scoring.models import Candidate, Shortlist
+from vendorselect import records
 
 
 @pghistory.track()
@@ -91,6 +92,7 @@ class RfpAttachment(models.Model):
 
     class Meta:
         ordering = ["original_name", "pk"]
+        triggers = [records.immutable("rfp_attachment_immutable")]
 
     def __str__(self) -> str:
         return self.original_name
@@ -170,6 +172,7 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["-sent_on", "-pk"]
+        triggers = [records.immutable("delivery_immutable")]
 
     def __str__(self) -> str:
         return f"{self.recipient} {self.sent_on}"
@@ -208,6 +211,7 @@ class ProposalDocument(models.Model):
 
     class Meta:
         ordering = ["uploaded_at", "pk"]
+        triggers = [records.immutable("proposal_document_immutable")]
 
     def __str__(self) -> str:
         return self.original_name

@@ -27,7 +27,7 @@ from rfp.models import (
     RfpTemplate,
 )
 from scoring import shortlists
-from scoring.models import Shortlist
+from scoring.models import Candidate, Shortlist
 from vendorselect.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -195,32 +195,45 @@ def _packet_inputs(rfp: Rfp, candidate, manifest, attachments) -> tuple[RfpTempl
 
 
 def rfp_generate(*, rfp: Rfp, user) -> list[Packet]:
-    """Queue one packet per shortlisted vendor whose inputs changed (new version); reuse the rest."""
+    """Queue one packet per shortlisted vendor whose inputs changed (new version); reuse the rest.
+
+    The vendors are those the approvers signed for: the chosen candidates of the approved
+    snapshot, not the live shortlist entries (an entry added after approval gets no packet). A
+    snapshot that no longer matches its hash cannot say whom it chose, so nothing is generated.
+    """
     _require_lead(user, rfp)
     rfp = Rfp.objects.select_related("shortlist__evaluation").get(pk=rfp.pk)
-    if rfp.shortlist.status != Shortlist.Status.APPROVED:
+    shortlist = rfp.shortlist
+    if shortlist.status != Shortlist.Status.APPROVED:
         _refuse("Packets are generated for an approved shortlist only.", status=409)
-    manifest = shortlists.manifest(rfp.shortlist)
+    if not shortlists.snapshot_intact(shortlist):
+        _refuse("The approved snapshot no longer matches its hash; no packet can go out on it.", status=409)
+    manifest = shortlists.manifest(shortlist)
     attachments = list(rfp.attachments.values_list("original_name", "sha256"))
-    entries = rfp.shortlist.entries.select_related("candidate__vendor").prefetch_related("candidate__vendor__kinds")
+    approved = (
+        Candidate.objects.filter(
+            evaluation=shortlist.evaluation, pk__in=shortlists.chosen_candidate_ids(shortlist.snapshot)
+        )
+        .select_related("vendor")
+        .prefetch_related("vendor__kinds")
+        .order_by("vendor__name", "pk")
+    )
     packets, queued = [], []
     with transaction.atomic():
         Rfp.objects.select_for_update().get(pk=rfp.pk)  # one generation at a time per RFP
-        for entry in entries:
-            template, data = _packet_inputs(rfp, entry.candidate, manifest, attachments)
+        for candidate in approved:
+            template, data = _packet_inputs(rfp, candidate, manifest, attachments)
             inputs_hash = rendering.digest(data)
-            existing = Packet.objects.filter(rfp=rfp, candidate=entry.candidate, inputs_hash=inputs_hash).first()
+            existing = Packet.objects.filter(rfp=rfp, candidate=candidate, inputs_hash=inputs_hash).first()
             if existing:
                 if existing.status == Packet.Status.FAILED:
                     _requeue(existing)
                     queued.append(existing)
                 packets.append(existing)
                 continue
-            version = (
-                Packet.objects.filter(rfp=rfp, candidate=entry.candidate).aggregate(v=Max("version"))["v"] or 0
-            ) + 1
+            version = (Packet.objects.filter(rfp=rfp, candidate=candidate).aggregate(v=Max("version"))["v"] or 0) + 1
             packet = Packet.objects.create(
-                rfp=rfp, candidate=entry.candidate, version=version, template=template, inputs_hash=inputs_hash
+                rfp=rfp, candidate=candidate, version=version, template=template, inputs_hash=inputs_hash
             )
             OutboxMessage.objects.create(task=RENDER_TASK, key=f"packet:{packet.pk}", args=[packet.pk])
             packets.append(packet)

@@ -1,9 +1,9 @@
 """Who may see and do what in evaluations: every view and API endpoint asks here."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.roles import MANAGER, has_role
-from scoring.models import Evaluation
+from scoring.models import Evaluation, Shortlist, Submission
 
 
 def visible_evaluations(user) -> QuerySet[Evaluation]:
@@ -38,3 +38,48 @@ def is_evaluator(user, evaluation: Evaluation) -> bool:
         cached = set(evaluation.evaluators.values_list("pk", flat=True))
         evaluation._evaluator_ids = cached
     return user.pk in cached
+
+
+# Blind scoring: the one rule. Every read of anything derived from other evaluators' scores (the
+# ranking and what is computed from it, the scores themselves, shortlist snapshots) asks here.
+SHORTLIST_DECIDED = (Shortlist.Status.APPROVED, Shortlist.Status.REJECTED)
+
+
+def blind_evaluations(user) -> QuerySet[Evaluation]:
+    """The evaluations in which `user` may see nothing derived from the other evaluators' scores.
+
+    An evaluator (who is not the evaluation's lead) is blind until they submit their own scores.
+    If the lead moved the evaluation to review before they submitted (a recorded, reasoned
+    decision), they stay blind until a shortlist version of it is decided (approved or rejected):
+    their scores can no longer count, and what the others scored must not reach them before the
+    decision. Back in scoring (reopened), an evaluator who has not submitted is blind again.
+    The lead and non-evaluators (managers) are never blind.
+    """
+    if not user.is_authenticated:
+        return Evaluation.objects.none()
+    submitted = Submission.objects.filter(evaluation=OuterRef("pk"), evaluator=user)
+    decided = Shortlist.objects.filter(evaluation=OuterRef("pk"), status__in=SHORTLIST_DECIDED)
+    return (
+        Evaluation.objects.filter(evaluators=user)
+        .exclude(lead=user)
+        .exclude(Exists(submitted))
+        .filter(Q(status__in=(Evaluation.Status.DRAFT, Evaluation.Status.SCORING)) | ~Exists(decided))
+    )
+
+
+def blind_to_others(user, evaluation: Evaluation) -> bool:
+    """Whether `user` must see nothing of `evaluation` derived from other evaluators' scores.
+
+    See blind_evaluations for the rule; the answer is kept on the evaluation for the request.
+    """
+    if is_lead(user, evaluation):
+        return False
+    cache = evaluation.__dict__.setdefault("_blind_to_others", {})
+    if user.pk not in cache:
+        cache[user.pk] = blind_evaluations(user).filter(pk=evaluation.pk).exists()
+    return cache[user.pk]
+
+
+def forget_blindness(evaluation: Evaluation) -> None:
+    """Drop the cached answers after a change that may end or start blindness (a submission)."""
+    evaluation.__dict__.pop("_blind_to_others", None)

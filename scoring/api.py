@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -20,7 +21,6 @@ from scoring.models import (
     Shortlist,
     ShortlistDecision,
     ShortlistEntry,
-    Submission,
     WeightSet,
 )
 from vendors.api import TermField
@@ -116,6 +116,8 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "launch_scale",
             "needed_by",
             "aggregation",
+            "required_approvals",
+            "early_review_reason",
             "status",
             "lead",
             "evaluators",
@@ -123,7 +125,14 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["status", "created_at", "updated_at"]
+        read_only_fields = ["status", "early_review_reason", "created_at", "updated_at"]
+        extra_kwargs = {"required_approvals": {"required": False}}
+
+    def validate_required_approvals(self, value):
+        minimum = settings.SHORTLIST_REQUIRED_APPROVALS
+        if value < minimum:
+            raise serializers.ValidationError(f"At least {minimum} signed approvals are required (the site's minimum).")
+        return value
 
     def validate_evaluators(self, users):
         not_evaluators = [u.username for u in users if not has_role(u, EVALUATOR)]
@@ -227,7 +236,14 @@ class ReasonSerializer(serializers.Serializer):
 
 
 TransitionSerializer = inline_serializer(
-    "EvaluationTransition", {"action": serializers.ChoiceField(choices=list(services.TRANSITIONS))}
+    "EvaluationTransition",
+    {
+        "action": serializers.ChoiceField(choices=list(services.TRANSITIONS)),
+        "reason": serializers.CharField(
+            required=False,
+            help_text="Required to move to review while an evaluator has not submitted; recorded.",
+        ),
+    },
 )
 KnockoutInputSerializer = inline_serializer(
     "KnockoutRules",
@@ -236,12 +252,18 @@ KnockoutInputSerializer = inline_serializer(
 DETAIL = inline_serializer("ScoringRefusal", {"detail": serializers.CharField()})
 
 
+def _withheld_detail(evaluation: Evaluation, while_scoring: str) -> str:
+    if evaluation.status in (Evaluation.Status.DRAFT, Evaluation.Status.SCORING):
+        return while_scoring
+    return "Review started before you submitted: blind until the shortlist is decided (blind scoring)."
+
+
 def ranking_payload(result: selectors.Ranking) -> dict:
     criteria = [{"id": c.id, "key": c.key, "name": c.name, "derived": bool(c.evidence)} for c in result.criteria]
     if result.withheld:
         return {
             "withheld": True,
-            "detail": "Submit your own scores to see the ranking (blind scoring).",
+            "detail": _withheld_detail(result.evaluation, "Submit your own scores to see the ranking (blind scoring)."),
             "criteria": criteria,
             "rows": [],
         }
@@ -350,13 +372,20 @@ class EvaluationViewSet(
             raise serializers.ValidationError({field: ["Fixed once scoring has started."] for field in sorted(locked)})
         serializer.save()
 
-    @extend_schema(request=TransitionSerializer, responses={200: EvaluationSerializer, 403: DETAIL, 409: DETAIL})
+    @extend_schema(
+        request=TransitionSerializer,
+        responses={200: EvaluationSerializer, 400: FIELD_ERRORS, 403: DETAIL, 409: DETAIL},
+    )
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
         evaluation = self.get_object()
+        body = request_object(request)
+        reason = body.get("reason", "")
+        if not isinstance(reason, str):
+            return Response({"reason": ["Give the reason as text."]}, status=status.HTTP_400_BAD_REQUEST)
         return _respond(
             lambda: services.evaluation_transition(
-                evaluation=evaluation, user=request.user, action=str(request_object(request).get("action", ""))
+                evaluation=evaluation, user=request.user, action=str(body.get("action", "")), reason=reason
             ),
             serializer=lambda e: EvaluationSerializer(e, context={"request": request}),
         )
@@ -460,12 +489,7 @@ class EvaluationViewSet(
         evaluation = self.get_object()
         if request.method == "GET":
             scores = Score.objects.filter(candidate__evaluation=evaluation).select_related("evaluator")
-            see_all = (
-                access.is_lead(request.user, evaluation)
-                or not access.is_evaluator(request.user, evaluation)
-                or Submission.objects.filter(evaluation=evaluation, evaluator=request.user).exists()
-            )
-            if not see_all:  # blind until the evaluator submits
+            if access.blind_to_others(request.user, evaluation):
                 scores = scores.filter(evaluator=request.user)
             return Response(ScoreSerializer(scores, many=True).data)
         data = ScoreInputSerializer(data=request.data)
@@ -592,7 +616,8 @@ class EvaluationViewSet(
     def sensitivity(self, request, pk=None):
         result = selectors.ranking(self.get_object(), request.user)
         if result.withheld:
-            return Response({"withheld": True, "detail": "Submit your own scores first (blind scoring)."})
+            detail = _withheld_detail(result.evaluation, "Submit your own scores first (blind scoring).")
+            return Response({"withheld": True, "detail": detail})
         data = selectors.sensitivity(result)
         names = [c.vendor.name for c in data["candidates"]]
         if data["tipping"] is None:
@@ -699,6 +724,24 @@ class ShortlistSerializer(serializers.ModelSerializer):
 
     def get_snapshot_intact(self, shortlist) -> bool:
         return shortlists.snapshot_intact(shortlist)
+
+    def to_representation(self, shortlist):
+        data = super().to_representation(shortlist)
+        if self._blind(shortlist):
+            # Blind scoring: nothing derived from the other evaluators' scores (see access.blind_evaluations).
+            data["snapshot"] = shortlists.snapshot_for(shortlist, None, blind=True)
+            data["entries"], data["rationale"] = [], ""
+            for signature in data["signatures"]:
+                signature["comment"] = ""
+        return data
+
+    def _blind(self, shortlist) -> bool:
+        request = self.context.get("request")
+        if request is None:
+            return False
+        if "blind_evaluations" not in self.context:  # one query for a whole list
+            self.context["blind_evaluations"] = set(access.blind_evaluations(request.user).values_list("pk", flat=True))
+        return shortlist.evaluation_id in self.context["blind_evaluations"]
 
 
 class DecisionSerializer(serializers.Serializer):

@@ -1,8 +1,9 @@
 from django import forms
+from django.conf import settings
 
 from accounts.models import User
 from accounts.roles import EVALUATOR
-from scoring.models import Evaluation, KnockoutRule
+from scoring.models import MAX_REQUIRED_APPROVALS, Evaluation, KnockoutRule
 from vendors.forms import ServiceChoiceField
 from vendors.models import RegulatoryInspection
 from vendorselect.forms import StyledFormMixin
@@ -12,6 +13,12 @@ class EvaluationForm(StyledFormMixin, forms.ModelForm):
     required_services = ServiceChoiceField(required=False)
     target_agencies = forms.MultipleChoiceField(
         choices=RegulatoryInspection.Agency.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    required_approvals = forms.IntegerField(
+        label="Signed approvals required",
+        required=False,  # empty: the site's minimum
+        max_value=MAX_REQUIRED_APPROVALS,
+        help_text="Signed manager approvals every shortlist version needs; a version may ask for more, never fewer.",
     )
     evaluators = forms.ModelMultipleChoiceField(
         queryset=User.objects.filter(groups__name=EVALUATOR).order_by("username"),
@@ -37,6 +44,7 @@ class EvaluationForm(StyledFormMixin, forms.ModelForm):
             "launch_scale",
             "needed_by",
             "aggregation",
+            "required_approvals",
             "evaluators",
         ]
         widgets = {
@@ -48,6 +56,17 @@ class EvaluationForm(StyledFormMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["evaluators"].label_from_instance = lambda user: f"{user.printed_name} ({user.username})"
+        self.fields["required_approvals"].widget.attrs["min"] = settings.SHORTLIST_REQUIRED_APPROVALS
+        self.fields["required_approvals"].initial = settings.SHORTLIST_REQUIRED_APPROVALS
+
+    def clean_required_approvals(self):
+        value = self.cleaned_data.get("required_approvals")
+        minimum = settings.SHORTLIST_REQUIRED_APPROVALS
+        if value is None:
+            return minimum  # left empty: the site's minimum
+        if value < minimum:
+            raise forms.ValidationError(f"At least {minimum} (the site's minimum).")
+        return value
 
     def clean(self):
         data = super().clean()

@@ -9,9 +9,18 @@ from django.urls import reverse
 from django_fsm import FSMField, transition
 
 from vendors.models import DosageForm, Kind, Modality, Phase, Service, Site, Vendor
-from vendorselect import trail
+from vendorselect import records, trail
+
+# A shortlist from submission on: what the approvers sign is frozen.
+SHORTLIST_LOCKED = ["submitted", "approved", "rejected", "returned"]
 
 RUBRIC_MIN, RUBRIC_MAX = 1, 5
+MAX_REQUIRED_APPROVALS = 5
+
+
+def default_required_approvals() -> int:
+    """The site's minimum number of signed approvals of a shortlist (settings), as a new evaluation's policy."""
+    return settings.SHORTLIST_REQUIRED_APPROVALS
 
 
 @pghistory.track()
@@ -47,6 +56,15 @@ class Evaluation(models.Model):
     status = FSMField(default=Status.DRAFT, choices=Status.choices, protected=True)
     lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_evaluations")
     evaluators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="evaluations")
+    # The approval policy: signed approvals every shortlist version needs. Never below the site's
+    # minimum; a version proposed with more raises it once submitted, none can go below it.
+    required_approvals = models.PositiveSmallIntegerField(
+        "signed approvals required",
+        default=default_required_approvals,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_REQUIRED_APPROVALS)],
+    )
+    # Why the lead moved to review before every evaluator had submitted (empty when all had).
+    early_review_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,7 +111,7 @@ class Criterion(models.Model):
         SCALE = "scale", "Derived: sites' scale ranges"
         QUALITY = "quality", "Derived: audit findings and CAPA"
 
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="criteria")
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="criteria")
     key = models.SlugField(max_length=60)
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
@@ -104,7 +122,7 @@ class Criterion(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     # Sub-criteria refine a judged criterion: evaluators score them, and the criterion's value is
     # their mean weighted by local_weight (relative numbers, normalised within the parent).
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     local_weight = models.DecimalField(
         max_digits=7, decimal_places=3, default=Decimal(1), validators=[MinValueValidator(Decimal(0))]
     )
@@ -129,7 +147,7 @@ class WeightSet(models.Model):
         DIRECT = "direct", "Direct percentages"
         AHP = "ahp", "AHP pairwise comparisons"
 
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="weight_sets")
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="weight_sets")
     version = models.PositiveIntegerField()
     method = models.CharField(max_length=6, choices=Method.choices)
     pairwise = models.JSONField(null=True, blank=True, help_text="AHP matrix in criterion order.")
@@ -149,8 +167,8 @@ class WeightSet(models.Model):
 
 @pghistory.track()
 class CriterionWeight(models.Model):
-    weight_set = models.ForeignKey(WeightSet, on_delete=models.CASCADE, related_name="weights")
-    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="+")
+    weight_set = models.ForeignKey(WeightSet, on_delete=models.PROTECT, related_name="weights")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")
     percent = models.DecimalField(
         max_digits=7, decimal_places=4, validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
     )
@@ -171,7 +189,7 @@ class KnockoutRule(models.Model):
         SCALE_RANGE = "scale_range", "A site covers the required scale range"
         NO_OPEN_CRITICAL = "no_open_critical", "No open critical audit finding"
 
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="knockout_rules")
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="knockout_rules")
     rule = models.CharField(max_length=20, choices=Rule.choices)
     years = models.PositiveSmallIntegerField(default=5, help_text="For the red-flag rule.")
 
@@ -184,7 +202,7 @@ class KnockoutRule(models.Model):
 
 @pghistory.track()
 class Candidate(models.Model):
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="candidates")
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="candidates")
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="candidacies")
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     added_at = models.DateTimeField(auto_now_add=True)
@@ -203,8 +221,8 @@ class Candidate(models.Model):
 class Score(models.Model):
     """One evaluator's score of one candidate on one criterion, on the rubric's 1-5 scale."""
 
-    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="scores")
-    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="scores")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="scores")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="scores")
     evaluator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="scores")
     value = models.PositiveSmallIntegerField(validators=[MinValueValidator(RUBRIC_MIN), MaxValueValidator(RUBRIC_MAX)])
     rationale = models.TextField(blank=True)
@@ -228,7 +246,7 @@ class Score(models.Model):
 class Submission(models.Model):
     """An evaluator has submitted their scores: only then do they see the others' (blind scoring)."""
 
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="submissions")
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="submissions")
     evaluator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField(auto_now_add=True)
 
@@ -243,8 +261,8 @@ class Submission(models.Model):
 class DerivedOverride(models.Model):
     """An evaluator's replacement of a derived (evidence) score, with the required justification."""
 
-    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="derived_overrides")
-    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="+")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="derived_overrides")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")
     value = models.DecimalField(max_digits=4, decimal_places=2, validators=[MinValueValidator(1), MaxValueValidator(5)])
     justification = models.TextField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -292,6 +310,13 @@ class Shortlist(models.Model):
         ordering = ["evaluation", "-version"]
         constraints = [models.UniqueConstraint(fields=["evaluation", "version"], name="shortlist_version_unique")]
         permissions = [("decide_shortlist", "Can approve, reject or return shortlists")]
+        # Once submitted, only the decision may still change it (whatever the path, raw SQL included).
+        triggers = records.locked_when(
+            name="shortlist_submitted",
+            statuses=SHORTLIST_LOCKED,
+            may_change=["decided_at"],
+            transitions={"submitted": ["approved", "rejected", "returned"]},
+        )
 
     def __str__(self) -> str:
         return f"{self.evaluation} shortlist v{self.version}"
@@ -327,6 +352,15 @@ class ShortlistEntry(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shortlist", "candidate"], name="shortlist_entry_unique")]
+        triggers = [
+            records.LockedWithParent(
+                name="shortlist_entry_submitted",
+                parent_table="scoring_shortlist",
+                parent_column="shortlist_id",
+                statuses=SHORTLIST_LOCKED,
+                what="the submitted shortlist's entry",
+            )
+        ]
 
     def __str__(self) -> str:
         return str(self.candidate)
@@ -351,6 +385,7 @@ class ShortlistDecision(models.Model):
         ordering = ["pk"]
         # An approver decides once per version, whatever the race.
         constraints = [models.UniqueConstraint(fields=["shortlist", "decided_by"], name="shortlist_decision_once")]
+        triggers = [records.immutable("shortlist_decision_immutable")]
 
     def __str__(self) -> str:
         return self.get_decision_display()

@@ -35,7 +35,7 @@ def requirement_of(evaluation: Evaluation) -> dict:
 
 
 def _candidates(evaluation: Evaluation) -> list[Candidate]:
-    return list(evaluation.candidates.select_related("vendor"))
+    return list(evaluation.candidates.select_related("vendor").order_by("vendor__name", "pk"))
 
 
 def vendor_facts(evaluation: Evaluation) -> dict[int, tuple[dict, list[dict], list[dict]]]:
@@ -160,6 +160,9 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     their evidence score (or an evaluator's justified override). A missing cell stays missing:
     such a candidate has no total and no rank and is marked incomplete. Knocked-out candidates
     (not overridden) stay listed, with their reasons, but are not ranked.
+
+    For a viewer who is blind to the other evaluators (access.blind_to_others) the result is
+    `withheld` and carries none of their data (see _withheld_ranking).
     """
     all_criteria = list(evaluation.criteria.all())
     criteria = [c for c in all_criteria if c.parent_id is None]
@@ -173,11 +176,8 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     weights = np.array([by_criterion.get(c.pk, 0.0) for c in criteria])
     evaluators = list(evaluation.evaluators.order_by("username"))
     submitted = set(Submission.objects.filter(evaluation=evaluation).values_list("evaluator_id", flat=True))
-    withheld = (
-        access.is_evaluator(viewer, evaluation)
-        and viewer.pk not in submitted
-        and not access.is_lead(viewer, evaluation)
-    )
+    # Blind scoring (access.blind_to_others): the others' scores are not even loaded for this viewer.
+    withheld = access.blind_to_others(viewer, evaluation)
     candidates = _candidates(evaluation)
     facts = vendor_facts(evaluation)
     requirement = requirement_of(evaluation)
@@ -191,11 +191,15 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     leaf_index = {c.pk: j for j, c in enumerate(leaves)}
     evaluator_index = {u.pk: e for e, u in enumerate(evaluators)}
     leaf_scores = np.full((k, m, len(leaves)), np.nan)
+    filled_by = np.zeros(k, dtype=int)  # cells each evaluator has filled: their progress, no values
     rows = Score.objects.filter(candidate__evaluation=evaluation).values_list(
         "evaluator_id", "candidate_id", "criterion_id", "value"
     )
     for evaluator_id, candidate_id, criterion_id, value in rows:
         if evaluator_id in evaluator_index and criterion_id in leaf_index:
+            filled_by[evaluator_index[evaluator_id]] += 1
+            if withheld and evaluator_id != viewer.pk:
+                continue
             leaf_scores[evaluator_index[evaluator_id], candidate_index[candidate_id], leaf_index[criterion_id]] = value
     # Each evaluator's value per top-level criterion: its own score, or its sub-criteria's weighted
     # mean (missing if any sub-criterion is missing).
@@ -210,11 +214,27 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
         local = np.array([float(p.local_weight) for p in parts])
         local = local / local.sum() if local.sum() > 0 else np.full(len(parts), 1 / len(parts))
         scores[:, :, j] = leaf_scores[:, :, [leaf_index[p.pk] for p in parts]] @ local
-    aggregated = engine.aggregate(scores, evaluation.aggregation) if k else np.full((m, n), np.nan)
-    spread = engine.disagreement(scores) if k else np.full((m, n), np.nan)
     reasons = [evidence.not_applicable_reason(c.evidence, requirement) if c.evidence else None for c in criteria]
     not_applicable = np.array([reason is not None for reason in reasons], dtype=bool)
     weights = np.where(not_applicable, 0.0, weights)
+    progress = [(u, int(filled_by[e]), len(leaves) * m, u.pk in submitted) for e, u in enumerate(evaluators)]
+    if withheld:
+        return _withheld_ranking(
+            evaluation,
+            viewer,
+            criteria,
+            weights,
+            weight_set,
+            candidates,
+            evaluators,
+            scores,
+            leaf_scores,
+            progress,
+            reasons,
+            knockout_inputs=(rules, requirement, facts),
+        )
+    aggregated = engine.aggregate(scores, evaluation.aggregation) if k else np.full((m, n), np.nan)
+    spread = engine.disagreement(scores) if k else np.full((m, n), np.nan)
 
     today = timezone.localdate()
     matrix = aggregated.copy()
@@ -298,8 +318,6 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     agreement = (
         [None if np.isnan(w) else float(w) for w in engine.kendall_w(scores)] if k >= 2 and m >= 2 else [None] * n
     )
-    per_evaluator = (~np.isnan(leaf_scores)).sum(axis=(1, 2)) if k else []
-    progress = [(u, int(per_evaluator[e]), len(leaves) * m, u.pk in submitted) for e, u in enumerate(evaluators)]
     return Ranking(
         evaluation,
         criteria,
@@ -312,6 +330,84 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
         matrix,
         [c for c, na in zip(criteria, not_applicable, strict=True) if na],
         reasons,
+    )
+
+
+_NO_OFFER = {"services": [], "modalities": [], "dosage_forms": [], "phases": []}
+
+
+def _withheld_ranking(
+    evaluation,
+    viewer,
+    criteria,
+    weights,
+    weight_set,
+    candidates,
+    evaluators,
+    scores,
+    leaf_scores,
+    progress,
+    reasons,
+    *,
+    knockout_inputs,
+) -> Ranking:
+    """What a blind evaluator's Ranking holds: nothing derived from the other evaluators' scores.
+
+    The candidates in a fixed order (by vendor name, whatever anyone scored), the must-have gates
+    (evidence, not scores), and in each cell only the viewer's own score: no totals, ranks,
+    contributions, spreads, agreement or derived values (another evaluator may have overridden
+    one). No template or endpoint can leak what is not there.
+    """
+    rules, requirement, facts = knockout_inputs
+    today = timezone.localdate()
+    own = next((e for e, u in enumerate(evaluators) if u.pk == viewer.pk), None)
+    leaves = leaf_scores.shape[2]
+    rows = []
+    for i, candidate in enumerate(candidates):
+        offer, sites, inspections = facts.get(candidate.vendor_id, (_NO_OFFER, [], []))
+        knockouts = evidence.knockouts(rules, requirement, offer, sites, inspections, today)
+        cells = []
+        for j, criterion in enumerate(criteria):
+            value = None
+            if own is not None and not criterion.evidence and not np.isnan(scores[own, i, j]):
+                value = float(scores[own, i, j])
+            cells.append(
+                Cell(
+                    value,
+                    derived=bool(criterion.evidence),
+                    not_applicable=reasons[j] is not None,
+                    scored_by=int(value is not None),
+                    formula="not applicable" if reasons[j] is not None else "",
+                    evidence=[f"{reasons[j]}, so it is left out (weight 0)"] if reasons[j] is not None else [],
+                )
+            )
+        filled = int((~np.isnan(leaf_scores[own, i, :])).sum()) if own is not None else 0
+        rows.append(
+            Row(
+                index=i,
+                candidate=candidate,
+                cells=cells,
+                total=None,
+                rank=None,
+                contributions=[0.0] * len(criteria),
+                completeness=filled / leaves if leaves else 1.0,
+                knockouts=knockouts,
+                knocked_out=bool(knockouts) and not candidate.knockout_override,
+            )
+        )
+    rows.sort(key=lambda r: (r.candidate.vendor.name.casefold(), r.candidate.vendor.name, r.candidate.pk))
+    return Ranking(
+        evaluation,
+        criteria,
+        weights,
+        weight_set,
+        rows,
+        [None] * len(criteria),
+        progress,
+        withheld=True,
+        matrix=None,
+        not_applicable=[c for c, reason in zip(criteria, reasons, strict=True) if reason is not None],
+        not_applicable_reasons=reasons,
     )
 
 
@@ -328,7 +424,7 @@ def _derive(kind: str, requirement, offer, sites, inspections, today) -> evidenc
 def sensitivity(result: Ranking, samples: int = 10_000, seed: int = 2026) -> dict:
     """Tipping points of the leader and rank acceptability over the complete, eligible candidates."""
     eligible = [i for i, row in enumerate(result.rows) if row.rank is not None]
-    if len(eligible) < 2 or result.weights.sum() <= 0:
+    if result.withheld or len(eligible) < 2 or result.weights.sum() <= 0:
         return {"candidates": [result.rows[i].candidate for i in eligible], "tipping": None, "acceptability": None}
     matrix = result.matrix[[result.rows[i].index for i in eligible]]
     tipping = engine.weight_sensitivity(matrix, result.weights)

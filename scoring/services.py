@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -15,6 +16,7 @@ from django_fsm import TransitionNotAllowed
 
 from scoring import access, engine
 from scoring.models import (
+    MAX_REQUIRED_APPROVALS,
     RUBRIC_MAX,
     RUBRIC_MIN,
     Candidate,
@@ -24,6 +26,7 @@ from scoring.models import (
     Evaluation,
     KnockoutRule,
     Score,
+    Shortlist,
     Submission,
     WeightSet,
 )
@@ -103,6 +106,10 @@ def evaluation_create(*, lead, name: str, evaluators=(), **context) -> Evaluatio
         _refuse("Only procurement leads create evaluations.", status=403)
     if not name.strip():
         _refuse("Give the evaluation a name.", "name")
+    if context.get("required_approvals") in (None, ""):
+        context.pop("required_approvals", None)  # the model's default: the site's minimum
+    else:
+        context["required_approvals"] = checked_approvals(context["required_approvals"])
     services = context.pop("required_services", None)
     kinds = context.pop("allowed_kinds", None)
     with transaction.atomic():
@@ -131,6 +138,25 @@ def evaluation_create(*, lead, name: str, evaluators=(), **context) -> Evaluatio
         equal = Decimal(100) / len(criteria)
         _new_weight_set(evaluation, lead, WeightSet.Method.DIRECT, dict.fromkeys((c.pk for c in criteria), equal))
     return evaluation
+
+
+def checked_approvals(value, floor: int | None = None) -> int:
+    """A number of required approvals: a whole number from the site's minimum (or `floor`) to 5."""
+    minimum = max(settings.SHORTLIST_REQUIRED_APPROVALS, floor or 0)
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        _refuse("Give the number of approvals as a whole number.", "required_approvals")
+    if number < minimum:
+        why = (
+            "this evaluation's approval policy"
+            if floor and floor > settings.SHORTLIST_REQUIRED_APPROVALS
+            else "the site's minimum"
+        )
+        _refuse(f"At least {minimum} signed approvals are required ({why}).", "required_approvals")
+    if number > MAX_REQUIRED_APPROVALS:
+        _refuse(f"At most {MAX_REQUIRED_APPROVALS} signed approvals can be required.", "required_approvals")
+    return number
 
 
 def _require_lead(user, evaluation: Evaluation, action: str) -> None:
@@ -316,13 +342,22 @@ def criterion_update(*, criterion: Criterion, user, **fields) -> Criterion:
     return criterion
 
 
+def _criterion_delete(criterion: Criterion) -> None:
+    """Delete a draft criterion with what names it, row by row (foreign keys protect; each row's delete
+    is in the trail): its sub-criteria, and its weights in earlier draft weight versions."""
+    for part in list(criterion.children.all()):
+        _criterion_delete(part)
+    CriterionWeight.objects.filter(criterion=criterion).delete()
+    criterion.delete()
+
+
 def criterion_remove(*, criterion: Criterion, user) -> None:
     """Remove a criterion in draft; the remaining weights are rescaled to 100 % in a new version."""
     evaluation = criterion.evaluation
     _require_lead(user, evaluation, "change the scorecard")
     _require_draft(evaluation, "criteria can be removed")
     if criterion.parent_id is not None:
-        criterion.delete()  # a sub-criterion carries no evaluation weight
+        _criterion_delete(criterion)  # a sub-criterion carries no evaluation weight
         return
     if evaluation.top_criteria().count() <= 1:
         _refuse("An evaluation needs at least one criterion.", status=409)
@@ -334,7 +369,7 @@ def criterion_remove(*, criterion: Criterion, user) -> None:
     rounded[max(rounded, key=rounded.get)] += Decimal(100) - sum(rounded.values())
     name = criterion.name
     with transaction.atomic():
-        criterion.delete()
+        _criterion_delete(criterion)
         _new_weight_set(
             evaluation,
             user,
@@ -357,10 +392,29 @@ TRANSITIONS = {
 }
 
 
-def evaluation_transition(*, evaluation: Evaluation, user, action: str) -> Evaluation:
+def not_submitted(evaluation: Evaluation) -> list:
+    """The evaluators who have not submitted their scores, by user name."""
+    return list(
+        evaluation.evaluators.exclude(pk__in=evaluation.submissions.values("evaluator_id")).order_by("username")
+    )
+
+
+def evaluation_transition(*, evaluation: Evaluation, user, action: str, reason: str = "") -> Evaluation:
+    """Move the evaluation along draft -> scoring -> review -> closed (and review -> scoring).
+
+    Moving to review while an evaluator has not submitted needs the lead's `reason`: it is kept on
+    the evaluation (early_review_reason) and in the trail. Such evaluators can no longer submit,
+    and stay blind to the others' scores until a shortlist version is approved or rejected
+    (access.blind_evaluations).
+
+    Scoring cannot reopen once a shortlist version is submitted (the approvers sign the scores as
+    they are) or approved (the shortlist is final: a new evaluation is the route to score again).
+    A returned or rejected version lets it reopen.
+    """
     if action not in TRANSITIONS:
         _refuse(f"Unknown action “{action}”; allowed: {', '.join(TRANSITIONS)}.", "action")
     _require_lead(user, evaluation, TRANSITIONS[action])
+    reason = reason.strip() if isinstance(reason, str) else ""
     with transaction.atomic():
         evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
         if action == "start_scoring":
@@ -368,6 +422,8 @@ def evaluation_transition(*, evaluation: Evaluation, user, action: str) -> Evalu
                 _refuse("Add at least one candidate before scoring starts.", status=409)
             if not evaluation.evaluators.exists():
                 _refuse("Invite at least one evaluator before scoring starts.", status=409)
+        if action == "reopen_scoring":
+            _check_reopen(evaluation)
         try:
             getattr(evaluation, action)()
         except TransitionNotAllowed:
@@ -375,8 +431,42 @@ def evaluation_transition(*, evaluation: Evaluation, user, action: str) -> Evalu
                 f"You cannot {TRANSITIONS[action]} while the evaluation is {evaluation.get_status_display().lower()}.",
                 status=409,
             )
+        if action == "start_review":
+            missing = not_submitted(evaluation)
+            if missing and not reason:
+                names = ", ".join(u.printed_name for u in missing)
+                _refuse(
+                    f"Not submitted yet: {names}. Their scores would not count; to move to review anyway, "
+                    "confirm with a reason.",
+                    "reason",
+                )
+            evaluation.early_review_reason = reason if missing else ""
+            if missing:
+                names = ", ".join(u.printed_name for u in missing)
+                trail.reason(f"Moved to review before {names} submitted: {reason}")
         evaluation.save()
     return evaluation
+
+
+def _check_reopen(evaluation: Evaluation) -> None:
+    locked = (
+        evaluation.shortlists.filter(status__in=(Shortlist.Status.SUBMITTED, Shortlist.Status.APPROVED))
+        .order_by("-version")
+        .first()
+    )
+    if locked is None:
+        return
+    if locked.status == Shortlist.Status.APPROVED:
+        _refuse(
+            f"Scoring cannot reopen: shortlist version {locked.version} is approved and final. "
+            "Start a new evaluation to score again.",
+            status=409,
+        )
+    _refuse(
+        f"Scoring cannot reopen: shortlist version {locked.version} awaits approval of the scores as they are. "
+        "It can reopen once the version is returned or rejected.",
+        status=409,
+    )
 
 
 def candidate_add(*, evaluation: Evaluation, user, vendor) -> Candidate:
@@ -500,6 +590,17 @@ def score_save(
 def evaluator_submit(*, evaluation: Evaluation, user) -> Submission:
     """Close one evaluator's scoring: every judged cell must be filled; then the others' scores show."""
     _require_scoring(user, evaluation)
+    with transaction.atomic():
+        # Under the evaluation's lock: a submission racing the move to review is either counted
+        # before it or refused after it, never half-seen by the move's check.
+        locked = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+        _require_scoring(user, locked)
+        submission = _submit(evaluation, user)
+    access.forget_blindness(evaluation)
+    return submission
+
+
+def _submit(evaluation: Evaluation, user) -> Submission:
     scored = evaluation.scored_criteria()
     expected = scored.count() * evaluation.candidates.count()
     done = Score.objects.filter(candidate__evaluation=evaluation, evaluator=user, criterion__in=scored).count()

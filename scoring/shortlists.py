@@ -22,7 +22,7 @@ from accounts.models import Notification, Signature
 from accounts.roles import MANAGER
 from scoring import access, selectors
 from scoring.models import Evaluation, Shortlist, ShortlistDecision, ShortlistEntry
-from scoring.services import ScoringError
+from scoring.services import ScoringError, checked_approvals
 from vendorselect import trail
 
 MEANINGS = {
@@ -46,6 +46,46 @@ def snapshot_hash(snapshot: dict) -> str:
 
 def snapshot_intact(shortlist: Shortlist) -> bool:
     return shortlist.snapshot is not None and snapshot_hash(shortlist.snapshot) == shortlist.snapshot_hash
+
+
+def chosen_candidate_ids(snapshot: dict | None) -> list[int]:
+    """The candidates the signed snapshot shortlists: what the approvers approved, whatever the live rows say."""
+    return [row["candidate"] for row in (snapshot or {}).get("ranking", []) if row.get("chosen")]
+
+
+def entries_match_snapshot(shortlist: Shortlist) -> bool:
+    """Whether the live entries are exactly the snapshot's chosen candidates (uses prefetched entries)."""
+    live = {entry.candidate_id for entry in shortlist.entries.all()}
+    return live == set(chosen_candidate_ids(shortlist.snapshot))
+
+
+# What of a snapshot a blind evaluator sees (access.blind_to_others): who proposed it and when, the
+# criteria and weights, the approval policy. Not the ranking, totals, scores, the vendors skipped
+# for ranking higher, or the rationale (which argues from them).
+BLIND_SNAPSHOT_KEYS = ("evaluation", "shortlist", "proposed_by", "submitted_at", "required_approvals", "weight_set")
+
+
+def snapshot_for(shortlist: Shortlist, viewer, *, blind: bool | None = None) -> dict | None:
+    """The snapshot as `viewer` may see it: whole, or without anything derived from others' scores.
+
+    `blind`: the answer of access.blind_to_others when the caller has it already (list views).
+    """
+    snapshot = shortlist.snapshot
+    if blind is None:
+        blind = access.blind_to_others(viewer, shortlist.evaluation)
+    if snapshot is None or not blind:
+        return snapshot
+    return {
+        **{key: snapshot[key] for key in BLIND_SNAPSHOT_KEYS if key in snapshot},
+        "criteria": [
+            {key: c.get(key) for key in ("id", "name", "weight", "evidence", "not_applicable")}
+            for c in snapshot.get("criteria", [])
+        ],
+        "withheld": True,
+        "ranking": [],
+        "skipped_higher_ranked": [],
+        "rationale": "",
+    }
 
 
 def current(evaluation: Evaluation) -> Shortlist | None:
@@ -135,18 +175,18 @@ def _require_proposer(user, evaluation: Evaluation) -> None:
 def shortlist_propose(
     *, evaluation: Evaluation, user, candidate_ids, rationale: str = "", required_approvals: int | None = None
 ) -> Shortlist:
-    """Create the draft shortlist (a new version after a decision) or change the open draft."""
+    """Create the draft shortlist (a new version after a decision) or change the open draft.
+
+    Approvals: every version needs at least the evaluation's policy (evaluation.required_approvals,
+    never below the site's minimum). Without `required_approvals` a version takes the policy; with
+    fewer it is refused (400 on the field); with more, the version needs more and, once submitted,
+    the policy is raised to it for every later version.
+    """
     _require_proposer(user, evaluation)
     if evaluation.status not in (Evaluation.Status.REVIEW, Evaluation.Status.CLOSED):
         _refuse("Shortlists are proposed from the ranking once the evaluation is in review.", status=409)
-    minimum = settings.SHORTLIST_REQUIRED_APPROVALS
-    required = minimum if required_approvals in (None, "") else required_approvals
-    try:
-        required = int(required)
-    except (TypeError, ValueError):
-        _refuse("Give the number of approvals as a whole number.", "required_approvals")
-    if not minimum <= required <= 5:
-        _refuse(f"Between {minimum} and 5 approvals are required.", "required_approvals")
+    policy = max(evaluation.required_approvals, settings.SHORTLIST_REQUIRED_APPROVALS)
+    required = policy if required_approvals in (None, "") else checked_approvals(required_approvals, floor=policy)
     try:
         ids = {int(pk) for pk in candidate_ids}
     except (TypeError, ValueError):
@@ -157,7 +197,9 @@ def shortlist_propose(
     if ids - known:
         _refuse(f"Not candidates of this evaluation: {', '.join(map(str, sorted(ids - known)))}.", "candidates")
     with transaction.atomic():
-        Evaluation.objects.select_for_update().get(pk=evaluation.pk)  # one proposer at a time
+        locked = Evaluation.objects.select_for_update().get(pk=evaluation.pk)  # one proposer at a time
+        if required < locked.required_approvals:  # the policy was raised meanwhile
+            required = checked_approvals(required, floor=locked.required_approvals)
         shortlist = current(evaluation)
         if shortlist and shortlist.status == Shortlist.Status.SUBMITTED:
             _refuse(f"Version {shortlist.version} awaits approval; it cannot change now.", status=409)
@@ -202,10 +244,18 @@ def shortlist_submit(*, shortlist: Shortlist, user) -> Shortlist:
                 f"({', '.join(snapshot['skipped_higher_ranked'])}).",
                 "rationale",
             )
+        policy = Evaluation.objects.select_for_update().get(pk=evaluation.pk).required_approvals
+        if shortlist.required_approvals < policy:  # a draft from before the policy was raised
+            _refuse(
+                f"This evaluation's policy now requires {policy} signed approvals; save the draft with at least that.",
+                "required_approvals",
+            )
         shortlist.snapshot, shortlist.snapshot_hash = snapshot, snapshot_hash(snapshot)
         shortlist.submitted_at = now
         shortlist.submit()
         shortlist.save()
+        if shortlist.required_approvals > policy:  # raising is allowed, and binds every later version
+            Evaluation.objects.filter(pk=evaluation.pk).update(required_approvals=shortlist.required_approvals)
         managers = get_user_model().objects.filter(groups__name=MANAGER).exclude(pk=user.pk)
         notifications.notify(
             managers,
@@ -299,9 +349,17 @@ def _decide(request, shortlist, user, decision, password, seen_hash, comment) ->
 
 
 def manifest(shortlist: Shortlist) -> list[dict]:
-    """Every signature on this shortlist: printed name, UTC time, meaning, comment, and whether it verifies."""
+    """Every signature on this shortlist: printed name, UTC time, meaning, comment, and whether it verifies.
+
+    A signature verifies when the stored snapshot still matches its hash and the signature, and
+    the live entries are exactly the vendors the snapshot chose (an entry added or removed after
+    submission, by whatever path, invalidates what was signed).
+    """
+    signed = list(shortlist.signatures.all())  # prefetched by list views
+    if not signed:
+        return []
     decisions = {d.signature_id: d for d in shortlist.decisions.all()}
-    intact = snapshot_intact(shortlist)
+    intact = snapshot_intact(shortlist) and entries_match_snapshot(shortlist)
     return [
         {
             "printed_name": s.printed_name,
@@ -313,7 +371,7 @@ def manifest(shortlist: Shortlist) -> list[dict]:
             "record_hash": s.record_hash,
             "valid": intact and signatures.is_valid(s, shortlist, shortlist.snapshot),
         }
-        for s in shortlist.signatures.all()  # prefetched by list views
+        for s in signed
     ]
 
 

@@ -96,7 +96,9 @@ def evaluation_detail(request, pk: int):
         if action in services.TRANSITIONS:
             _run(
                 request,
-                lambda: services.evaluation_transition(evaluation=evaluation, user=request.user, action=action),
+                lambda: services.evaluation_transition(
+                    evaluation=evaluation, user=request.user, action=action, reason=request.POST.get("reason", "")
+                ),
                 f"Done: {services.TRANSITIONS[action]}.",
             )
         elif action == "add_candidate":
@@ -195,6 +197,9 @@ def evaluation_detail(request, pk: int):
             "weight_history": evaluation.weight_sets.select_related("created_by").order_by("-version"),
             "ahp_rows": _ahp_rows(criteria, weight_set),
             "ranking": result,
+            # A list of candidates, not a ranking: in name order for everyone, whatever anyone scored.
+            "candidate_rows": sorted(result.rows, key=lambda r: (r.candidate.vendor.name.casefold(), r.candidate.pk)),
+            "waiting_for": [user for user, _done, _expected, submitted in result.evaluator_progress if not submitted],
             "suggestions": suggestions,
             "services_needed": needed,
             "knockout_form": KnockoutForm(initial={"rules": list(rules), "years": next(iter(rules.values()), 5)}),
@@ -563,7 +568,8 @@ def shortlist_page(request, pk: int):
             "draft": draft,
             "basis": basis,
             "can_propose": can_propose,
-            "minimum_approvals": settings.SHORTLIST_REQUIRED_APPROVALS,
+            "minimum_approvals": max(evaluation.required_approvals, settings.SHORTLIST_REQUIRED_APPROVALS),
+            "policy_raised": evaluation.required_approvals > settings.SHORTLIST_REQUIRED_APPROVALS,
             "is_evaluator": access.is_evaluator(request.user, evaluation),
         }
     )
@@ -599,21 +605,30 @@ def shortlist_detail(request, pk: int, shortlist_pk: int):
         else:
             messages.success(request, "Your decision is signed and recorded.")
         return redirect(shortlist.get_absolute_url())
+    blind = access.blind_to_others(request.user, evaluation)
     if request.GET.get("export") == "pdf" and shortlist.snapshot:
+        if blind:
+            raise PermissionDenied("Blind scoring: the snapshot's scores and ranking are withheld from you for now.")
         pdf = shortlists.render_pdf(shortlist)
         response = HttpResponse(pdf, content_type="application/pdf")
         name = f"shortlist-{evaluation.pk}-v{shortlist.version}.pdf"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
     context = _shortlist_context(request, evaluation)
+    snapshot = shortlists.snapshot_for(shortlist, request.user, blind=blind)
+    manifest = shortlists.manifest(shortlist)
+    if blind:  # an approver's comment may argue from the scores
+        manifest = [{**signature, "comment": ""} for signature in manifest]
     decided_by_me = shortlist.decisions.filter(decided_by=request.user).exists()
     context.update(
         {
             "shortlist": shortlist,
-            "snapshot": shortlist.snapshot,
-            "snapshot_rows": shortlists.snapshot_rows(shortlist.snapshot) if shortlist.snapshot else [],
+            "snapshot": snapshot,
+            "withheld": blind,
+            "snapshot_rows": shortlists.snapshot_rows(snapshot) if snapshot and not blind else [],
             "intact": shortlists.snapshot_intact(shortlist),
-            "manifest": shortlists.manifest(shortlist),
+            "entries_match": not shortlist.snapshot or shortlists.entries_match_snapshot(shortlist),
+            "manifest": manifest,
             "can_decide": shortlist.status == Shortlist.Status.SUBMITTED
             and request.user.has_perm("scoring.decide_shortlist")
             and shortlist.proposed_by_id != request.user.pk

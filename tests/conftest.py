@@ -21,6 +21,22 @@ ROLE_USERS = {
 }
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, django_db_blocker):
+    """Before the test database is migrated: the application's role exists, so that migrate grants it
+    its privileges as in production (vendorselect/records.py)."""
+    from django.conf import settings
+    from django.db import connection
+
+    role = settings.DATABASE_APP_ROLE
+    if connection.vendor != "postgresql" or not role:
+        return
+    with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE ROLE {connection.ops.quote_name(role)} NOLOGIN NOSUPERUSER NOINHERIT")
+
+
 @pytest.fixture
 def users(db):
     """One user per role, named after the role."""

@@ -100,9 +100,9 @@ def world(users, reviewed):
         snapshot=shortlist.snapshot,
         snapshot_hash=shortlist.snapshot_hash,
     )
-    Shortlist.objects.filter(pk=approved.pk).update(status=Shortlist.Status.APPROVED)
-    approved = Shortlist.objects.get(pk=approved.pk)
     ShortlistEntry.objects.create(shortlist=approved, candidate=candidates[3])
+    Shortlist.objects.filter(pk=approved.pk).update(status=Shortlist.Status.APPROVED)  # entries are fixed from here on
+    approved = Shortlist.objects.get(pk=approved.pk)
     rfp = rfp_services.rfp_create(shortlist=approved, user=users["procurement"], **rfp_values())
     packet = Packet.objects.create(
         rfp=rfp,

@@ -58,9 +58,24 @@ def test_compose_services_point_at_real_things():
     assert services["redis"]["image"].startswith("redis:7")
     redis_command = " ".join(services["redis"]["command"])
     assert "--appendonly yes" in redis_command and "--maxmemory-policy noeviction" in redis_command
+    one_shot = {
+        dependency
+        for service in services.values()
+        for dependency, rule in (service.get("depends_on") or {}).items()
+        if rule.get("condition") == "service_completed_successfully"
+    }
+    assert one_shot == {"migrate"}
     for name, service in services.items():
-        assert "healthcheck" in service, name
+        assert name in one_shot or "healthcheck" in service, name
+    # Two database roles: migrations as the owner, everything else as the application's role.
+    init = services["db"]["volumes"][1].split(":")[0]
+    assert (ROOT / init).exists() and "docker-entrypoint-initdb.d" in services["db"]["volumes"][1]
+    assert "vendorselect_owner" in services["migrate"]["environment"]["DATABASE_URL"]
+    assert services["migrate"]["environment"]["DATABASE_APP_ROLE"] == "vendorselect_app"
     for name in ("web", "worker", "beat"):
+        assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://vendorselect_app:")
+        assert "migrate" not in " ".join(services[name]["command"])
+    for name in ("migrate", "web", "worker", "beat"):
         service = services[name]
         assert service["build"] == "."
         assert (ROOT / "Dockerfile").exists()
@@ -126,3 +141,98 @@ def test_a_lost_database_answers_503_with_retry_after_not_500(client, users, set
     page, api = client.get("/vendors/"), client.get("/api/v1/vendors/")
     assert (page.status_code, api.status_code) == (500, 500) and not page.has_header("Retry-After")
     assert api.json() == {"detail": "Server error."}
+
+
+def _gunicorn_commands() -> dict[str, list[str]]:
+    """The production gunicorn command lines: the image's CMD and compose's web command."""
+    import json
+    import shlex
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = json.loads(next(line for line in dockerfile.splitlines() if line.startswith("CMD "))[4:])
+    workdirs = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("WORKDIR ")]
+    assert workdirs[-1] == "/app" and "COPY . ." in dockerfile  # gunicorn runs where gunicorn.conf.py is
+    web = " ".join(yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]["command"])
+    compose = shlex.split(web[web.index("gunicorn ") :])
+    return {"Dockerfile": cmd, "docker-compose web": compose}
+
+
+@pytest.mark.parametrize("source", ["Dockerfile", "docker-compose web"])
+def test_production_gunicorn_reads_the_request_limits_from_gunicorn_conf(source):
+    """The limits live in gunicorn.conf.py, which gunicorn reads from its working directory; no
+    production command may pass another --config (which would replace it) or its own limit."""
+    command = _gunicorn_commands()[source]
+    assert command[0] == "gunicorn"
+    assert not {"-c", "--config", "--limit-request-line"} & set(command)
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", *command[1:], "--print-config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = dict(line.split(" = ", 1) for line in result.stdout.splitlines() if " = " in line)
+    config = {key.strip(): value.strip() for key, value in config.items()}
+    assert config["config"] == "./gunicorn.conf.py"
+    assert config["limit_request_line"] == "8190"  # gunicorn's maximum; its default 4094 answers 414 to long filters
+
+
+def test_gunicorn_with_the_production_command_serves_a_6_kb_query_string():
+    """Gunicorn started as in production (the image's CMD, on a loopback port, one worker) passes a
+    ~6 KB query string to Django (401 here: no credentials) instead of answering 414; past its
+    8190-byte maximum it still refuses."""
+    import http.client
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = _gunicorn_commands()["Dockerfile"]
+    bind = command.index("--bind")
+    command[bind + 1] = f"127.0.0.1:{port}"
+    command[command.index("--workers") + 1] = "1"
+    env = {**os.environ, **PRODUCTION}
+    for variable in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        env.pop(variable, None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *command[1:], "--no-control-socket"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def get(target: str) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request(
+                "GET", target, headers={"Host": "vendorselect.example.com", "X-Forwarded-Proto": "https"}
+            )
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                get("/api/v1/")
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read().decode()
+                time.sleep(0.2)
+        long_query = "/api/v1/vendors/?" + "&".join(f"kind=CDMO&country=DE&q=sterile-{n:04d}" for n in range(180))
+        assert 6 * 1024 <= len(long_query) < 8000
+        assert get(long_query) == 401
+        assert get("/api/v1/vendors/?q=" + "x" * 8200) == 414
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        server.stdout.close()

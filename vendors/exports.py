@@ -12,9 +12,17 @@ FORMATS = {"csv", "xlsx"}
 COLUMN_HELP = {"vendors": list(VENDOR_COLUMNS), "sites": list(SITE_COLUMNS)}
 
 
+# OWASP CSV injection: a cell starting with = + - @, tab or carriage return may run as a formula
+# (tab and CR also shift what follows into a formula in some spreadsheets).
+FORMULA_STARTS = (*FORMULA_PREFIXES, "\t", "\r")
+
+
 def spreadsheet_safe(value: str) -> str:
-    # A leading = + - @ would run as a formula when the file is opened in a spreadsheet.
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    """The value with a leading apostrophe if a spreadsheet could take it for a formula: it starts
+    with = + - @ tab or CR, or with = + - @ after leading whitespace (which imports may trim)."""
+    if value.startswith(FORMULA_STARTS) or value.lstrip().startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def vendor_rows(queryset):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -132,7 +133,31 @@ def _read_csv(data: bytes) -> Iterable[list[str]]:
     return list(csv.reader(io.StringIO(text, newline=""), dialect))
 
 
+def _size_text(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
+
+
+def _check_xlsx_archive(data: bytes) -> None:
+    """Refuse what is not a zip, or unpacks to more than IMPORT_MAX_UNCOMPRESSED_BYTES, before
+    openpyxl parses anything (a 157 KB upload can hold a 150 MB sheet). The sizes come from the
+    zip's directory, and Python's zipfile (openpyxl's reader) never returns more of a member than
+    its declared size, so an understated size cannot get more past this."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
+        raise ImportFileError("The file is not a readable .xlsx workbook (it is not a valid zip archive).") from exc
+    limit = settings.IMPORT_MAX_UNCOMPRESSED_BYTES
+    total = sum(member.file_size for member in members)
+    if total > limit:
+        raise ImportFileError(
+            f"The workbook unpacks to {_size_text(total)}, more than the {_size_text(limit)} allowed; "
+            "remove unused sheets, rows and formatting, split it, or save it as CSV."
+        )
+
+
 def _read_xlsx(data: bytes) -> Iterable[list[str]]:
+    _check_xlsx_archive(data)
     from openpyxl import load_workbook
 
     try:
@@ -140,12 +165,19 @@ def _read_xlsx(data: bytes) -> Iterable[list[str]]:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for foreign files
         raise ImportFileError("The file is not a readable .xlsx workbook.") from exc
-    sheet = workbook.worksheets[0]
-    rows = []
-    for values in sheet.iter_rows(values_only=True):
-        rows.append(["" if value is None else _cell_text(value) for value in values])
-    workbook.close()
-    return rows
+    return _xlsx_rows(workbook)
+
+
+def _xlsx_rows(workbook) -> Iterable[list[str]]:
+    # Rows are read lazily, so that IMPORT_MAX_ROWS stops the parse instead of counting after it.
+    try:
+        sheet = workbook.worksheets[0]
+        for values in sheet.iter_rows(values_only=True):
+            yield ["" if value is None else _cell_text(value) for value in values]
+    except Exception as exc:  # a sheet that breaks part-way (bad XML, a missing part)
+        raise ImportFileError("The file is not a readable .xlsx workbook.") from exc
+    finally:
+        workbook.close()
 
 
 def _cell_text(value) -> str:

@@ -104,7 +104,7 @@ class Vendor(models.Model):
 
 @pghistory.track()
 class Contact(models.Model):
-    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="contacts")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="contacts")
     name = models.CharField(max_length=200)
     title = models.CharField("role or title", max_length=200, blank=True)
     email = models.EmailField(blank=True)

@@ -6,4 +6,6 @@ class VendorSelectConfig(AppConfig):
     verbose_name = "VendorSelect"
 
     def ready(self):
-        from vendorselect import trail  # noqa: F401 - registers the deploy check
+        from vendorselect import records, trail  # noqa: F401 - trail registers the deploy check
+
+        records.connect()

@@ -222,6 +222,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "50000"))
+# An .xlsx is a zip: a small upload can unpack to gigabytes of sheet XML. Refused before parsing
+# when its members add up to more than this (a full 50,000-row vendor sheet is ~37 MB unpacked).
+IMPORT_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_MAX_UNCOMPRESSED_BYTES", str(100 * 1024 * 1024)))
 # Months until an approved site must be audited again (conditional approvals: half of it).
 REQUALIFICATION_MONTHS = int(os.environ.get("REQUALIFICATION_MONTHS", "24"))
 # PDF rendering (audit reports, shortlists, RFP packets) runs in a child process under these limits.
@@ -243,6 +246,10 @@ PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Triggers on many-to-many link tables (auto-created models) cannot live in migrations; pgtrigger
 # installs every registered trigger after each `migrate` (idempotent).
 PGTRIGGER_INSTALL_ON_MIGRATE = True
+# The role the application connects as (DATABASE_URL's user): it owns nothing, and after every
+# migrate (run as the owner role) it is granted what it needs and no UPDATE/DELETE on append-only
+# tables (vendorselect/records.py). Empty: the deployment connects as the owner (not for GxP use).
+DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "")
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -273,6 +280,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AgencyEnum": "vendors.models.RegulatoryInspection.Agency",
         "AreaEnum": "audits.models.AREAS",
+        "QualificationOutcomeEnum": "audits.models.OUTCOMES",
     },
 }
 

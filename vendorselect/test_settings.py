@@ -18,3 +18,6 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The suite runs as the owner (it creates its database); the application's role is exercised with
+# SET ROLE in tests/test_records.py. tests/conftest.py creates the role when it is missing.
+DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "vendorselect_app")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 import pghistory
+import pgtrigger
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core import checks
@@ -21,7 +22,14 @@ from django.db import connection
 from django.utils.text import capfirst
 from pghistory.models import Events
 
-ACTIONS = {"insert": "Created", "update": "Changed", "delete": "Deleted", "add": "Linked", "remove": "Unlinked"}
+ACTIONS = {
+    "insert": "Created",
+    "update": "Changed",
+    "delete": "Deleted",
+    "add": "Linked",
+    "remove": "Unlinked",
+    "password_change": "Password changed",
+}
 SECRET_FIELDS = {"password", "snapshot"}  # shown as "changed" without the values
 
 
@@ -32,9 +40,11 @@ def available() -> bool:
 
 def track_links(*fields, app_label: str) -> None:
     """Trail the rows of many-to-many links too (a vendor's services, a user's roles, an evaluation's
-    evaluators): adding is an "add" event, removing a "remove" event. Call from the app's models."""
+    evaluators): adding is an "add" event, removing a "remove" event; a link is never updated in
+    place (the database refuses it, so no change goes unrecorded). Call from the app's models."""
     for link in fields:
         through = link.through
+        pgtrigger.Protect(name="link_not_updated", operation=pgtrigger.Update).register(through)
         pghistory.create_event_model(
             through,
             pghistory.InsertEvent("add"),
@@ -113,7 +123,9 @@ def entries(events) -> list[Entry]:
         labels = _labels(model)
         context = event.pgh_context or {}
         user = users.get(context.get("user"))
-        if event.pgh_label == "update" and event.pgh_diff:
+        if event.pgh_label == "password_change":
+            changes = [Change("Password", "(hidden)", "(changed)")]
+        elif event.pgh_label == "update" and event.pgh_diff:
             items = sorted(event.pgh_diff.items())
             changes = [
                 Change(labels.get(k, k), *(("(hidden)", "(changed)") if k in SECRET_FIELDS else map(_show, v)))

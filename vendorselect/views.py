@@ -68,7 +68,7 @@ def _visible_records(user, label: str):
     """The records of this model the user may see, or None when the model has no history page."""
     from audits.access import visible_audits
     from rfp.access import visible_rfps
-    from scoring.access import visible_evaluations
+    from scoring.access import blind_evaluations, visible_evaluations
     from scoring.models import Shortlist
 
     if label in ("vendors.Vendor", "vendors.Site", "vendors.RegulatoryInspection"):
@@ -77,7 +77,10 @@ def _visible_records(user, label: str):
     return {
         "audits.Audit": lambda: visible_audits(user),
         "scoring.Evaluation": lambda: visible_evaluations(user),
-        "scoring.Shortlist": lambda: Shortlist.objects.filter(evaluation__in=visible_evaluations(user)),
+        # A blind evaluator learns nothing of the shortlists (choice, rationale) from their history either.
+        "scoring.Shortlist": lambda: Shortlist.objects.filter(evaluation__in=visible_evaluations(user)).exclude(
+            evaluation__in=blind_evaluations(user)
+        ),
         "rfp.Rfp": lambda: visible_rfps(user),
     }.get(label, lambda: None)()
 

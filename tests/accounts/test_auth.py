@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db.models import F
 
 from accounts.roles import ALL_ROLES
 from tests.factories import UserFactory
@@ -109,3 +110,66 @@ def test_security_headers(client_as):
     assert response["X-Frame-Options"] == "DENY"
     assert "default-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def _token(client, username, password):
+    return client.post("/api/v1/auth/token/", {"username": username, "password": password})
+
+
+def test_api_token_obtain_locked_out_answers_429_with_retry_after(client):
+    """The token endpoint authenticates through axes too: wrong passwords there count toward the
+    lockout, and a locked-out user gets 429, Retry-After (seconds left of the cool-off) and a message
+    saying so, not the 400 "Unable to log in" that reads like a wrong password."""
+    UserFactory(username="victim")
+    assert client.post("/api/v1/auth/token/", {}).status_code == 400  # nothing to check: still 400
+    response = _token(client, "victim", "Correct-Horse-Battery-9")
+    assert response.status_code == 200 and response.json()["token"]
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = _token(client, "victim", "wrong-password-123")
+        assert response.status_code == 400
+        assert "Unable to log in" in str(response.json())
+    # The limit-th failure locks, as on the login page.
+    response = _token(client, "victim", "wrong-password-123")
+    assert response.status_code == 429
+    cool_off = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    assert cool_off - 5 <= int(response["Retry-After"]) <= cool_off
+    assert "Too many failed sign-in attempts" in response.json()["detail"]
+    # Even the right password is refused during the cool-off.
+    response = _token(client, "victim", "Correct-Horse-Battery-9")
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= cool_off
+    assert "token" not in response.json()
+    # The login page shares the lockout (same user name and address).
+    assert client.post("/login/", {"username": "victim", "password": "Correct-Horse-Battery-9"}).status_code == 429
+
+
+def test_api_token_wrong_passwords_count_toward_the_login_page_lockout(client):
+    UserFactory(username="victim")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _token(client, "victim", "wrong-password-123")
+    assert client.post("/login/", {"username": "victim", "password": "Correct-Horse-Battery-9"}).status_code == 429
+
+
+@pytest.mark.parametrize("reset_during_lockout", [True, False])
+def test_api_token_retry_after_is_what_is_left_of_the_cool_off(client, settings, reset_during_lockout):
+    """Retry-After runs from the latest counted failure. By default (axes'
+    AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT) a try during the lockout counts and restarts the
+    cool-off, as on the login page; without it, the cool-off counts down."""
+    from datetime import timedelta
+
+    from axes.models import AccessAttempt
+
+    settings.AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = reset_during_lockout
+    UserFactory(username="victim")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _token(client, "victim", "wrong-password-123")
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - timedelta(seconds=300))
+    cool_off = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    response = _token(client, "victim", "Correct-Horse-Battery-9")
+    assert response.status_code == 429
+    retry_after = int(response["Retry-After"])
+    if reset_during_lockout:
+        assert cool_off - 5 <= retry_after <= cool_off
+    else:
+        assert cool_off - 310 <= retry_after <= cool_off - 299
+        assert "more minutes" in response.json()["detail"]

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+import pgtrigger
 import pytest
 
 from audits import services
@@ -101,14 +102,18 @@ def test_closing_is_refused_while_capas_are_open(api_as, client_as, signed):
 def test_closing_is_refused_before_the_audit_ended(signed, users):
     for number in (1, 3):
         services.capa_update(capa=_capa(signed, number), user=users["auditor"], status="verified")
-    # Only a raw update can put a signed audit's end date in the future (the model refuses edits).
-    Audit.objects.filter(pk=signed.pk).update(actual_end=TODAY + timedelta(days=3))
+    # Only the schema owner switching the database's guard off can put a signed audit's end date in
+    # the future (the model and the database refuse edits).
+    frozen = "audits.Audit:audit_signed_frozen"
+    with pgtrigger.ignore(frozen):
+        Audit.objects.filter(pk=signed.pk).update(actual_end=TODAY + timedelta(days=3))
     with pytest.raises(services.AuditError) as refused:
         services.audit_transition(audit=signed, user=users["auditor"], action="close")
     assert refused.value.status == 409
     assert f"ends on {TODAY + timedelta(days=3):%Y-%m-%d}" in refused.value.message
     assert Audit.objects.get(pk=signed.pk).status == "signed"
-    Audit.objects.filter(pk=signed.pk).update(actual_end=None)
+    with pgtrigger.ignore(frozen):
+        Audit.objects.filter(pk=signed.pk).update(actual_end=None)
     with pytest.raises(services.AuditError, match="no actual end date"):
         services.audit_transition(audit=signed, user=users["auditor"], action="close")
 

@@ -426,3 +426,17 @@ def test_tampered_packet_proposal_and_question_ids_find_nothing(client_as, rfp):
     client = client_as("procurement")
     for action, field in (("retry", "packet"), ("deliver", "packet"), ("document", "proposal"), ("answer", "question")):
         assert client.post(f"/rfps/{rfp.pk}/", {"action": action, field: "²"}).status_code == 404, action
+
+
+def test_packets_go_to_the_vendors_the_approvers_signed_for(
+    rfp, users, api_as, reviewed, django_capture_on_commit_callbacks
+):
+    """An entry added to the approved shortlist behind the application gets no packet (issue 12)."""
+    from scoring import shortlists
+    from tests.scoring.test_blindness import add_entry_behind_the_application
+
+    _, candidates = reviewed
+    add_entry_behind_the_application(rfp.shortlist, candidates[0])  # Vendor 0, never approved
+    assert shortlists.manifest(rfp.shortlist)[0]["valid"] is False
+    packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
+    assert [p.candidate.vendor.name for p in packets] == ["Vendor 2", "Vendor 3"]

@@ -213,3 +213,112 @@ def test_import_api(api_as, django_capture_on_commit_callbacks):
     assert bad.status_code == 400
     assert set(bad.json()) == {"target", "file"}
     assert api_as("evaluator").post("/api/v1/imports/", {}, format="multipart").status_code == 403
+
+
+def _padded_xlsx(pad_bytes: int) -> bytes:
+    """A valid one-row workbook whose sheet XML also holds a cell of pad_bytes spaces: small on
+    disk (deflate squeezes the spaces ~1000:1), large unpacked, as in a zip bomb."""
+    import zipfile
+
+    workbook = Workbook()
+    workbook.active.append(["Name", "Kinds", "Country"])
+    workbook.active.append(["Gamma Sterile", "CMO", "IE"])
+    plain = io.BytesIO()
+    workbook.save(plain)
+    padded = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(padded, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                cell = b'<row r="3"><c r="D3" t="inlineStr"><is><t>' + b" " * pad_bytes + b"</t></is></c></row>"
+                data = data.replace(b"</sheetData>", cell + b"</sheetData>")
+            target.writestr(info.filename, data)
+    return padded.getvalue()
+
+
+@pytest.mark.parametrize(
+    "target, role", [("vendors", "procurement"), ("sites", "procurement"), ("fda_inspections", "auditor")]
+)
+def test_xlsx_that_unpacks_past_the_limit_is_refused_before_parsing(
+    client_as, django_capture_on_commit_callbacks, settings, monkeypatch, target, role
+):
+    settings.IMPORT_MAX_UNCOMPRESSED_BYTES = 1024 * 1024
+    content = _padded_xlsx(2 * 1024 * 1024)
+    assert len(content) < 20 * 1024  # small on disk, 2 MB unpacked
+    import openpyxl
+
+    def never(*args, **kwargs):
+        raise AssertionError("openpyxl parsed a workbook over the limit")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", never)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_of(upload(client_as(role), content, name="bomb.xlsx", target=target))
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.INVALID
+    [error] = job.report["errors"]
+    assert error["message"].startswith("The workbook unpacks to 2 MB, more than the 1 MB allowed")
+    assert job.report["counts"] == {} and job.report["preview"] == []
+    assert Vendor.objects.count() == 0 and Site.objects.count() == 0
+
+
+def test_xlsx_under_the_uncompressed_limit_still_imports(client_as, django_capture_on_commit_callbacks, settings):
+    settings.IMPORT_MAX_UNCOMPRESSED_BYTES = 1024 * 1024
+    job = run_import(
+        client_as("procurement"), _padded_xlsx(100 * 1024), django_capture_on_commit_callbacks, name="vendors.xlsx"
+    )
+    assert job.status == ImportJob.Status.DONE, job.report
+    assert list(Vendor.objects.values_list("name", flat=True)) == ["Gamma Sterile"]
+
+
+def test_default_uncompressed_limit_is_set_and_read_table_refuses_a_150_mb_sheet():
+    """The setting has a default, and the reported case (a ~157 KB file holding a 150 MB sheet) is
+    refused from the zip directory alone, in well under a second."""
+    import time
+
+    from django.conf import settings
+
+    from vendors.importing import ImportFileError, read_table
+
+    assert 10 * 1024 * 1024 <= settings.IMPORT_MAX_UNCOMPRESSED_BYTES <= 200 * 1024 * 1024
+    content = _padded_xlsx(150 * 1024 * 1024)
+    assert len(content) < 200 * 1024
+    started = time.monotonic()
+    with pytest.raises(ImportFileError, match="unpacks to 150 MB"):
+        read_table(content, "bomb.xlsx")
+    assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"PK\x03\x04garbage",
+        b"PK\x05\x06" + b"\x00" * 18,  # an empty zip: no workbook inside
+        b"not a zip at all, just text",
+        b"\x00" * 64,
+    ],
+)
+def test_xlsx_that_is_not_a_valid_zip_or_workbook_is_refused_cleanly(content):
+    from vendors.importing import ImportFileError, read_table
+
+    with pytest.raises(ImportFileError, match=r"not a readable \.xlsx workbook"):
+        read_table(content, "broken.xlsx")
+
+
+def test_xlsx_whose_sheet_breaks_part_way_is_refused_cleanly():
+    import zipfile
+
+    from vendors.importing import ImportFileError, read_table
+
+    plain = io.BytesIO()
+    workbook = Workbook()
+    workbook.active.append(["Name", "Kinds", "Country"])
+    workbook.save(plain)
+    broken = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(broken, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", b"<row><c><v>1</v></row></sheetData>")  # unclosed tag
+            target.writestr(info.filename, data)
+    with pytest.raises(ImportFileError, match=r"not a readable \.xlsx workbook"):
+        read_table(broken.getvalue(), "broken.xlsx")

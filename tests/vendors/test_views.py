@@ -170,3 +170,74 @@ def test_malformed_filters_never_fail(client_as, query):
     client = client_as("evaluator")
     assert client.get(f"/vendors/?{query}").status_code == 200
     assert client.get(f"/vendors/inspections/?{query}&end_after=not-a-date").status_code == 200
+
+
+FORMULA_CELLS = [
+    ("=1+1", True),
+    ("+1+1", True),
+    ("-1+1", True),
+    ("@SUM(A1)", True),
+    ("\t=1+1", True),  # OWASP: tab and carriage return start a formula too
+    ("\r=1+1", True),
+    ("\tplain", True),
+    ("\rplain", True),
+    (" =1+1", True),  # a spreadsheet may trim the space and run the rest
+    ("  \u00a0+1+1", True),
+    ("\n@SUM(A1)", True),
+    ("plain = text", False),
+    (" plain", False),
+    ("", False),
+    ("Ünïcode", False),
+]
+
+
+@pytest.mark.parametrize("value, neutralised", FORMULA_CELLS)
+def test_spreadsheet_safe_neutralises_formula_starts(value, neutralised):
+    from vendors.exports import spreadsheet_safe
+
+    assert spreadsheet_safe(value) == ("'" + value if neutralised else value)
+
+
+def test_exports_neutralise_tab_cr_and_padded_formulas_in_csv_and_xlsx(client_as):
+    """The vendor list export (and, through table_response, the ranking and trail exports) writes
+    every formula-like text cell with a leading apostrophe, in CSV and in XLSX alike."""
+    values = [value for value, neutralised in FORMULA_CELLS if value and neutralised]
+    for number, value in enumerate(values):
+        VendorFactory(name=f"Formula {number:02d}", legal_name=value, description=value, kinds=["CRO"])
+    client = client_as("manager")
+    expected = {f"Formula {n:02d}": "'" + value for n, value in enumerate(values)}
+
+    response = client.get("/vendors/?kind=CRO&export=csv&ordering=name")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
+    header = rows[0]
+    got = {row[0]: (row[header.index("legal_name")], row[header.index("description")]) for row in rows[1:]}
+    assert got == {name: (value, value) for name, value in expected.items()}
+
+    response = client.get("/vendors/?kind=CRO&export=xlsx&ordering=name")
+    workbook = load_workbook(io.BytesIO(response.content))
+    sheet = workbook.active
+    header = [cell.value for cell in sheet[1]]
+    got = {}
+    for row in sheet.iter_rows(min_row=2):
+        assert all(cell.data_type != "f" for cell in row)  # no cell was stored as a formula
+        values_by_column = dict(zip(header, (cell.value for cell in row), strict=True))
+        got[values_by_column["name"]] = (values_by_column["legal_name"], values_by_column["description"])
+    # XML reads a stored carriage return back as a line feed; the apostrophe is there either way.
+    expected = {name: value.replace("\r", "\n") for name, value in expected.items()}
+    assert got == {name: (value, value) for name, value in expected.items()}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_table_response_neutralises_every_text_cell_but_not_numbers(fmt):
+    from vendors.exports import table_response
+
+    rows = [["a", "b", "c"], ["\t=cmd|' /C calc'!A0", -5, "\r+1"], [" =1", 1.5, "ok"]]
+    response = table_response(rows, fmt, f"t.{fmt}", "T")
+    if fmt == "csv":
+        cells = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
+        assert cells[1] == ["'\t=cmd|' /C calc'!A0", "-5", "'\r+1"]
+        assert cells[2] == ["' =1", "1.5", "ok"]
+    else:
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        assert [c.value for c in sheet[2]] == ["'\t=cmd|' /C calc'!A0", -5, "'\n+1"]  # XML: CR reads as LF
+        assert [c.value for c in sheet[3]] == ["' =1", 1.5, "ok"]

@@ -1,0 +1,15 @@
+"""Gunicorn settings of the production web process: gunicorn reads ./gunicorn.conf.py from its
+working directory (/app in the image, where the Dockerfile's CMD and compose's web command run).
+
+Only the HTTP request limits live here; bind, workers and timeout stay on the command line.
+A command that passes its own --config replaces this file (benchmarks/load_gunicorn.py reads it in).
+"""
+
+# Longest request line (method, path with query string, protocol). Gunicorn's default, 4094,
+# answers 414 to list filters the OpenAPI schema allows (e.g. ?q= of 255 characters plus many
+# repeated kind=, country=, service= filters, percent-encoded); 8190 is gunicorn's maximum.
+limit_request_line = 8190
+# Headers: gunicorn's defaults (100 fields of up to 8190 bytes each), set here so that every
+# request limit is in one place.
+limit_request_fields = 100
+limit_request_field_size = 8190

@@ -1,0 +1,440 @@
+"""Records a regulator can trust, shown in general: every tracked table, every signed record.
+
+The models are discovered from the registry, so a new tracked model is covered by itself (and the
+world builder below must then create a row of it, or its test fails and says so).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pgtrigger
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from accounts import signatures
+from accounts.models import Signature
+from audits import services as audit_services
+from audits.models import Audit, AuditAmendment, Capa, Finding, FindingAttachment
+from rfp import services as rfp_services
+from rfp.models import Delivery, Packet, RfpTemplate
+from scoring.models import DerivedOverride, KnockoutRule, Shortlist, ShortlistDecision, ShortlistEntry
+from tests.factories import SiteFactory, UserFactory
+from tests.rfp.conftest import rfp_values
+from tests.scoring.test_shortlists import decide, submitted
+from vendors.models import Contact, DosageForm, Kind, Modality, Phase, Service
+from vendorselect import records, trail
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "Correct-Horse-Battery-9"
+TODAY = date.today()
+APP_ROLE = settings.DATABASE_APP_ROLE
+
+
+def tracked_models() -> list:
+    import pghistory.models
+    from django.apps import apps
+
+    found = {
+        m.pgh_tracked_model
+        for m in apps.get_models()
+        if issubclass(m, pghistory.models.Event) and not m._meta.abstract and not m._meta.proxy
+    }
+    return sorted(found, key=lambda m: m._meta.label)
+
+
+def _request(rf):
+    request = rf.post("/")
+    request.session = {}
+    return request
+
+
+@pytest.fixture
+def world(api_as, reviewed, users, rf):
+    """At least one row of every tracked model: an approved shortlist with an RFP, packets, a delivery,
+    a proposal with a document, a question; a signed audit with findings, CAPA, evidence, amendment;
+    a vendor contact; role links; a refused attempt."""
+    shortlist = submitted(api_as, reviewed)
+    assert decide(api_as("manager"), shortlist).status_code == 200
+    assert decide(api_as("manager"), shortlist).status_code == 409  # a refused second signature
+    lead = users["procurement"]
+    rfp = rfp_services.rfp_create(shortlist=Shortlist.objects.get(pk=shortlist.pk), user=lead, **rfp_values())
+    rfp_services.attachment_add(rfp=rfp, user=lead, upload=SimpleUploadedFile("cda.pdf", b"%PDF-1.4 cda"))
+    candidate = shortlist.entries.first().candidate
+    packet = Packet.objects.create(
+        rfp=rfp,
+        candidate=candidate,
+        version=1,
+        template=RfpTemplate.objects.first(),
+        inputs_hash="0" * 64,
+        status=Packet.Status.DONE,
+    )
+    Delivery.objects.create(packet=packet, sent_on=TODAY, recipient="bids@example.com", recorded_by=lead)
+    proposal = rfp_services.proposal_record(rfp=rfp, user=lead, candidate_id=candidate.pk, received_on=TODAY)
+    rfp_services.proposal_document_add(
+        proposal=proposal, user=lead, upload=SimpleUploadedFile("offer.pdf", b"%PDF-1.4 offer")
+    )
+    rfp_services.question_record(rfp=rfp, user=lead, candidate_id=candidate.pk, question="Batch size?", asked_on=TODAY)
+
+    auditor = users["auditor"]
+    audit = audit_services.audit_create(
+        user=auditor,
+        site=SiteFactory(),
+        type="routine",
+        planned_start=TODAY - timedelta(days=5),
+        planned_end=TODAY - timedelta(days=4),
+        co_auditors=[UserFactory(username="co-auditor")],
+    )
+    audit = audit_services.audit_transition(audit=audit, user=auditor, action="start")
+    finding = audit_services.finding_add(
+        audit=audit,
+        user=auditor,
+        severity="major",
+        area="documentation",
+        description="Logbook gaps",
+        capa_required=True,
+        capa_due_date=TODAY + timedelta(days=30),
+    )
+    audit_services.attachment_add(finding=finding, user=auditor, upload=SimpleUploadedFile("photo.txt", b"seen"))
+    audit = audit_services.audit_transition(audit=audit, user=auditor, action="draft_report")
+    audit_services.report_request(audit=audit, user=auditor)
+    audit_services.audit_sign(request=_request(rf), audit=audit, user=auditor, password=PASSWORD)
+    audit = Audit.objects.get(pk=audit.pk)
+    audit_services.amendment_add(audit=audit, user=auditor, reason="Typo", text="Logbook, not log book.")
+    Contact.objects.create(vendor=audit.site.vendor, name="Dana Quality")
+    site, vendor, evaluation = audit.site, audit.site.vendor, reviewed[0]
+    site.capabilities.add(Service.objects.first())
+    vendor.services.add(Service.objects.first())
+    vendor.modalities.add(Modality.objects.first())
+    vendor.dosage_forms.add(DosageForm.objects.first())
+    vendor.phases.add(Phase.objects.first())
+    evaluation.allowed_kinds.add(Kind.objects.first())
+    evaluation.required_services.add(Service.objects.first())
+    KnockoutRule.objects.create(evaluation=evaluation, rule="all_services")
+    DerivedOverride.objects.create(
+        candidate=candidate, criterion=evaluation.criteria.first(), value=3, justification="Site visit", by=lead
+    )
+    users["admin"].user_permissions.add(Permission.objects.get(codename="view_audit_trail"))
+    return {"shortlist": Shortlist.objects.get(pk=shortlist.pk), "audit": audit, "finding": finding}
+
+
+def _as_app_role(cursor) -> None:
+    cursor.execute(f"SET LOCAL ROLE {connection.ops.quote_name(APP_ROLE)}")
+
+
+def _ignore_every_trigger(cursor, table: str) -> None:
+    """What an insider would try: tell pgtrigger to skip every trigger of the table."""
+    cursor.execute(
+        "SELECT array_agg(tgname::text) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal", [table]
+    )
+    names = cursor.fetchone()[0] or []
+    cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + ",".join(names) + "}"])
+
+
+def _change_sql(model) -> tuple[str, str]:
+    """An UPDATE that really changes one column of the row (text, then flag, then time or number)."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key and not f.is_relation]
+    unique = {f.column for f in fields if f.unique}
+    for kinds, expression in (
+        (("CharField", "TextField", "EmailField", "SlugField", "URLField", "FileField"), "{c} || 'x'"),
+        (("BooleanField",), "NOT {c}"),
+        (("DateTimeField",), "{c} + interval '1 second'"),
+        (("DateField",), "{c} - 1"),
+        (("JSONField",), "'{{\"changed\": true}}'::jsonb"),
+        (("DecimalField", "FloatField"), "{c} / 2"),
+        (("PositiveSmallIntegerField", "PositiveIntegerField", "IntegerField"), "{c} + 1"),
+    ):
+        for f in fields:
+            if f.get_internal_type() in kinds and f.column not in unique and not getattr(f, "choices", None):
+                return f.column, expression.format(c=connection.ops.quote_name(f.column))
+    # Link rows and entries: point the row at another parent.
+    relation = next(f for f in model._meta.concrete_fields if f.is_relation)
+    column = connection.ops.quote_name(relation.column)
+    return relation.column, f"(SELECT min({column}) FROM {model._meta.db_table}) + 0"  # noqa: S608
+
+
+def _events(model, pk) -> int:
+    import pghistory.models
+    from django.apps import apps
+
+    total = 0
+    for event_model in apps.get_models():
+        if (
+            issubclass(event_model, pghistory.models.Event)
+            and not event_model._meta.abstract
+            and getattr(event_model, "pgh_tracked_model", None) is model
+        ):
+            total += event_model.objects.filter(pgh_obj_id=pk).count()
+    return total
+
+
+def _attempt(model, pk, sql: str, *, ignore: bool) -> str:
+    """Run the statement as the application's role, then undo it: "refused", "recorded" or "silent"."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            before = _events(model, pk)
+            _as_app_role(cursor)
+            if ignore:
+                _ignore_every_trigger(cursor, model._meta.db_table)
+            cursor.execute(sql, [pk])
+            assert cursor.rowcount == 1, f"{sql} touched {cursor.rowcount} rows"
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a deferred foreign key refuses now, not at commit
+            cursor.execute("RESET ROLE")
+            outcome = "recorded" if _events(model, pk) > before else "silent"
+            transaction.set_rollback(True)
+    except DatabaseError:
+        return "refused"
+    return outcome
+
+
+def test_every_tracked_table_refuses_or_records_update_and_delete(world):
+    """Raw SQL as the application's role, with and without `pgtrigger.ignore` naming every trigger of the
+    table: each UPDATE and DELETE is refused, or leaves an event in the trail."""
+    unrecorded, missing = [], []
+    for model in tracked_models():
+        row = model.objects.order_by("pk").values_list("pk", flat=True).first()
+        if row is None:
+            missing.append(model._meta.label)
+            continue
+        table = connection.ops.quote_name(model._meta.db_table)
+        pk_column = connection.ops.quote_name(model._meta.pk.column)
+        column, expression = _change_sql(model)
+        for ignore in (False, True):
+            for sql in (
+                f"UPDATE {table} SET {connection.ops.quote_name(column)} = {expression} WHERE {pk_column} = %s",  # noqa: S608
+                f"DELETE FROM {table} WHERE {pk_column} = %s",  # noqa: S608
+            ):
+                if _attempt(model, row, sql, ignore=ignore) == "silent":
+                    unrecorded.append(f"{model._meta.label}: {sql} (ignore={ignore})")
+    assert not unrecorded, "changed without a trail event:\n" + "\n".join(unrecorded)
+    assert not missing, f"the world builder makes none of {missing}: add them so that they are covered"
+
+
+def test_append_only_tables_refuse_change_by_privilege_and_by_trigger(world):
+    """Two independent locks: the app role has no UPDATE/DELETE privilege, and the triggers refuse anyone
+    who has not switched them off (only the schema owner can)."""
+    from psycopg import errors
+
+    models = records.immutable_models()
+    labels = {m._meta.label for m in models}
+    for expected in (
+        "accounts.Signature",
+        "accounts.RefusedAttempt",
+        "audits.AuditAmendment",
+        "audits.FindingAttachment",
+        "scoring.ShortlistDecision",
+        "rfp.RfpAttachment",
+        "rfp.Delivery",
+        "rfp.ProposalDocument",
+        "scoring.ShortlistEvent",
+    ):
+        assert expected in labels
+    for model in models:
+        row = model.objects.order_by("pk").values_list("pk", flat=True).first()
+        if row is None:
+            continue  # an event table of a model the world does not change
+        table = connection.ops.quote_name(model._meta.db_table)
+        pk_column = connection.ops.quote_name(model._meta.pk.column)
+        for sql in (
+            f"UPDATE {table} SET {pk_column} = {pk_column} WHERE {pk_column} = %s",  # noqa: S608
+            f"DELETE FROM {table} WHERE {pk_column} = %s",  # noqa: S608
+        ):
+            with pytest.raises(DatabaseError) as refused, transaction.atomic(), connection.cursor() as cursor:
+                _as_app_role(cursor)
+                cursor.execute(sql, [row])
+            assert isinstance(refused.value.__cause__, errors.InsufficientPrivilege), (model, refused.value)
+            with (
+                pytest.raises(DatabaseError, match="Cannot update or delete"),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(sql, [row])  # as the owner, triggers on
+        assert model.objects.filter(pk=row).exists()
+
+
+def test_the_app_role_owns_nothing_and_cannot_switch_the_protection_off(world):
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = %s", [APP_ROLE])
+        assert cursor.fetchone() == (False, False, False)
+        cursor.execute("SELECT count(*) FROM pg_tables WHERE tableowner = %s", [APP_ROLE])
+        assert cursor.fetchone()[0] == 0
+        cursor.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND has_table_privilege(%s, "
+            "format('%%I.%%I', schemaname, tablename), 'TRUNCATE')",
+            [APP_ROLE],
+        )
+        assert cursor.fetchone()[0] == 0
+    for attempt in (
+        "ALTER TABLE accounts_signature DISABLE TRIGGER ALL",
+        "DROP TRIGGER pgtrigger_signature_immutable_2c4b1 ON accounts_signature",
+        'CREATE OR REPLACE FUNCTION "public"._pgtrigger_should_ignore(trigger_name NAME) RETURNS BOOLEAN AS '
+        "$$ BEGIN RETURN TRUE; END; $$ LANGUAGE plpgsql",
+        "TRUNCATE scoring_shortlistdecision CASCADE",
+        "SET session_replication_role = replica",
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            _as_app_role(cursor)
+            cursor.execute(attempt)
+
+
+def test_an_ignored_trail_trigger_still_records_for_the_app_role(world):
+    """`pgtrigger.ignore` from Python, as the app role: the vendor's change is still in the trail."""
+    vendor = world["audit"].site.vendor
+    before = _events(type(vendor), vendor.pk)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            _as_app_role(cursor)
+        with pgtrigger.ignore("vendors.Vendor:update_update"):
+            type(vendor).objects.filter(pk=vendor.pk).update(description="changed quietly?")
+    assert _events(type(vendor), vendor.pk) == before + 1
+
+
+def test_the_application_works_as_its_own_role(api_as, reviewed, users, rf):
+    """The grants are enough for the regulated work: propose, submit, sign a shortlist; sign an audit."""
+    with connection.cursor() as cursor:
+        _as_app_role(cursor)  # for the rest of this test's transaction
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone()[0] == APP_ROLE
+    shortlist = submitted(api_as, reviewed)
+    assert decide(api_as("manager"), shortlist).status_code == 200
+    audit = audit_services.audit_create(
+        user=users["auditor"], site=SiteFactory(), type="routine", planned_start=TODAY, planned_end=TODAY
+    )
+    audit = audit_services.audit_transition(audit=audit, user=users["auditor"], action="start")
+    audit = audit_services.audit_transition(audit=audit, user=users["auditor"], action="draft_report")
+    audit_services.audit_sign(request=_request(rf), audit=audit, user=users["auditor"], password=PASSWORD)
+    assert Audit.objects.get(pk=audit.pk).status == "signed"
+
+
+# --- Signed audits: refused through every path, and a change of outcome is an amendment -----------
+
+
+def test_a_signed_audit_refuses_change_through_every_path(world, users):
+    from accounts.models import User
+
+    audit, finding = world["audit"], world["finding"]
+    attempts = [
+        lambda: Audit.objects.filter(pk=audit.pk).update(planned_start=TODAY - timedelta(days=9)),
+        lambda: Audit.objects.filter(pk=audit.pk).update(outcome="approved"),
+        lambda: Audit.objects.filter(pk=audit.pk).update(status="report_drafted"),
+        lambda: Audit.objects.filter(pk=audit.pk).delete(),
+        lambda: audit.co_auditors.add(User.objects.get(username="manager")),
+        lambda: audit.co_auditors.clear(),
+        lambda: Finding.objects.filter(pk=finding.pk).update(severity="minor"),
+        lambda: Finding.objects.filter(pk=finding.pk).delete(),
+        lambda: Finding.objects.bulk_create(
+            [Finding(audit=audit, number=9, severity="minor", area="training", description="added later")]
+        ),
+        lambda: AuditAmendment.objects.filter(audit=audit).update(text="rewritten"),
+        lambda: AuditAmendment.objects.filter(audit=audit).delete(),
+        lambda: FindingAttachment.objects.filter(finding=finding).update(original_name="other.txt"),
+        lambda: Capa.objects.filter(finding=finding).delete(),
+    ]
+    for attempt in attempts:
+        with pytest.raises(DatabaseError), transaction.atomic():
+            with connection.cursor() as cursor:
+                _as_app_role(cursor)
+            attempt()
+    assert audit_services.signature_manifest(Audit.objects.get(pk=audit.pk))[0]["valid"] is True
+    # CAPA follow-up still goes on after signing.
+    audit_services.capa_update(capa=Capa.objects.get(finding=finding), user=users["auditor"], status="in_progress")
+
+
+def test_outcome_after_signing_is_an_amendment_with_a_reason(api_as, world, users):
+    audit = world["audit"]
+    client = api_as("auditor")
+    refused = client.post(f"/api/v1/audits/{audit.pk}/outcome/", {"outcome": "approved"}, format="json")
+    assert refused.status_code == 409 and "amendment" in refused.json()["detail"]
+    bad = client.post(
+        f"/api/v1/audits/{audit.pk}/amendments/",
+        {"reason": "Re-assessed", "text": "x", "outcome": "splendid"},
+        format="json",
+    )
+    assert bad.status_code == 400 and "outcome" in bad.json()
+    response = client.post(
+        f"/api/v1/audits/{audit.pk}/amendments/",
+        {
+            "reason": "CAPA plan accepted by QA",
+            "text": "Qualified with conditions.",
+            "outcome": "approved_with_conditions",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    detail = client.get(f"/api/v1/audits/{audit.pk}/").json()
+    assert detail["outcome"] == "approved_with_conditions"
+    assert detail["amendments"][-1]["outcome"] == "approved_with_conditions"
+    assert detail["signatures"][0]["valid"] is True  # the signed record itself is unchanged
+    site = audit.site
+    site.refresh_from_db()
+    assert site.qualification == "approved_with_conditions"
+    entry = trail.entries(trail.history(AuditAmendment.objects.get(pk=response.json()["id"])))[0]
+    assert entry.reason == "CAPA plan accepted by QA"
+    page = api_as("auditor")  # page shows the amended outcome and what was signed
+    del page
+
+
+# --- Signatures bind signer, printed name, meaning, time and content -----------------------------
+
+SIGNATURE_CHANGES = {
+    "signer_id": lambda s, other: other.pk,
+    "printed_name": lambda s, other: "Somebody Else",
+    "meaning": lambda s, other: "reviewed" if s.meaning != "reviewed" else "approved",
+    "signed_at": lambda s, other: s.signed_at + timedelta(minutes=5),
+    "snapshot": lambda s, other: (
+        {**s.snapshot, "rationale": "rewritten"} if "rationale" in s.snapshot else {**s.snapshot, "agenda": "rewritten"}
+    ),
+    "object_id": lambda s, other: s.object_id + 1000,
+    "content_type_id": lambda s, other: ContentType.objects.get_for_model(Contact).pk,
+}
+
+
+@pytest.mark.parametrize("kind", ["shortlist", "audit"])
+def test_every_change_of_a_signature_turns_it_invalid(world, users, kind):
+    record = world[kind]
+    original = signatures.signatures_for(record).get()
+    current = record.snapshot if kind == "shortlist" else audit_services.audit_snapshot(record)
+    assert signatures.is_valid(original, record, current)
+    still_valid = []
+    for field, change in SIGNATURE_CHANGES.items():
+        # Only the schema owner, switching the guard off, can change a signature at all.
+        with pgtrigger.ignore("accounts.Signature:signature_immutable"), transaction.atomic():
+            Signature.objects.filter(pk=original.pk).update(**{field: change(original, users["admin"])})
+            if signatures.is_valid(Signature.objects.get(pk=original.pk), record, current):
+                still_valid.append(field)
+            transaction.set_rollback(True)
+    assert not still_valid, f"a signature with a changed {still_valid} still verifies"
+    assert signatures.is_valid(Signature.objects.get(pk=original.pk), record, current)
+
+
+def test_entries_and_decisions_of_a_decided_shortlist_are_fixed(world, reviewed):
+    shortlist = world["shortlist"]
+    _, candidates = reviewed
+    other = next(c for c in candidates if not shortlist.entries.filter(candidate=c).exists())
+    for attempt in (
+        lambda: ShortlistEntry.objects.create(shortlist=shortlist, candidate=other),
+        lambda: shortlist.entries.all().delete(),
+        lambda: ShortlistDecision.objects.filter(shortlist=shortlist).update(comment="edited", decision="reject"),
+        lambda: ShortlistDecision.objects.filter(shortlist=shortlist).delete(),
+        lambda: Shortlist.objects.filter(pk=shortlist.pk).update(rationale="rewritten"),
+        lambda: Shortlist.objects.filter(pk=shortlist.pk).update(status="submitted"),
+        lambda: Shortlist.objects.filter(pk=shortlist.pk).update(required_approvals=1, snapshot_hash="0" * 64),
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            with connection.cursor() as cursor:
+                _as_app_role(cursor)
+            attempt()
+    assert ShortlistDecision.objects.get(shortlist=shortlist).decision == "approve"
+
+
+def test_hardened_ignore_function_is_in_place_after_migrate():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = '_pgtrigger_should_ignore'")
+        sources = [row[0] for row in cursor.fetchall()]
+    assert sources and all("pg_has_role" in source for source in sources)
+    assert timezone.now()
