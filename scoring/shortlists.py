@@ -314,7 +314,10 @@ def _decide(request, shortlist, user, decision, password, seen_hash, comment) ->
         shortlist = Shortlist.objects.select_for_update().select_related("evaluation").get(pk=shortlist.pk)
         _check_decision(shortlist, user, decision, seen_hash, comment)  # again, under the lock
         signature = signatures.create(
-            user=user, record=shortlist, snapshot=shortlist.snapshot, meaning=MEANINGS[decision]
+            user=user,
+            record=shortlist,
+            snapshot=signed_content(shortlist.snapshot, decision, comment.strip()),
+            meaning=MEANINGS[decision],
         )
         try:
             with transaction.atomic():
@@ -348,6 +351,11 @@ def _decide(request, shortlist, user, decision, password, seen_hash, comment) ->
     return shortlist
 
 
+def signed_content(snapshot: dict, decision: str, comment: str) -> dict:
+    """What an approver signs: the shortlist's snapshot and their own decision with its comment."""
+    return {**snapshot, "decision": {"decision": decision, "comment": comment}}
+
+
 def manifest(shortlist: Shortlist) -> list[dict]:
     """Every signature on this shortlist: printed name, UTC time, meaning, comment, and whether it verifies.
 
@@ -369,7 +377,11 @@ def manifest(shortlist: Shortlist) -> list[dict]:
             "decision": decisions[s.pk].get_decision_display() if s.pk in decisions else "",
             "comment": decisions[s.pk].comment if s.pk in decisions else "",
             "record_hash": s.record_hash,
-            "valid": intact and signatures.is_valid(s, shortlist, shortlist.snapshot),
+            "valid": intact
+            and s.pk in decisions
+            and signatures.is_valid(
+                s, shortlist, signed_content(shortlist.snapshot, decisions[s.pk].decision, decisions[s.pk].comment)
+            ),
         }
         for s in signed
     ]

@@ -398,7 +398,13 @@ SIGNATURE_CHANGES = {
 def test_every_change_of_a_signature_turns_it_invalid(world, users, kind):
     record = world[kind]
     original = signatures.signatures_for(record).get()
-    current = record.snapshot if kind == "shortlist" else audit_services.audit_snapshot(record)
+    if kind == "shortlist":
+        from scoring.shortlists import signed_content
+
+        decision = ShortlistDecision.objects.get(signature=original)
+        current = signed_content(record.snapshot, decision.decision, decision.comment)
+    else:
+        current = audit_services.audit_snapshot(record)
     assert signatures.is_valid(original, record, current)
     still_valid = []
     for field, change in SIGNATURE_CHANGES.items():
@@ -410,6 +416,20 @@ def test_every_change_of_a_signature_turns_it_invalid(world, users, kind):
             transaction.set_rollback(True)
     assert not still_valid, f"a signature with a changed {still_valid} still verifies"
     assert signatures.is_valid(Signature.objects.get(pk=original.pk), record, current)
+
+
+def test_a_changed_decision_or_comment_turns_the_approval_invalid(world):
+    """The approver signs the snapshot and their own decision with its comment."""
+    from scoring import shortlists
+
+    shortlist = world["shortlist"]
+    assert shortlists.manifest(shortlist)[0]["valid"] is True
+    for change in ({"comment": "Approved subject to a site visit."}, {"decision": "reject"}):
+        with pgtrigger.ignore("scoring.ShortlistDecision:shortlist_decision_immutable"), transaction.atomic():
+            ShortlistDecision.objects.filter(shortlist=shortlist).update(**change)
+            assert shortlists.manifest(Shortlist.objects.get(pk=shortlist.pk))[0]["valid"] is False, change
+            transaction.set_rollback(True)
+    assert shortlists.manifest(shortlist)[0]["valid"] is True
 
 
 def test_entries_and_decisions_of_a_decided_shortlist_are_fixed(world, reviewed):
