@@ -48,12 +48,18 @@ run: seed
 worker: install
 	$(RUN_ENV) $(VENV)/bin/celery -A vendorselect worker --loglevel=info
 
+# In parallel with pytest-xdist (one worker per CPU, each with its own test database); tests/conftest.py
+# keeps the browser journeys and real-worker tests in one group on one worker, the fuzz runs in another.
+# PYTEST_XDIST=<n> sets the workers, PYTEST_XDIST=0 runs serially: `make test PYTEST_XDIST=0 PYTEST_ARGS=tests/x.py`.
+PYTEST_XDIST ?= auto
 test: install-dev
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest --durations=15 $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest \
+	  $(if $(filter 0,$(PYTEST_XDIST)),-p no:xdist,-n $(PYTEST_XDIST) --dist loadgroup) --durations=15 $(PYTEST_ARGS)
 
 lint: install-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports  # the layers (pyproject.toml [tool.importlinter], docs/architecture.md)
 
 check-deploy: install
 	SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=vendorselect.example.com \

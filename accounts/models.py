@@ -6,7 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
-from vendorselect import records, trail
+from core import records, trail
 
 
 @pghistory.track(

@@ -15,7 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.mail import mail_admins
 from django.utils import timezone
 
-from accounts.models import Signature
+from accounts.models import RefusedAttempt, Signature
 
 logger = logging.getLogger("vendorselect.signatures")
 
@@ -100,8 +100,6 @@ def _hash_of(signature: Signature, snapshot: dict) -> str:
 def record_refusal(*, user, record, action: str, reason: str) -> None:
     """Keep a refused signing or decision for the trail: inspectors ask what was tried, too.
     Call it outside the transaction that the refusal rolled back."""
-    from accounts.models import RefusedAttempt
-
     RefusedAttempt.objects.create(
         user=user,
         action=action[:60],

@@ -10,11 +10,11 @@ from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from audits import access, services
+from audits import access, selectors, services
 from audits.models import AREAS, OUTCOMES, Audit, AuditAmendment, Capa, Finding
+from core.errors import refusal_response, request_object
+from core.openapi import VALIDATION_ERROR
 from vendors.models import Site
-from vendorselect.errors import refusal_response, request_object
-from vendorselect.openapi import VALIDATION_ERROR
 
 DETAIL = inline_serializer("AuditRefusal", {"detail": serializers.CharField()})
 
@@ -95,7 +95,7 @@ class AuditSerializer(serializers.ModelSerializer):
     amendments = serializers.SerializerMethodField()
 
     def get_signatures(self, audit) -> list[dict]:
-        return services.signature_manifest(audit)
+        return selectors.signature_manifest(audit)
 
     def get_amendments(self, audit) -> list[dict]:
         return [

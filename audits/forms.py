@@ -3,8 +3,8 @@ from django import forms
 from accounts.models import User
 from accounts.roles import AUDITOR
 from audits.models import AREAS, Audit, Finding
+from core.forms import StyledFormMixin
 from vendors.models import Site
-from vendorselect.forms import StyledFormMixin
 
 
 class AuditForm(StyledFormMixin, forms.Form):

@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm import FSMField, transition
 
+from core import records, trail
 from vendors.models import Site
-from vendorselect import records, trail
 
 SIGNED_STATES = ["signed", "closed"]
 OUTCOMES = [

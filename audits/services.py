@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
+from accounts import signatures
+from accounts.models import Signature
 from audits import access
-from audits.models import AREAS, Audit, Capa, Finding
-from vendorselect import trail
-from vendorselect.errors import ServiceError
+from audits.models import AREAS, Audit, AuditAmendment, AuditReport, Capa, Finding, FindingAttachment
+from audits.selectors import audit_snapshot
+from audits.tasks import render_audit_report
+from core import trail
+from core.errors import ServiceError
 
 
 class AuditError(ServiceError):
@@ -161,10 +167,6 @@ ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 
 
 def attachment_add(*, finding, user, upload):
-    from pathlib import Path
-
-    from audits.models import FindingAttachment
-
     if not access.can_edit(user, finding.audit):
         _refuse("Only the audit's auditors attach evidence.", status=403)
     extension = Path(upload.name).suffix.lower()
@@ -224,8 +226,6 @@ def audit_record_outcome(*, audit: Audit, user, outcome: str) -> Audit:
 def _qualify_site(audit: Audit, outcome: str) -> None:
     """The vendor's status follows its best-qualified site (approved > with conditions > not approved);
     the site is due for requalification after REQUALIFICATION_MONTHS (half for conditional approval)."""
-    from django.conf import settings
-
     months = settings.REQUALIFICATION_MONTHS // (2 if outcome == "approved_with_conditions" else 1)
     site = audit.site
     site.qualification = outcome
@@ -274,34 +274,9 @@ def capa_update(*, capa: Capa, user, **changes) -> Capa:
     return capa
 
 
-def audit_snapshot(audit: Audit) -> dict:
-    """What the lead auditor signs: the report's facts, team, outcome and every finding as recorded."""
-    return {
-        "site": audit.site_id,
-        "type": audit.type,
-        "planned_start": audit.planned_start.isoformat() if audit.planned_start else None,
-        "planned_end": audit.planned_end.isoformat() if audit.planned_end else None,
-        "actual_start": audit.actual_start.isoformat() if audit.actual_start else None,
-        "actual_end": audit.actual_end.isoformat() if audit.actual_end else None,
-        "lead_auditor": audit.lead_auditor_id,
-        "co_auditors": sorted(
-            Audit.co_auditors.through.objects.filter(audit_id=audit.pk).values_list("user_id", flat=True)
-        ),
-        "scope": audit.scope,
-        "agenda": audit.agenda,
-        "outcome": audit.outcome,
-        "findings": [
-            [f.number, f.severity, f.area, f.regulation_reference, f.description, f.capa_required]
-            for f in Finding.objects.filter(audit_id=audit.pk).order_by("number")
-        ],
-    }
-
-
 def audit_sign(*, request, audit: Audit, user, password: str):
     """The lead auditor signs the drafted report (re-entering the password); it becomes a record.
     A refusal is recorded (after the rollback), like every refused signature."""
-    from accounts import signatures
-
     try:
         return _sign(request, audit, user, password)
     except AuditError as error:
@@ -310,9 +285,6 @@ def audit_sign(*, request, audit: Audit, user, password: str):
 
 
 def _sign(request, audit: Audit, user, password: str):
-    from accounts import signatures
-    from accounts.models import Signature
-
     if audit.lead_auditor_id != user.pk:
         _refuse("Only the lead auditor signs the report.", status=403)
     if audit.status != Audit.Status.REPORT_DRAFTED:
@@ -333,28 +305,9 @@ def _sign(request, audit: Audit, user, password: str):
     return signature
 
 
-def signature_manifest(audit: Audit) -> list[dict]:
-    from accounts import signatures
-
-    current = audit_snapshot(audit)
-    return [
-        {
-            "printed_name": s.printed_name,
-            "username": s.signer.username,
-            "signed_at": s.signed_at,
-            "meaning": s.get_meaning_display(),
-            "hash": s.record_hash,
-            "valid": signatures.is_valid(s, audit, current),
-        }
-        for s in signatures.signatures_for(audit).select_related("signer")
-    ]
-
-
 def amendment_add(*, audit: Audit, user, reason: str, text: str, outcome: str = ""):
     """A correction of the signed report, with its reason; it may change the qualification outcome,
     which then updates the site and the supplier list like the original outcome did."""
-    from audits.models import AuditAmendment
-
     if not access.can_edit(user, audit):
         _refuse("Only the audit's auditors amend its report.", status=403)
     if not audit.is_locked:
@@ -377,9 +330,6 @@ def amendment_add(*, audit: Audit, user, reason: str, text: str, outcome: str = 
 
 def report_request(*, audit: Audit, user):
     """Queue the report PDF; the worker renders it after the transaction commits."""
-    from audits.models import AuditReport
-    from audits.tasks import render_audit_report
-
     if not access.can_edit(user, audit):
         _refuse("Only the audit's auditors generate its report.", status=403)
     if audit.status not in (Audit.Status.REPORT_DRAFTED, Audit.Status.SIGNED, Audit.Status.CLOSED):

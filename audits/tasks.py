@@ -2,6 +2,7 @@ from celery import shared_task
 
 from audits import report
 from audits.models import AuditReport
+from audits.reminders import send_reminders as run_reminders
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
@@ -16,6 +17,4 @@ def render_audit_report(report_id: int) -> None:
 @shared_task(acks_late=True)
 def send_reminders() -> dict[str, int]:
     """Daily (celery beat): overdue CAPAs and due requalifications, once per due date each."""
-    from audits.reminders import send_reminders as run
-
-    return run()
+    return run_reminders()

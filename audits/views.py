@@ -10,11 +10,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from audits import access, schedule, services
+from audits import access, schedule, selectors, services
 from audits.api import CapaFilter
 from audits.forms import AuditForm, FindingForm
 from audits.models import AREAS, Audit, AuditReport, Capa, Finding, FindingAttachment
-from vendorselect.forms import posted_id
+from core.forms import posted_id
 
 
 @login_required
@@ -182,7 +182,7 @@ def audit_detail(request, pk: int):
         ],
         "close_blockers": close_blockers,
         "area_labels": dict(AREAS),
-        "manifest": services.signature_manifest(audit),
+        "manifest": selectors.signature_manifest(audit),
         "latest_report": audit.reports.first(),
         "amendments": audit.amendments.select_related("author"),
     }

@@ -242,9 +242,9 @@ def prepare(vendors: int) -> str:
     from django.core.management import call_command
     from django.db import connection, connections
 
-    from vendors.management.commands.seed_demo import DEMO_USERS, demo_password
+    from core import trail
     from vendors.models import RegulatoryInspection, Site, Vendor
-    from vendorselect import trail
+    from vendorselect.management.commands.seed_demo import DEMO_USERS, demo_password
 
     steps, started = [], time.perf_counter()
 

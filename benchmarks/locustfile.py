@@ -44,7 +44,7 @@ def demo_passwords() -> dict[str, str]:
     import django
 
     django.setup()
-    from vendors.management.commands.seed_demo import DEMO_USERS, demo_password
+    from vendorselect.management.commands.seed_demo import DEMO_USERS, demo_password
 
     return {username: demo_password(username) for username, *_ in DEMO_USERS}
 

@@ -8,7 +8,7 @@ dropped at the end) and a temporary media directory; Celery uses Redis db PACKET
 (default redis://127.0.0.1:6379/12), which it empties before and after. Prints:
 
 (i)  one packet through `rfp.services.packet_render` (claim, inputs, PDF in the limited child process
-     of audits.report.render_pdf, XLSX, ZIP, storage) against `weasyprint.HTML(string=html).write_pdf()`
+     of core.pdf.render_pdf, XLSX, ZIP, storage) against `weasyprint.HTML(string=html).write_pdf()`
      of the same HTML in this process, median of --runs, the overhead, and where it goes;
 (ii) --packets packets rendered by one `celery worker --concurrency 2` (two pool processes) against the
      same packets through `--concurrency 1` (the same path, one at a time), wall-clock, and the speed-up;
@@ -144,8 +144,8 @@ def median(values) -> float:
 def overhead(packet_id: int, runs: int) -> None:
     import weasyprint
 
-    from audits import report
-    from audits.report import render_pdf
+    import core.pdf
+    from core.pdf import render_pdf
     from rfp import services
     from rfp.models import Packet
 
@@ -163,11 +163,11 @@ def overhead(packet_id: int, runs: int) -> None:
     def app_path(run=[0]):  # noqa: B006 - a counter for distinct claims
         run[0] += 1
         requeue([packet_id])
-        report.render_pdf = timed_render_pdf  # packet_render imports it from the module at each call
+        core.pdf.render_pdf = timed_render_pdf  # packet_render looks it up on the module at each call
         try:
             assert services.packet_render(packet_id, claim=f"bench-{run[0]}") is not None
         finally:
-            report.render_pdf = render_pdf
+            core.pdf.render_pdf = render_pdf
 
     def bare():
         weasyprint.HTML(string=html).write_pdf()
@@ -220,7 +220,7 @@ def overhead(packet_id: int, runs: int) -> None:
     )
     print(f"    overhead  {over:+.0f} %   (target <= {TARGET_OVERHEAD:.0f} %: {verdict})")
 
-    path = "a child forked from this warm process" if report.FORK else "a fresh interpreter"
+    path = "a child forked from this warm process" if core.pdf.FORK else "a fresh interpreter"
     print("    where the app path's time goes (medians; render_pdf timed inside packet_render):")
     print(f"      render_pdf, in {path}: {m['render_pdf']:6.2f} s")
     print(f"      the rest: claim, inputs, ZIP, storage (the XLSX is made while the child renders)  {m['rest']:6.2f} s")

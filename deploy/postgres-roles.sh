@@ -2,7 +2,7 @@
 # The two database roles VendorSelect runs with (docs/operations.md, "Database roles"):
 # - the owner runs the migrations and owns every table, trigger and function;
 # - the application's role owns nothing, is not a superuser, and is granted its privileges by each
-#   `migrate` (vendorselect/records.py): no UPDATE/DELETE on append-only tables, no TRUNCATE, and
+#   `migrate` (core/records.py): no UPDATE/DELETE on append-only tables, no TRUNCATE, and
 #   no way to switch the protecting triggers off.
 # Run as a PostgreSQL superuser; idempotent. Used by docker-compose's db (initdb) and by CI.
 set -euo pipefail

@@ -10,11 +10,11 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
+from core.errors import contains_nul, refusal_response
+from core.openapi import FIELD_ERRORS, VALIDATION_ERROR
 from rfp import access, services
 from rfp.models import Delivery, Packet, Proposal, Question, Rfp, RfpAttachment, RfpTemplate
 from scoring.models import Shortlist
-from vendorselect.errors import contains_nul, refusal_response
-from vendorselect.openapi import FIELD_ERRORS, VALIDATION_ERROR
 
 DETAIL = inline_serializer("RfpRefusal", {"detail": serializers.CharField()})
 

@@ -1,8 +1,8 @@
 from django import forms
 from django.utils import timezone
 
+from core.forms import StyledFormMixin
 from rfp.models import Rfp
-from vendorselect.forms import StyledFormMixin
 
 DATE = forms.DateInput(attrs={"type": "date"})
 

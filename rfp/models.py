@@ -9,8 +9,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from core import records
 from scoring.models import Candidate, Shortlist
-from vendorselect import records
 
 
 @pghistory.track()

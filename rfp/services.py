@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import logging
 from datetime import date, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -14,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
+import core.pdf
+from core.errors import ServiceError
 from rfp import access, rendering
 from rfp.models import (
     Delivery,
@@ -28,7 +31,6 @@ from rfp.models import (
 )
 from scoring import shortlists
 from scoring.models import Candidate, Shortlist
-from vendorselect.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -155,8 +157,6 @@ def rfp_update(*, rfp: Rfp, user, **values) -> Rfp:
 
 
 def _validated_upload(upload, types: dict) -> tuple[str, bytes]:
-    from pathlib import Path
-
     name = Path(upload.name or "").name
     extension = Path(name).suffix.lower()
     if extension not in types:
@@ -376,8 +376,6 @@ def packet_claim(packet_id: int, claim: str) -> Packet | None:
 
 def packet_render(packet_id: int, claim: str) -> Packet | None:
     """Make the PDF, the questionnaire and the ZIP, store them, and mark the packet generated."""
-    from audits.report import render_pdf
-
     packet = packet_claim(packet_id, claim)
     if packet is None:
         return None  # done already, or another delivery is rendering it
@@ -396,7 +394,7 @@ def packet_render(packet_id: int, claim: str) -> Packet | None:
             with attachment.file.open("rb") as handle:
                 side[f"attachments/{attachment.original_name}"] = handle.read()
 
-    pdf, pages, _refused = render_pdf(rendering.packet_html(data), meanwhile=meanwhile)
+    pdf, pages, _refused = core.pdf.render_pdf(rendering.packet_html(data), meanwhile=meanwhile)
     xlsx = side.pop("xlsx")
     files = [(f"{stem}.pdf", pdf), (f"{stem}-questionnaire.xlsx", xlsx), *side.items()]
     zipped = rendering.bundle(files)

@@ -1,6 +1,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from core.pdf import PdfRenderError, PdfRenderLimitExceeded
 from rfp import services
 
 # Storage hiccups, a database restart, a failed child start: worth another try, with backoff.
@@ -10,8 +11,6 @@ TRANSIENT = (OSError, OperationalError)
 @shared_task(bind=True, acks_late=True, max_retries=4)
 def render_packet(self, packet_id: int) -> None:
     """Idempotent: a packet already generated, or taken by another delivery, is left alone."""
-    from audits.report import PdfRenderError, PdfRenderLimitExceeded
-
     try:
         services.packet_render(packet_id, claim=self.request.id or "eager")
     except PdfRenderLimitExceeded as error:  # deterministic: the same document fails again

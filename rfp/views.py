@@ -11,12 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.forms import posted_id
 from rfp import access, rendering, services
 from rfp.forms import DeliveryForm, ProposalForm, QuestionForm, RfpForm
-from rfp.models import Packet, Proposal, Question, Rfp, RfpTemplate
+from rfp.models import Packet, Proposal, ProposalDocument, Question, Rfp, RfpTemplate
 from scoring.access import visible_evaluations
 from scoring.models import Shortlist
-from vendorselect.forms import posted_id
 
 
 def _rfp(request, pk: int) -> Rfp:
@@ -278,8 +278,6 @@ def rfp_download_all(request, pk: int):
 @login_required
 @require_GET
 def proposal_document(request, pk: int):
-    from rfp.models import ProposalDocument
-
     document = get_object_or_404(ProposalDocument, pk=pk, proposal__rfp__in=access.visible_rfps(request.user))
     response = FileResponse(document.file.open("rb"), as_attachment=True, filename=document.original_name)
     response["Content-Type"] = "application/octet-stream"

@@ -11,6 +11,8 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from accounts.roles import EVALUATOR, has_role
+from core.errors import contains_nul, refusal_response, request_object
+from core.openapi import FIELD_ERRORS, VALIDATION_ERROR
 from scoring import access, selectors, services, shortlists
 from scoring.models import (
     Candidate,
@@ -25,8 +27,6 @@ from scoring.models import (
 )
 from vendors.api import TermField
 from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Vendor
-from vendorselect.errors import contains_nul, refusal_response, request_object
-from vendorselect.openapi import FIELD_ERRORS, VALIDATION_ERROR
 
 AGENCIES = RegulatoryInspection.Agency.choices
 

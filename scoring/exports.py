@@ -4,9 +4,9 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from vendors.exports import table_response
+from core.tabular import FORMATS, table_response
 
-FORMATS = {"csv", "xlsx"}
+__all__ = ["FORMATS", "ranking_export", "ranking_rows"]
 
 
 def ranking_rows(result):

@@ -3,10 +3,10 @@ from django.conf import settings
 
 from accounts.models import User
 from accounts.roles import EVALUATOR
+from core.forms import StyledFormMixin
 from scoring.models import MAX_REQUIRED_APPROVALS, Evaluation, KnockoutRule
 from vendors.forms import ServiceChoiceField
 from vendors.models import RegulatoryInspection
-from vendorselect.forms import StyledFormMixin
 
 
 class EvaluationForm(StyledFormMixin, forms.ModelForm):

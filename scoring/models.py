@@ -8,8 +8,8 @@ from django.db import models
 from django.urls import reverse
 from django_fsm import FSMField, transition
 
+from core import records, trail
 from vendors.models import DosageForm, Kind, Modality, Phase, Service, Site, Vendor
-from vendorselect import records, trail
 
 # A shortlist from submission on: what the approvers sign is frozen.
 SHORTLIST_LOCKED = ["submitted", "approved", "rejected", "returned"]

@@ -8,6 +8,7 @@ import numpy as np
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from audits.models import Audit, Finding
 from scoring import access, engine, evidence
 from scoring.models import Candidate, Criterion, DerivedOverride, Evaluation, Score, Submission, WeightSet
 from vendors.filters import VendorFilter
@@ -86,8 +87,6 @@ def vendor_facts(evaluation: Evaluation) -> dict[int, tuple[dict, list[dict], li
 
 def _vendor_audits(evaluation: Evaluation) -> dict[int, list[dict]]:
     """Completed audits of the candidates' sites with their findings and CAPA, as plain values."""
-    from audits.models import Audit, Finding
-
     audits: dict[int, dict] = {}
     by_vendor: dict[int, list[dict]] = {}
     for row in Audit.objects.filter(site__vendor__candidacies__evaluation=evaluation).values(

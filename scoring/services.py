@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -14,6 +15,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django_fsm import TransitionNotAllowed
 
+from accounts import notifications
+from accounts.models import Notification
+from core import trail
+from core.errors import ServiceError
 from scoring import access, engine
 from scoring.models import (
     MAX_REQUIRED_APPROVALS,
@@ -30,8 +35,6 @@ from scoring.models import (
     Submission,
     WeightSet,
 )
-from vendorselect import trail
-from vendorselect.errors import ServiceError
 
 
 class ScoringError(ServiceError):
@@ -639,11 +642,6 @@ def derived_override(*, candidate: Candidate, criterion: Criterion, user, value,
 
 def evaluators_invited(evaluation: Evaluation, user_ids) -> None:
     """Tell newly added evaluators (whichever path added them: page, API, admin)."""
-    from django.contrib.auth import get_user_model
-
-    from accounts import notifications
-    from accounts.models import Notification
-
     notifications.notify(
         get_user_model().objects.filter(pk__in=user_ids),
         Notification.Kind.INVITED,

@@ -15,15 +15,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.template.loader import render_to_string
 from django.utils import timezone
 
+import core.pdf
 from accounts import notifications, signatures
 from accounts.models import Notification, Signature
 from accounts.roles import MANAGER
+from core import trail
 from scoring import access, selectors
 from scoring.models import Evaluation, Shortlist, ShortlistDecision, ShortlistEntry
 from scoring.services import ScoringError, checked_approvals
-from vendorselect import trail
 
 MEANINGS = {
     ShortlistDecision.Decision.APPROVE: Signature.Meaning.APPROVED,
@@ -402,10 +404,6 @@ def pending_for(user):
 
 def render_pdf(shortlist: Shortlist) -> bytes:
     """The snapshot and signature manifest as a PDF (small: rendered in the request, in the limited child)."""
-    from django.template.loader import render_to_string
-
-    from audits.report import render_pdf as render
-
     html = render_to_string(
         "scoring/shortlist_pdf.html",
         {
@@ -418,4 +416,4 @@ def render_pdf(shortlist: Shortlist) -> bytes:
             "generated_at": timezone.now(),
         },
     )
-    return render(html)[0]
+    return core.pdf.render_pdf(html)[0]

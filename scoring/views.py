@@ -13,11 +13,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.forms import posted_id
 from scoring import access, charts, exports, selectors, services, shortlists
 from scoring.forms import EvaluationForm, KnockoutForm
 from scoring.models import Candidate, Criterion, Evaluation, Score, Shortlist, ShortlistDecision, Submission
 from vendors.models import Vendor
-from vendorselect.forms import posted_id
 
 
 def _evaluation(request, pk: int) -> Evaluation:

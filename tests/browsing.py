@@ -5,7 +5,7 @@ The fixtures that use them (`browser`, `page`, `demo`) are in tests/conftest.py.
 
 from pathlib import Path
 
-from vendors.management.commands.seed_demo import demo_password
+from vendorselect.management.commands.seed_demo import demo_password
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent

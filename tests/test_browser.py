@@ -6,7 +6,7 @@ import pytest
 
 from tests.browsing import AXE, login, shot
 from tests.rfp.test_rfp_worker import broker, workers  # noqa: F401 - fixtures: a real worker on Redis
-from vendors.management.commands.seed_demo import demo_password
+from vendorselect.management.commands.seed_demo import demo_password
 
 # Playwright's greenlets see other connection objects, so serialized rollback cannot restore the
 # migrated reference data here; seed_demo re-creates it instead (the `demo` fixture, tests/conftest.py).

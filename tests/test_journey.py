@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.browsing import login, new_page, shot
-from vendors.management.commands.seed_demo import demo_password
+from vendorselect.management.commands.seed_demo import demo_password
 
 # As in tests/test_browser.py: Playwright's greenlets see other connection objects, so serialized
 # rollback cannot restore the migrated reference data here; seed_demo re-creates it instead.

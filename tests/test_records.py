@@ -19,8 +19,10 @@ from django.utils import timezone
 
 from accounts import signatures
 from accounts.models import Signature
+from audits import selectors as audit_selectors
 from audits import services as audit_services
 from audits.models import Audit, AuditAmendment, Capa, Finding, FindingAttachment
+from core import records, trail
 from rfp import services as rfp_services
 from rfp.models import Delivery, Packet, RfpTemplate
 from scoring.models import DerivedOverride, KnockoutRule, Shortlist, ShortlistDecision, ShortlistEntry
@@ -28,7 +30,6 @@ from tests.factories import SiteFactory, UserFactory
 from tests.rfp.conftest import rfp_values
 from tests.scoring.test_shortlists import decide, submitted
 from vendors.models import Contact, DosageForm, Kind, Modality, Phase, Service
-from vendorselect import records, trail
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "Correct-Horse-Battery-9"
@@ -340,7 +341,7 @@ def test_a_signed_audit_refuses_change_through_every_path(world, users):
             with connection.cursor() as cursor:
                 _as_app_role(cursor)
             attempt()
-    assert audit_services.signature_manifest(Audit.objects.get(pk=audit.pk))[0]["valid"] is True
+    assert audit_selectors.signature_manifest(Audit.objects.get(pk=audit.pk))[0]["valid"] is True
     # CAPA follow-up still goes on after signing.
     audit_services.capa_update(capa=Capa.objects.get(finding=finding), user=users["auditor"], status="in_progress")
 
@@ -404,7 +405,7 @@ def test_every_change_of_a_signature_turns_it_invalid(world, users, kind):
         decision = ShortlistDecision.objects.get(signature=original)
         current = signed_content(record.snapshot, decision.decision, decision.comment)
     else:
-        current = audit_services.audit_snapshot(record)
+        current = audit_selectors.audit_snapshot(record)
     assert signatures.is_valid(original, record, current)
     still_valid = []
     for field, change in SIGNATURE_CHANGES.items():

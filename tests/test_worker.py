@@ -79,7 +79,7 @@ def _wait_for(job: ImportJob, statuses: set[str], timeout: float = 60) -> Import
 def reference_data(transactional_db):
     """Roles and vocabularies, re-applied: an earlier transactional test may have flushed them.
     (Not serialized_rollback: reloading the append-only trail tables is refused by design.)"""
-    from vendors.management.commands.seed_demo import Command
+    from vendorselect.management.commands.seed_demo import Command
 
     Command().ensure_reference_data()
 

@@ -14,6 +14,8 @@ from rest_framework.decorators import action
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.response import Response
 
+from core.errors import contains_nul
+from core.openapi import FIELD_ERRORS
 from vendors import selectors, services
 from vendors.access import IMPORT_PERMISSIONS, visible_import_jobs
 from vendors.filters import InspectionFilter, SiteFilter, VendorFilter
@@ -30,8 +32,6 @@ from vendors.models import (
     Site,
     Vendor,
 )
-from vendorselect.errors import contains_nul
-from vendorselect.openapi import FIELD_ERRORS
 
 
 class RolePermissions(DjangoModelPermissions):

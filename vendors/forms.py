@@ -4,9 +4,9 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from core.forms import StyledFormMixin
 from vendors import access
 from vendors.models import Contact, ImportJob, RegulatoryInspection, Service, Site, Vendor
-from vendorselect.forms import StyledFormMixin
 
 IMPORT_EXTENSIONS = {".csv", ".xlsx"}
 

@@ -22,11 +22,11 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django_countries import countries
 
+from core.tabular import FORMULA_PREFIXES
 from vendors.models import DosageForm, Kind, Modality, Phase, Service, Site, Vendor
 
 LIST_SEPARATOR = ";"
 PREVIEW_ROWS = 100
-FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 
 class ImportFileError(Exception):
@@ -608,14 +608,3 @@ def apply_sites(result: ImportResult, user=None, progress=None) -> dict[str, int
         if progress:
             progress(len(result.rows), len(result.rows))
     return result.counts
-
-
-CHECKERS = {"vendors": (check_vendors, apply_vendors), "sites": (check_sites, apply_sites)}
-
-
-def checkers(target: str):
-    if target == "fda_inspections":
-        from vendors import fda
-
-        return fda.check_inspections, fda.apply_inspections
-    return CHECKERS[target]

@@ -9,7 +9,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django_countries.fields import CountryField
 
-from vendorselect import trail
+from core import trail
 
 
 class Term(models.Model):

@@ -6,8 +6,15 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from vendors import importing
+from vendors import fda, importing
 from vendors.models import ImportJob
+
+# The checker (read-only, every row) and the writer (all rows or none) of each import target.
+IMPORTERS = {
+    "vendors": (importing.check_vendors, importing.apply_vendors),
+    "sites": (importing.check_sites, importing.apply_sites),
+    "fda_inspections": (fda.check_inspections, fda.apply_inspections),
+}
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +98,7 @@ def import_job_check(*, job: ImportJob) -> None:
         _fail_file(job, error)
         return
     job.row_count = len(body)
-    check, _ = importing.checkers(job.target)
+    check, _ = IMPORTERS[job.target]
     result = check(columns, body, progress=_reporter(job))
     job.report = result.as_report()
     job.status = ImportJob.Status.INVALID if result.errors else ImportJob.Status.READY
@@ -117,7 +124,7 @@ def import_job_apply(*, job: ImportJob) -> None:
     except importing.ImportFileError as error:
         _fail_file(job, error)
         return
-    check, apply = importing.checkers(job.target)
+    check, apply = IMPORTERS[job.target]
     result = check(columns, body)
     if result.errors:
         job.report = result.as_report()

@@ -1,8 +1,8 @@
 from celery import shared_task
 
+from core import trail
 from vendors import services
 from vendors.models import ImportJob
-from vendorselect import trail
 
 
 @shared_task(acks_late=True)

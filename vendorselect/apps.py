@@ -2,10 +2,7 @@ from django.apps import AppConfig
 
 
 class VendorSelectConfig(AppConfig):
+    """The composition root: settings, URLs, the home and trail pages, commands that span apps."""
+
     name = "vendorselect"
     verbose_name = "VendorSelect"
-
-    def ready(self):
-        from vendorselect import records, trail  # noqa: F401 - trail registers the deploy check
-
-        records.connect()

@@ -13,4 +13,4 @@ app.autodiscover_tasks()
 def load_pdf_renderer(**_):
     """Import WeasyPrint in the worker's main process, before the pool forks: every pool process then
     starts with it loaded instead of paying ~0.8 s on its first PDF (imports start no thread)."""
-    from audits import pdfsandbox  # noqa: F401
+    from core import pdfsandbox  # noqa: F401

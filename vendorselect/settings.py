@@ -56,12 +56,14 @@ INSTALLED_APPS = [
     "csp",
     "pgtrigger",
     "pghistory",
-    "vendorselect",
+    # Shared infrastructure, after pgtrigger: its post_migrate step runs after pgtrigger's installs.
+    "core",
     "accounts",
     "vendors",
     "audits",
     "scoring",
     "rfp",
+    "vendorselect",
 ]
 
 MIDDLEWARE = [
@@ -248,7 +250,7 @@ PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 PGTRIGGER_INSTALL_ON_MIGRATE = True
 # The role the application connects as (DATABASE_URL's user): it owns nothing, and after every
 # migrate (run as the owner role) it is granted what it needs and no UPDATE/DELETE on append-only
-# tables (vendorselect/records.py). Empty: the deployment connects as the owner (not for GxP use).
+# tables (core/records.py). Empty: the deployment connects as the owner (not for GxP use).
 DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "")
 
 # --- REST API -----------------------------------------------------------------------------
@@ -263,8 +265,8 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "vendorselect.pagination.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "vendorselect.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 SPECTACULAR_SETTINGS = {

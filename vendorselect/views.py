@@ -11,11 +11,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.roles import EVALUATOR, MANAGER, ROLE_SLUGS, user_roles
+from audits.access import visible_audits
+from core import trail
+from core.pdf import render_pdf
+from core.tabular import table_response
+from rfp.access import visible_rfps
 from scoring import shortlists
+from scoring.access import blind_evaluations, visible_evaluations
 from scoring.models import Evaluation, Shortlist
 from vendors import selectors as vendor_selectors
-from vendors.exports import table_response
-from vendorselect import trail
 from vendorselect.forms import TrailSearchForm
 
 
@@ -66,11 +70,6 @@ TRAIL_EXPORT_LIMIT = 10_000
 
 def _visible_records(user, label: str):
     """The records of this model the user may see, or None when the model has no history page."""
-    from audits.access import visible_audits
-    from rfp.access import visible_rfps
-    from scoring.access import blind_evaluations, visible_evaluations
-    from scoring.models import Shortlist
-
     if label in ("vendors.Vendor", "vendors.Site", "vendors.RegulatoryInspection"):
         model = apps.get_model(label)
         return model.objects.all() if user.has_perm(f"vendors.view_{model._meta.model_name}") else model.objects.none()
@@ -123,8 +122,6 @@ def trail_search(request):
             items = trail.entries(events[:TRAIL_EXPORT_LIMIT])
             stamp = timezone.now().strftime("%Y%m%d-%H%M")
             if fmt == "pdf":
-                from audits.report import render_pdf
-
                 html = render_to_string(
                     "trail/trail_pdf.html",
                     {

@@ -7,7 +7,7 @@ from django.db.models import F
 
 from accounts.roles import ALL_ROLES
 from tests.factories import UserFactory
-from vendors.management.commands.seed_demo import DEMO_USERS, demo_password
+from vendorselect.management.commands.seed_demo import DEMO_USERS, demo_password
 
 pytestmark = pytest.mark.django_db
 

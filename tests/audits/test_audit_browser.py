@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.browsing import AXE, login, new_page, shot
-from vendors.management.commands.seed_demo import demo_password
+from vendorselect.management.commands.seed_demo import demo_password
 
 # As in tests/test_browser.py: Playwright's greenlets see other connection objects, so serialized
 # rollback cannot restore the migrated reference data here; seed_demo re-creates it instead.

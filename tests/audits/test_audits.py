@@ -447,7 +447,7 @@ def test_report_pdf_has_findings_and_signature_manifest(
 
 
 def test_pdf_renderer_fetches_nothing():
-    from audits.report import render_pdf
+    from core.pdf import render_pdf
 
     payloads = """<link rel="stylesheet" href="http://127.0.0.1:9/x.css">
     <style>@import url("http://169.254.169.254/latest/meta-data/");</style>

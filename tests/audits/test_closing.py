@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pgtrigger
 import pytest
 
-from audits import services
+from audits import selectors, services
 from audits.models import Audit, Capa, Finding, RecordLocked
 from tests.factories import SiteFactory, UserFactory
 
@@ -144,7 +144,7 @@ def test_lead_closes_from_the_page_and_the_audit_stays_a_record(api_as, client_a
     assert 'value="close"' not in page and "The audit is closed" in page
     assert 'value="sign"' not in page and "Record a finding" not in page
     # The signature still matches the record: closing changes no signed content.
-    assert services.signature_manifest(audit)[0]["valid"] is True
+    assert selectors.signature_manifest(audit)[0]["valid"] is True
 
     # Locked through every path: model, service, API.
     audit.agenda = "rewritten"

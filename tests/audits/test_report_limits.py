@@ -4,9 +4,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from audits import pdfsandbox, report, services
+from audits import report, services
 from audits.models import Audit, AuditReport
 from audits.tasks import render_audit_report
+from core import pdf as renderer
+from core import pdfsandbox
 from tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,26 +40,26 @@ def _child(tmp_path, monkeypatch, code: str):
     """Replace the renderer's script with a stand-in child."""
     script = tmp_path / "child.py"
     script.write_text(code)
-    monkeypatch.setattr(report, "SANDBOX", script)
-    monkeypatch.setattr(report, "FORK", False)  # the fresh-interpreter path, which runs the script
+    monkeypatch.setattr(renderer, "SANDBOX", script)
+    monkeypatch.setattr(renderer, "FORK", False)  # the fresh-interpreter path, which runs the script
 
 
 def test_normal_rendering_still_works():
-    pdf, pages, refused = report.render_pdf("<html><body><h1>Report</h1><p>Body</p></body></html>")
+    pdf, pages, refused = renderer.render_pdf("<html><body><h1>Report</h1><p>Body</p></body></html>")
     assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF") and pages == 1 and refused == []
 
 
 def test_time_limit(settings):
     settings.PDF_RENDER_TIMEOUT = 0.01
-    with pytest.raises(report.PdfRenderLimitExceeded) as overrun:
-        report.render_pdf("<p>x</p>")
+    with pytest.raises(renderer.PdfRenderLimitExceeded) as overrun:
+        renderer.render_pdf("<p>x</p>")
     assert str(overrun.value) == "The PDF took longer than the 0.01 s allowed to render (PDF_RENDER_TIMEOUT)."
 
 
 def test_memory_limit(settings):
     settings.PDF_RENDER_MEMORY_MB = 64
-    with pytest.raises(report.PdfRenderLimitExceeded, match=r"more than the 64 MB of memory allowed"):
-        report.render_pdf("<table>" + "<tr><td>cell</td><td>cell</td></tr>" * 3000 + "</table>")
+    with pytest.raises(renderer.PdfRenderLimitExceeded, match=r"more than the 64 MB of memory allowed"):
+        renderer.render_pdf("<table>" + "<tr><td>cell</td><td>cell</td></tr>" * 3000 + "</table>")
 
 
 def test_overrun_fails_the_report_without_retry(client_as, drafted, settings, django_capture_on_commit_callbacks):
@@ -85,18 +87,18 @@ def test_overrun_fails_the_report_without_retry(client_as, drafted, settings, dj
 
 def test_memory_crash_of_native_code_is_a_limit_failure(tmp_path, monkeypatch):
     _child(tmp_path, monkeypatch, "import os\nos.abort()\n")
-    with pytest.raises(report.PdfRenderLimitExceeded, match=r"1024 MB of memory .* stopped with SIGABRT"):
-        report.render_pdf("<p>x</p>")
+    with pytest.raises(renderer.PdfRenderLimitExceeded, match=r"1024 MB of memory .* stopped with SIGABRT"):
+        renderer.render_pdf("<p>x</p>")
 
 
 def test_other_failures_are_reported_and_not_limits(tmp_path, monkeypatch, drafted, users):
     _child(tmp_path, monkeypatch, "import sys\nsys.stderr.write('Traceback...\\nValueError: bad\\n')\nsys.exit(1)\n")
-    with pytest.raises(report.PdfRenderError) as failure:
-        report.render_pdf("<p>x</p>")
-    assert not isinstance(failure.value, report.PdfRenderLimitExceeded)
+    with pytest.raises(renderer.PdfRenderError) as failure:
+        renderer.render_pdf("<p>x</p>")
+    assert not isinstance(failure.value, renderer.PdfRenderLimitExceeded)
     assert str(failure.value) == "The PDF renderer failed: ValueError: bad"
     item = AuditReport.objects.create(audit=Audit.objects.get(pk=drafted.pk), requested_by=users["auditor"])
-    with pytest.raises(report.PdfRenderError):  # unexpected: raised for the worker to log
+    with pytest.raises(renderer.PdfRenderError):  # unexpected: raised for the worker to log
         report.render_report(item)
     item.refresh_from_db()
     assert item.status == "failed" and item.error == "The PDF renderer failed: ValueError: bad"
@@ -109,7 +111,7 @@ def test_child_gets_limits_and_no_secrets(tmp_path, monkeypatch, settings):
         tmp_path,
         monkeypatch,
         "import json, os, resource, sys\n"
-        f"sys.path.insert(0, {str(report.SANDBOX.parent)!r})\n"
+        f"sys.path.insert(0, {str(renderer.SANDBOX.parent)!r})\n"
         "import pdfsandbox\n"
         "pdfsandbox.limit(int(sys.argv[1]), int(sys.argv[2]))\n"
         "info = [sorted(os.environ), resource.getrlimit(resource.RLIMIT_AS), resource.getrlimit(resource.RLIMIT_CPU),"
@@ -118,32 +120,32 @@ def test_child_gets_limits_and_no_secrets(tmp_path, monkeypatch, settings):
     )
     settings.PDF_RENDER_TIMEOUT = 30
     settings.PDF_RENDER_MEMORY_MB = 512
-    pdf, pages, (environment, memory, cpu, isolated, html) = report.render_pdf("<p>ünïcode</p>")
+    pdf, pages, (environment, memory, cpu, isolated, html) = renderer.render_pdf("<p>ünïcode</p>")
     assert pdf == b"%PDF-stand-in" and pages == 1 and html == "<p>ünïcode</p>"
     assert memory == [512 * 1024 * 1024] * 2 and cpu == [35, 36] and isolated == 1
     assert not {"DATABASE_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"} & set(environment)
 
 
 def test_sandbox_runs_in_process_and_agrees_on_exit_codes():
-    assert pdfsandbox.EXIT_MEMORY == report.SANDBOX_EXIT_MEMORY
-    assert report.SANDBOX.name == "pdfsandbox.py" and report.SANDBOX.exists()
+    assert pdfsandbox.EXIT_MEMORY == renderer.SANDBOX_EXIT_MEMORY
+    assert renderer.SANDBOX.name == "pdfsandbox.py" and renderer.SANDBOX.exists()
     pdf, pages, refused = pdfsandbox.render('<p>x</p><img src="http://127.0.0.1:9/a.png">')
     assert pdf.startswith(b"%PDF") and pages == 1 and refused == ["http://127.0.0.1:9/a.png"]
 
 
 def test_forked_child_reports_failures_and_limits(monkeypatch, settings):
     """The single-threaded path forks a child of this process (WeasyPrint loaded): same answers."""
-    assert report.FORK
-    pdf, pages, _ = report.render_pdf("<p>forked</p>")
+    assert renderer.FORK
+    pdf, pages, _ = renderer.render_pdf("<p>forked</p>")
     assert pdf.startswith(b"%PDF") and pages == 1
 
     def broken(html):
         raise ValueError("bad")
 
     monkeypatch.setattr(pdfsandbox, "render", broken)  # inherited by the forked child
-    with pytest.raises(report.PdfRenderError, match="The PDF renderer failed: ValueError: bad") as failure:
-        report.render_pdf("<p>x</p>")
-    assert not isinstance(failure.value, report.PdfRenderLimitExceeded)
+    with pytest.raises(renderer.PdfRenderError, match="The PDF renderer failed: ValueError: bad") as failure:
+        renderer.render_pdf("<p>x</p>")
+    assert not isinstance(failure.value, renderer.PdfRenderLimitExceeded)
 
     def endless(html):
         while True:
@@ -151,5 +153,5 @@ def test_forked_child_reports_failures_and_limits(monkeypatch, settings):
 
     monkeypatch.setattr(pdfsandbox, "render", endless)
     settings.PDF_RENDER_TIMEOUT = 0.5
-    with pytest.raises(report.PdfRenderLimitExceeded, match=r"longer than the 0\.5 s"):
-        report.render_pdf("<p>x</p>")
+    with pytest.raises(renderer.PdfRenderLimitExceeded, match=r"longer than the 0\.5 s"):
+        renderer.render_pdf("<p>x</p>")

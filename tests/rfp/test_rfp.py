@@ -198,12 +198,12 @@ def test_no_user_field_makes_the_renderer_fetch_anything(approved, users, django
 
 
 def test_a_failed_packet_shows_its_reason_and_retries(rfp, users, monkeypatch, django_capture_on_commit_callbacks):
-    from audits import report
+    from core import pdf
 
     def too_slow(html, meanwhile=None):
-        raise report.PdfRenderLimitExceeded("The PDF took longer than the 120 s allowed to render.")
+        raise pdf.PdfRenderLimitExceeded("The PDF took longer than the 120 s allowed to render.")
 
-    monkeypatch.setattr(report, "render_pdf", too_slow)
+    monkeypatch.setattr(pdf, "render_pdf", too_slow)
     packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
     assert {p.status for p in packets} == {"failed"} and "120 s" in packets[0].error
     monkeypatch.undo()

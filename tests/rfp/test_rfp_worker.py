@@ -222,7 +222,7 @@ def lead():
     them), and the procurement lead who runs the evaluation."""
     from accounts.roles import PROCUREMENT_LEAD
     from tests.factories import UserFactory
-    from vendors.management.commands.seed_demo import Command
+    from vendorselect.management.commands.seed_demo import Command
 
     Command().ensure_reference_data()
     return UserFactory(username="packet-lead", first_name="Priya", last_name="Raman", roles=[PROCUREMENT_LEAD])

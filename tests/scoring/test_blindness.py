@@ -166,7 +166,7 @@ def test_an_evaluator_moved_past_stays_blind_through_a_returned_version(half_sub
 
 
 def test_moving_to_review_before_everyone_submitted_needs_a_recorded_reason(half_submitted, api_as, client_as):
-    from vendorselect import trail
+    from core import trail
 
     evaluation, _ = half_submitted
     url = f"/api/v1/evaluations/{evaluation.pk}/transition/"

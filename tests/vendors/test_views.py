@@ -193,7 +193,7 @@ FORMULA_CELLS = [
 
 @pytest.mark.parametrize("value, neutralised", FORMULA_CELLS)
 def test_spreadsheet_safe_neutralises_formula_starts(value, neutralised):
-    from vendors.exports import spreadsheet_safe
+    from core.tabular import spreadsheet_safe
 
     assert spreadsheet_safe(value) == ("'" + value if neutralised else value)
 
@@ -229,7 +229,7 @@ def test_exports_neutralise_tab_cr_and_padded_formulas_in_csv_and_xlsx(client_as
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_table_response_neutralises_every_text_cell_but_not_numbers(fmt):
-    from vendors.exports import table_response
+    from core.tabular import table_response
 
     rows = [["a", "b", "c"], ["\t=cmd|' /C calc'!A0", -5, "\r+1"], [" =1", 1.5, "ok"]]
     response = table_response(rows, fmt, f"t.{fmt}", "T")

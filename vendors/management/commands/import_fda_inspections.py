@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import trail
 from vendors import fda, importing
-from vendorselect import trail
 
 
 class Command(BaseCommand):

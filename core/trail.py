@@ -4,7 +4,7 @@ Each regulated model has an append-only event table: one row per insert, update 
 whatever the path (page, API, admin, bulk update, import, raw SQL), with the context of the
 request or task that made it (user, URL, reason). This module turns those rows into readable
 entries (who, when, what, field: old -> new, reason) for the history tabs and QA's search.
-It lives in the project package because it reads across every app.
+It lives in core because it reads across every app, through the app registry (it imports none).
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """Idempotent, fictional demo data: one user per role and a register of 44 vendors.
 
+In the project package (the top layer) because it spans every app.
+
 Every vendor, site and inspection is keyed on a natural key (vendor name, site name,
 inspection source id), so running the command again updates rather than duplicates.
 """
@@ -16,8 +18,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import roles
+from audits import services as audit_services
+from audits.models import Audit
+from core import trail
+from scoring import selectors, shortlists
+from scoring import services as scoring_services
+from scoring.models import Evaluation
 from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Site, Vendor
-from vendorselect import trail
 
 # user name, first name, last name, roles
 DEMO_USERS = [
@@ -488,9 +495,6 @@ class Command(BaseCommand):
 
     def seed_audits(self):
         """Two completed audits: one clean, one with a major finding whose CAPA is overdue."""
-        from audits import services as audits
-        from audits.models import Audit
-
         auditor = get_user_model().objects.get(username="auditor")
         today = date.today()
         plans = [
@@ -512,7 +516,7 @@ class Command(BaseCommand):
             site = Site.objects.filter(vendor__name=vendor_name).order_by("name").first()
             if site is None or Audit.objects.filter(site=site).exists():
                 continue
-            audit = audits.audit_create(
+            audit = audit_services.audit_create(
                 user=auditor,
                 site=site,
                 type="qualification",
@@ -520,11 +524,11 @@ class Command(BaseCommand):
                 planned_end=today - timedelta(days=58),
                 scope=["quality_management", "deviations_capa", "data_integrity"],
             )
-            audit = audits.audit_transition(audit=audit, user=auditor, action="start")
+            audit = audit_services.audit_transition(audit=audit, user=auditor, action="start")
             Audit.objects.filter(pk=audit.pk).update(actual_start=today - timedelta(days=60))
             audit = Audit.objects.get(pk=audit.pk)
             for severity, area, text, reference, due_in in findings:
-                audits.finding_add(
+                audit_services.finding_add(
                     audit=audit,
                     user=auditor,
                     severity=severity,
@@ -533,21 +537,18 @@ class Command(BaseCommand):
                     regulation_reference=reference,
                     capa_due_date=today + timedelta(days=due_in),
                 )
-            audit = audits.audit_transition(audit=audit, user=auditor, action="draft_report")
+            audit = audit_services.audit_transition(audit=audit, user=auditor, action="draft_report")
             Audit.objects.filter(pk=audit.pk).update(actual_end=today - timedelta(days=58))
 
     def seed_evaluation(self):
         """One evaluation in scoring: AHP weights, a red-flag gate, one evaluator submitted, one halfway."""
-        from scoring import services as scoring
-        from scoring.models import Evaluation
-
         name = "Peptide API for Phase II/III (demo)"
         if Evaluation.objects.filter(name=name).exists():
             return
         User = get_user_model()
         lead = User.objects.get(username="lead")
         evaluators = list(User.objects.filter(username__in=["evaluator", "evaluator2"]).order_by("username"))
-        evaluation = scoring.evaluation_create(
+        evaluation = scoring_services.evaluation_create(
             lead=lead,
             name=name,
             evaluators=evaluators,
@@ -574,10 +575,10 @@ class Command(BaseCommand):
             [1, 1, 2, 3, 1, 5],
             [1 / 5, 1 / 5, 1 / 3, 1 / 2, 1 / 5, 1],
         ]
-        scoring.weights_set_ahp(evaluation=evaluation, user=lead, pairwise=pairwise)
-        scoring.knockout_rule_set(evaluation=evaluation, user=lead, rules={"no_red_flags": 5})
+        scoring_services.weights_set_ahp(evaluation=evaluation, user=lead, pairwise=pairwise)
+        scoring_services.knockout_rule_set(evaluation=evaluation, user=lead, rules={"no_red_flags": 5})
         candidates = [
-            scoring.candidate_add(evaluation=evaluation, user=lead, vendor=Vendor.objects.get(name=vendor))
+            scoring_services.candidate_add(evaluation=evaluation, user=lead, vendor=Vendor.objects.get(name=vendor))
             for vendor in [
                 "Quillon Peptide Works",
                 "Obsidian Peptides",
@@ -588,7 +589,7 @@ class Command(BaseCommand):
                 "Atlas Integrated Pharma Partners",
             ]
         ]
-        evaluation = scoring.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
+        evaluation = scoring_services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
         judged = list(evaluation.criteria.filter(evidence=""))
         rng = random.Random(7)
         for number, evaluator in enumerate(evaluators):
@@ -603,7 +604,7 @@ class Command(BaseCommand):
                         3 + (hash_name(candidate.vendor.name) + criterion.position) % 3 - 1 + rng.choice([0, 0, 1, -1]),
                     ),
                 )
-                scoring.score_save(
+                scoring_services.score_save(
                     evaluation=evaluation,
                     user=evaluator,
                     candidate_id=candidate.pk,
@@ -612,22 +613,18 @@ class Command(BaseCommand):
                     rationale="",
                 )
             if number == 0:
-                scoring.evaluator_submit(evaluation=evaluation, user=evaluator)
+                scoring_services.evaluator_submit(evaluation=evaluation, user=evaluator)
 
     def seed_shortlist(self):
         """A second evaluation, fully scored and in review, whose shortlist awaits two signatures
         (procurement manager and QA head): what a manager's home shows first."""
-        from scoring import services as scoring
-        from scoring import shortlists
-        from scoring.models import Evaluation
-
         name = "Sterile fill-finish for Phase I (demo)"
         if Evaluation.objects.filter(name=name).exists():
             return
         User = get_user_model()
         lead = User.objects.get(username="lead")
         evaluators = list(User.objects.filter(username__in=["evaluator", "evaluator2"]).order_by("username"))
-        evaluation = scoring.evaluation_create(
+        evaluation = scoring_services.evaluation_create(
             lead=lead,
             name=name,
             evaluators=evaluators,
@@ -643,25 +640,23 @@ class Command(BaseCommand):
             "Eastgate Sterile Injectables",
         ]
         candidates = [
-            scoring.candidate_add(evaluation=evaluation, user=lead, vendor=Vendor.objects.get(name=vendor))
+            scoring_services.candidate_add(evaluation=evaluation, user=lead, vendor=Vendor.objects.get(name=vendor))
             for vendor in vendors
         ]
-        evaluation = scoring.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
+        evaluation = scoring_services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
         for number, evaluator in enumerate(evaluators):
             for rank, candidate in enumerate(candidates):
                 for criterion in evaluation.scored_criteria():
                     value = max(1, min(5, 5 - rank + (criterion.position + number) % 2 - 1 + (rank == 0)))
-                    scoring.score_save(
+                    scoring_services.score_save(
                         evaluation=evaluation,
                         user=evaluator,
                         candidate_id=candidate.pk,
                         criterion_id=criterion.pk,
                         value=value,
                     )
-            scoring.evaluator_submit(evaluation=evaluation, user=evaluator)
-        evaluation = scoring.evaluation_transition(evaluation=evaluation, user=lead, action="start_review")
-        from scoring import selectors
-
+            scoring_services.evaluator_submit(evaluation=evaluation, user=evaluator)
+        evaluation = scoring_services.evaluation_transition(evaluation=evaluation, user=lead, action="start_review")
         ranking = selectors.ranking(evaluation, lead)
         top = [row.candidate.pk for row in ranking.rows if row.rank is not None][:2]
         shortlist = shortlists.shortlist_propose(

@@ -1,6 +1,6 @@
 """The PDF renderer's own process: WeasyPrint under an address-space and CPU limit, fetching nothing.
 
-Run by audits.report as ``python -I pdfsandbox.py MEMORY_BYTES CPU_SECONDS`` with the HTML on
+Run by core.pdf as ``python -I pdfsandbox.py MEMORY_BYTES CPU_SECONDS`` with the HTML on
 standard input. It writes one JSON line (page count, refused URLs) and then the PDF bytes to standard
 output. This module imports no Django: the child starts from a clean interpreter, without the parent's
 settings, secrets or database connections.

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connections
 from django.db.models.signals import post_migrate
 
-logger = logging.getLogger("vendorselect.records")
+logger = logging.getLogger(__name__)
 
 IMMUTABLE_OPERATION = pgtrigger.Update | pgtrigger.Delete
 
@@ -211,4 +211,4 @@ def _after_migrate(sender, using, **kwargs) -> None:
 
 
 def connect() -> None:
-    post_migrate.connect(_after_migrate, dispatch_uid="vendorselect.records.protect_database")
+    post_migrate.connect(_after_migrate, dispatch_uid="core.records.protect_database")
