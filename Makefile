@@ -60,6 +60,7 @@ lint: install-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports  # the layers (pyproject.toml [tool.importlinter], docs/architecture.md)
+	DJANGO_DEBUG=1 $(VENV)/bin/mypy  # engine, core, services and selectors (pyproject.toml [tool.mypy])
 
 check-deploy: install
 	SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=vendorselect.example.com \

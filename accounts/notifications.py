@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Notification
+from core import outbox
 
 logger = logging.getLogger("vendorselect.notifications")
+EMAIL_TASK = "accounts.tasks.send_notification_emails"
 
 
 def notify(recipients, kind: str, subject: str, body: str = "", url: str = "", key: str = "") -> list[Notification]:
@@ -35,17 +37,12 @@ def notify(recipients, kind: str, subject: str, body: str = "", url: str = "", k
     else:
         ids = [n.pk for n in created]
     if ids:
-        transaction.on_commit(lambda: _queue_emails(ids))
+        # Written with the notifications, published after commit (core.outbox): a broker that is down
+        # delays the e-mails until the relay's next run; the daily reminder run sends any still unsent.
+        ids = sorted(ids)
+        batch = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
+        outbox.enqueue_on_commit(EMAIL_TASK, ids, key=f"notification-emails:{ids[0]}:{batch}")
     return created
-
-
-def _queue_emails(ids: list[int]) -> None:
-    from accounts.tasks import send_notification_emails
-
-    try:
-        send_notification_emails.delay(ids)
-    except Exception:  # broker down: the inbox entry stands; the next reminder run re-sends unsent mail
-        logger.exception("Could not queue notification e-mails %s", ids)
 
 
 def send_emails(ids: list[int]) -> int:

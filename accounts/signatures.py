@@ -16,12 +16,15 @@ from django.core.mail import mail_admins
 from django.utils import timezone
 
 from accounts.models import RefusedAttempt, Signature
+from core.errors import ServiceError
 
 logger = logging.getLogger("vendorselect.signatures")
 
 
-class SignatureError(Exception):
-    pass
+class SignatureError(ServiceError):
+    """The signer's password was not correct: refused as invalid input of the password field."""
+
+    field = "password"
 
 
 def signature_hash(

@@ -6,31 +6,17 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from audits import access, selectors, services
 from audits.models import AREAS, OUTCOMES, Audit, AuditAmendment, Capa, Finding
-from core.errors import refusal_response, request_object
+from core.errors import request_object
 from core.openapi import VALIDATION_ERROR
 from vendors.models import Site
 
 DETAIL = inline_serializer("AuditRefusal", {"detail": serializers.CharField()})
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The record's state does not allow this change."
-    default_code = "conflict"
-
-
-def _respond(call, serializer, success=status.HTTP_200_OK):
-    try:
-        result = call()
-    except services.AuditError as error:
-        return refusal_response(error)
-    return Response(serializer(result).data, status=success)
 
 
 class CapaSerializer(serializers.ModelSerializer):
@@ -182,20 +168,17 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        return _respond(
-            lambda: services.audit_create(
-                user=request.user,
-                site=data["site"],
-                type=data["type"],
-                planned_start=data["planned_start"],
-                planned_end=data["planned_end"],
-                co_auditors=data.get("co_auditors", []),
-                scope=data.get("scope", []),
-                agenda=data.get("agenda", ""),
-            ),
-            AuditSerializer,
-            status.HTTP_201_CREATED,
+        audit = services.audit_create(
+            user=request.user,
+            site=data["site"],
+            type=data["type"],
+            planned_start=data["planned_start"],
+            planned_end=data["planned_end"],
+            co_auditors=data.get("co_auditors", []),
+            scope=data.get("scope", []),
+            agenda=data.get("agenda", ""),
         )
+        return Response(AuditSerializer(audit).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=inline_serializer(
@@ -206,12 +189,8 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
         audit = self.get_object()
-        return _respond(
-            lambda: services.audit_transition(
-                audit=audit, user=request.user, action=str(request_object(request).get("action", ""))
-            ),
-            AuditSerializer,
-        )
+        action = str(request_object(request).get("action", ""))
+        return Response(AuditSerializer(services.audit_transition(audit=audit, user=request.user, action=action)).data)
 
     @extend_schema(
         request=inline_serializer("AuditOutcome", {"outcome": serializers.ChoiceField(choices=OUTCOMES)}),
@@ -220,11 +199,9 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     @action(detail=True, methods=["post"])
     def outcome(self, request, pk=None):
         audit = self.get_object()
-        return _respond(
-            lambda: services.audit_record_outcome(
-                audit=audit, user=request.user, outcome=str(request_object(request).get("outcome", ""))
-            ),
-            AuditSerializer,
+        outcome = str(request_object(request).get("outcome", ""))
+        return Response(
+            AuditSerializer(services.audit_record_outcome(audit=audit, user=request.user, outcome=outcome)).data
         )
 
     @extend_schema(
@@ -234,15 +211,12 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     @action(detail=True, methods=["post"])
     def sign(self, request, pk=None):
         audit = self.get_object()
-        try:
-            services.audit_sign(
-                request=request._request,
-                audit=audit,
-                user=request.user,
-                password=str(request_object(request).get("password", "")),
-            )
-        except services.AuditError as error:
-            return refusal_response(error)
+        services.audit_sign(
+            request=request._request,
+            audit=audit,
+            user=request.user,
+            password=str(request_object(request).get("password", "")),
+        )
         return Response(AuditSerializer(self.get_queryset().get(pk=audit.pk)).data)
 
     @extend_schema(
@@ -259,17 +233,14 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     @action(detail=True, methods=["post"])
     def amendments(self, request, pk=None):
         audit = self.get_object()
-        try:
-            body = request_object(request)
-            amendment = services.amendment_add(
-                audit=audit,
-                user=request.user,
-                reason=str(body.get("reason", "")),
-                text=str(body.get("text", "")),
-                outcome=str(body.get("outcome", "") or ""),
-            )
-        except services.AuditError as error:
-            return refusal_response(error)
+        body = request_object(request)
+        amendment = services.amendment_add(
+            audit=audit,
+            user=request.user,
+            reason=str(body.get("reason", "")),
+            text=str(body.get("text", "")),
+            outcome=str(body.get("outcome", "") or ""),
+        )
         return Response(
             {
                 "id": amendment.pk,
@@ -290,11 +261,8 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         audit = self.get_object()
         data = FindingInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return _respond(
-            lambda: services.finding_add(audit=audit, user=request.user, **data.validated_data),
-            FindingSerializer,
-            status.HTTP_201_CREATED,
-        )
+        finding = services.finding_add(audit=audit, user=request.user, **data.validated_data)
+        return Response(FindingSerializer(finding).data, status=status.HTTP_201_CREATED)
 
 
 class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
@@ -310,14 +278,7 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Updat
         )
 
     def perform_update(self, serializer):
-        try:
-            services.capa_update(capa=serializer.instance, user=self.request.user, **serializer.validated_data)
-        except services.AuditError as error:
-            if error.status == 403:
-                raise PermissionDenied(error.message) from None
-            if error.status == 409:
-                raise Conflict(error.message) from None
-            raise serializers.ValidationError({error.field or "detail": [error.message]}) from None
+        services.capa_update(capa=serializer.instance, user=self.request.user, **serializer.validated_data)
 
 
 def register_routes(router) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 from django.conf import settings
 from django.db import transaction
@@ -15,9 +16,9 @@ from accounts import signatures
 from accounts.models import Signature
 from audits import access
 from audits.models import AREAS, Audit, AuditAmendment, AuditReport, Capa, Finding, FindingAttachment
+from audits.report import REPORTS
 from audits.selectors import audit_snapshot
-from audits.tasks import render_audit_report
-from core import trail
+from core import outbox, trail
 from core.errors import ServiceError
 
 
@@ -25,7 +26,7 @@ class AuditError(ServiceError):
     """A refused action on an audit, finding or CAPA."""
 
 
-def _refuse(message: str, field: str | None = None, status: int = 400):
+def _refuse(message: str, field: str | None = None, status: int = 400) -> NoReturn:
     raise AuditError(message, field, status)
 
 
@@ -147,7 +148,7 @@ def finding_add(
             description=description.strip(),
             capa_required=capa_required,
         )
-        if capa_required:
+        if capa_required and capa_due_date is not None:  # checked above: a CAPA has a due date
             Capa.objects.create(finding=finding, due_date=capa_due_date, owner=capa_owner.strip())
     return finding
 
@@ -279,7 +280,7 @@ def audit_sign(*, request, audit: Audit, user, password: str):
     A refusal is recorded (after the rollback), like every refused signature."""
     try:
         return _sign(request, audit, user, password)
-    except AuditError as error:
+    except ServiceError as error:  # the service's refusals and a wrong password alike
         signatures.record_refusal(user=user, record=audit, action="sign audit report", reason=error.message)
         raise
 
@@ -289,10 +290,8 @@ def _sign(request, audit: Audit, user, password: str):
         _refuse("Only the lead auditor signs the report.", status=403)
     if audit.status != Audit.Status.REPORT_DRAFTED:
         _refuse(f"Only a drafted report can be signed; this one is {audit.get_status_display().lower()}.", status=409)
-    try:
-        signatures.reauthenticate(request=request, user=user, password=password, record=audit)
-    except signatures.SignatureError as error:
-        _refuse(str(error), "password")
+    # A wrong password raises SignatureError (a refusal under "password"), outside any transaction.
+    signatures.reauthenticate(request=request, user=user, password=password, record=audit)
     with transaction.atomic():
         audit = Audit.objects.select_for_update().get(pk=audit.pk)
         if audit.status != Audit.Status.REPORT_DRAFTED:
@@ -334,6 +333,7 @@ def report_request(*, audit: Audit, user):
         _refuse("Only the audit's auditors generate its report.", status=403)
     if audit.status not in (Audit.Status.REPORT_DRAFTED, Audit.Status.SIGNED, Audit.Status.CLOSED):
         _refuse("Draft the report before generating its PDF.", status=409)
-    report = AuditReport.objects.create(audit=audit, requested_by=user)
-    transaction.on_commit(lambda: render_audit_report.delay(report.pk))
+    with transaction.atomic():  # the report and its outbox message, together
+        report = AuditReport.objects.create(audit=audit, requested_by=user)
+        outbox.enqueue_job(REPORTS, report.pk)
     return report

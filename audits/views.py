@@ -14,6 +14,7 @@ from audits import access, schedule, selectors, services
 from audits.api import CapaFilter
 from audits.forms import AuditForm, FindingForm
 from audits.models import AREAS, Audit, AuditReport, Capa, Finding, FindingAttachment
+from core.errors import refusals_on_page
 from core.forms import posted_id
 
 
@@ -91,12 +92,9 @@ def audit_create(request):
         raise PermissionDenied("Only auditors plan audits.")
     form = AuditForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals_on_page(request, form, success="Audit planned.") as outcome:
             audit = services.audit_create(user=request.user, **form.cleaned_data)
-        except services.AuditError as error:
-            form.add_error(error.field, error.message)
-        else:
-            messages.success(request, "Audit planned.")
+        if not outcome.refused:
             return redirect(audit)
     return render(request, "audits/audit_form.html", {"form": form})
 
@@ -115,7 +113,9 @@ def audit_detail(request, pk: int):
     form = FindingForm()
     if request.method == "POST":
         action = request.POST.get("action", "")
-        try:
+        if action == "finding":
+            form = FindingForm(request.POST)
+        with refusals_on_page(request, form if action == "finding" else None):
             if action in services.ACTIONS:
                 audit = services.audit_transition(audit=audit, user=request.user, action=action)
                 messages.success(request, f"Done: {services.ACTIONS[action]}.")
@@ -150,20 +150,11 @@ def audit_detail(request, pk: int):
                 messages.success(
                     request, f"Outcome recorded: {audit.get_outcome_display()}; the supplier list is updated."
                 )
-            elif action == "finding":
-                form = FindingForm(request.POST)
-                if form.is_valid():
-                    finding = services.finding_add(audit=audit, user=request.user, **form.cleaned_data)
-                    form = FindingForm()
-                    if not request.htmx:
-                        messages.success(request, f"Finding {finding.number} recorded.")
-        except services.AuditError as error:
-            if error.status == 403:
-                raise PermissionDenied(error.message) from None
-            if action == "finding":
-                form.add_error(error.field if error.field in form.fields else None, error.message)
-            else:
-                messages.error(request, error.message)
+            elif action == "finding" and form.is_valid():
+                finding = services.finding_add(audit=audit, user=request.user, **form.cleaned_data)
+                form = FindingForm()
+                if not request.htmx:
+                    messages.success(request, f"Finding {finding.number} recorded.")
         if not request.htmx and not form.errors:
             return redirect(audit)
     findings = Finding.objects.filter(audit=audit).select_related("capa").prefetch_related("attachments")
@@ -237,13 +228,8 @@ def capa_tracker(request):
         changes = {"status": request.POST.get("status", capa.status)}
         if "vendor_response" in request.POST:
             changes["vendor_response"] = request.POST["vendor_response"]
-        try:
+        with refusals_on_page(request, success="CAPA updated."):
             services.capa_update(capa=capa, user=request.user, **changes)
-            messages.success(request, "CAPA updated.")
-        except services.AuditError as error:
-            if error.status == 403:
-                raise PermissionDenied(error.message) from None
-            messages.error(request, error.message)
         return redirect(request.get_full_path())
     capa_filter = CapaFilter(request.GET, queryset=capas.order_by("due_date", "pk"))
     page = Paginator(capa_filter.qs, 30).get_page(request.GET.get("page"))

@@ -23,7 +23,7 @@ writes acknowledged, lost (acknowledged but not in the database) and the answers
 
 The workers run with CELERY_TASK_SOFT_TIME_LIMIT=10 s (hard 70 s, so Redis hands an unacknowledged
 message of a dead worker to another after 140 s, and the sweep takes over a dead render after
-140 s), PACKET_REQUEUE_AFTER=20 s and beat every 5 s; production's 600/660/1320 s, 120 s and 60 s
+140 s), OUTBOX_REQUEUE_AFTER=20 s and beat every 5 s; production's 600/660/1320 s, 120 s and 60 s
 stretch those waits to ~22 min for the renders cut off by a kill, ~2–3 min for the rest.
 """
 
@@ -53,7 +53,7 @@ PORT, PG_PORT, REDIS_PORT = 8767, 5440, 6390
 DATABASE = f"postgres://postgres@127.0.0.1:{PG_PORT}/faults"
 BROKER = f"redis://127.0.0.1:{REDIS_PORT}/0"
 # Shorter than production so that a scenario ends in minutes; see the module's docstring.
-FAST = {"CELERY_TASK_SOFT_TIME_LIMIT": "10", "PACKET_REQUEUE_AFTER": "20", "OUTBOX_RELAY_SECONDS": "5"}
+FAST = {"CELERY_TASK_SOFT_TIME_LIMIT": "10", "OUTBOX_REQUEUE_AFTER": "20", "OUTBOX_RELAY_SECONDS": "5"}
 
 
 class Postgres:
@@ -158,8 +158,9 @@ def reset(ids, media: Path) -> None:
     """Queue the batch again as if just generated: no files, no claims, fresh outbox messages."""
     from django.utils import timezone
 
+    from core.models import OutboxMessage
     from rfp import services
-    from rfp.models import OutboxMessage, Packet
+    from rfp.models import Packet
 
     shutil.rmtree(media / "packets", ignore_errors=True)
     Packet.objects.filter(pk__in=ids).update(
@@ -248,7 +249,7 @@ class Writers:
 def scenario(name: str, ids, rfp_id: int, scratch: Path, env: dict, timeout: float, token: str, servers) -> dict:
     from django.db.models.functions import Now
 
-    from rfp import services
+    from core import outbox
     from rfp.models import Packet
 
     media = scratch / "media"
@@ -262,7 +263,7 @@ def scenario(name: str, ids, rfp_id: int, scratch: Path, env: dict, timeout: flo
     result: dict = {"scenario": name}
     try:
         started = time.monotonic()
-        db_retry(services.relay_outbox)
+        db_retry(outbox.relay)
         while db_retry(done_count, ids) < 0.3 * len(ids):
             if time.monotonic() - started > timeout:
                 raise SystemExit(f"{name}: the batch did not reach 30 % within {timeout:.0f} s")
@@ -372,7 +373,7 @@ def main() -> None:
             f"private PostgreSQL :{PG_PORT} and Redis :{REDIS_PORT}; {len(ids)} packets of RFP {rfp.pk} in "
             f"{time.perf_counter() - started:.0f} s; worker --concurrency 2, beat every "
             f"{FAST['OUTBOX_RELAY_SECONDS']} s, soft time limit {FAST['CELERY_TASK_SOFT_TIME_LIMIT']} s, "
-            f"PACKET_REQUEUE_AFTER {FAST['PACKET_REQUEUE_AFTER']} s"
+            f"OUTBOX_REQUEUE_AFTER {FAST['OUTBOX_REQUEUE_AFTER']} s"
         )
         for name in args.only.split(","):
             result = scenario(name, ids, rfp.pk, scratch, env, args.timeout, token, servers)

@@ -306,8 +306,10 @@ def wait_done(ids, timeout: float) -> None:
 
 
 def through_worker(ids, scratch: Path, run: int, concurrency: int) -> tuple[float, float]:
+    from core import outbox
+    from core.models import OutboxMessage
     from rfp import services
-    from rfp.models import OutboxMessage, Packet
+    from rfp.models import Packet
 
     worker = celery_worker(scratch / f"worker-{run}-{concurrency}.log", dict(os.environ), concurrency)
     try:
@@ -316,7 +318,7 @@ def through_worker(ids, scratch: Path, run: int, concurrency: int) -> tuple[floa
             [OutboxMessage(task=services.RENDER_TASK, key=f"bench:{run}:{concurrency}:{pk}", args=[pk]) for pk in ids]
         )
         started = time.perf_counter()
-        assert services.relay_outbox() == len(ids)
+        assert outbox.relay() == len(ids)
         wait_done(ids, timeout=60 * len(ids))
         elapsed = time.perf_counter() - started
     finally:

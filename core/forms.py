@@ -1,10 +1,20 @@
 """Form helpers every app's pages share: the layout's widget classes, ids read from posted forms."""
 
+from typing import TYPE_CHECKING
+
 from django import forms
+
+if TYPE_CHECKING:
+    from django.forms.utils import ErrorDict
 
 
 class StyledFormMixin:
     """Gives widgets the layout's CSS classes and marks invalid fields for assistive tech."""
+
+    if TYPE_CHECKING:  # provided by the form class it is mixed into
+        fields: dict[str, forms.Field]
+        is_bound: bool
+        errors: ErrorDict
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,6 +6,10 @@ rather than on each view: 401 and 403 where a sign-in is needed, 404 where the p
 (or a page of a list), 400 where there is a body or a filter to validate, 415 where there is a body,
 and 503 everywhere (the database is briefly unreachable: retry after the Retry-After seconds).
 An operation's own @extend_schema entry for a code wins.
+
+A service's refusal (core.errors.ServiceError) is answered by core.errors.api_exception_handler in
+these same shapes: field errors as FIELD_ERRORS (400), the others as ERROR_DETAIL under "detail"
+(403, 404, and 409 for a conflict or a locked record, which an operation documents itself).
 """
 
 from drf_spectacular import openapi

@@ -81,8 +81,10 @@ def render_pdf(html: str, meanwhile: Callable[[], object] | None = None) -> tupl
         # The child reads all of its input before it writes: handing the HTML over cannot deadlock
         # (communicate() below closes its standard input).
         with contextlib.suppress(BrokenPipeError):
-            child.stdin.write(html.encode("utf-8"))
-            child.stdin.flush()
+            stdin = child.stdin
+            assert stdin is not None  # opened with PIPE above
+            stdin.write(html.encode("utf-8"))
+            stdin.flush()
         if meanwhile:
             meanwhile()
         out, err = child.communicate(timeout=max(deadline - time.monotonic(), 0.01))

@@ -35,10 +35,10 @@ def table_response(rows, fmt: str, filename: str, sheet_name: str) -> HttpRespon
         sheet = workbook.create_sheet(sheet_name)
         for row in rows:
             sheet.append(row)
-        buffer = io.BytesIO()
-        workbook.save(buffer)
+        binary = io.BytesIO()
+        workbook.save(binary)
         response = HttpResponse(
-            buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            binary.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

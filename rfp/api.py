@@ -10,21 +10,13 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from core.errors import contains_nul, refusal_response
+from core.errors import contains_nul
 from core.openapi import FIELD_ERRORS, VALIDATION_ERROR
 from rfp import access, services
 from rfp.models import Delivery, Packet, Proposal, Question, Rfp, RfpAttachment, RfpTemplate
 from scoring.models import Shortlist
 
 DETAIL = inline_serializer("RfpRefusal", {"detail": serializers.CharField()})
-
-
-def _respond(call, serializer, success=status.HTTP_200_OK):
-    try:
-        result = call()
-    except services.RfpError as error:
-        return refusal_response(error)
-    return Response(serializer(result).data, status=success)
 
 
 class PacketSerializer(serializers.ModelSerializer):
@@ -138,11 +130,8 @@ class RfpViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         shortlist = data.pop("shortlist")
-        return _respond(
-            lambda: services.rfp_create(shortlist=shortlist, user=request.user, **data),
-            RfpSerializer,
-            status.HTTP_201_CREATED,
-        )
+        rfp = services.rfp_create(shortlist=shortlist, user=request.user, **data)
+        return Response(RfpSerializer(rfp).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: RfpSerializer, 400: VALIDATION_ERROR, 403: DETAIL})
     def partial_update(self, request, *args, **kwargs):
@@ -151,16 +140,13 @@ class RfpViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data.pop("shortlist", None)
-        return _respond(lambda: services.rfp_update(rfp=rfp, user=request.user, **data), RfpSerializer)
+        return Response(RfpSerializer(services.rfp_update(rfp=rfp, user=request.user, **data)).data)
 
     @extend_schema(request=None, responses={202: ProgressSerializer, 403: DETAIL, 409: DETAIL})
     @action(detail=True, methods=["post"])
     def generate(self, request, pk=None):
         rfp = self.get_object()
-        try:
-            services.rfp_generate(rfp=rfp, user=request.user)
-        except services.RfpError as error:
-            return refusal_response(error)
+        services.rfp_generate(rfp=rfp, user=request.user)
         return Response(ProgressSerializer(services.progress(rfp)).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: ProgressSerializer})
@@ -175,7 +161,7 @@ class RfpViewSet(
         packet = rfp.packets.filter(pk=packet_id).first()
         if packet is None:
             return Response({"detail": "No such packet."}, status=404)
-        return _respond(lambda: services.packet_retry(packet=packet, user=request.user), PacketSerializer)
+        return Response(PacketSerializer(services.packet_retry(packet=packet, user=request.user)).data)
 
     @extend_schema(
         request=AttachmentSerializer, responses={201: AttachmentSerializer, 400: VALIDATION_ERROR, 403: DETAIL}
@@ -185,11 +171,8 @@ class RfpViewSet(
         rfp = self.get_object()
         serializer = AttachmentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return _respond(
-            lambda: services.attachment_add(rfp=rfp, user=request.user, upload=serializer.validated_data["file"]),
-            AttachmentSerializer,
-            status.HTTP_201_CREATED,
-        )
+        attachment = services.attachment_add(rfp=rfp, user=request.user, upload=serializer.validated_data["file"])
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=DeliverySerializer, responses={201: DeliverySerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL}
@@ -202,13 +185,10 @@ class RfpViewSet(
         data = serializer.validated_data
         if data["packet"].rfp_id != rfp.pk:
             return Response({"packet": ["Not a packet of this RFP."]}, status=400)
-        return _respond(
-            lambda: services.delivery_record(
-                packet=data["packet"], user=request.user, recipient=data["recipient"], sent_on=data["sent_on"]
-            ),
-            DeliverySerializer,
-            status.HTTP_201_CREATED,
+        delivery = services.delivery_record(
+            packet=data["packet"], user=request.user, recipient=data["recipient"], sent_on=data["sent_on"]
         )
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses={200: ProposalSerializer(many=True)})
     @extend_schema(
@@ -224,19 +204,16 @@ class RfpViewSet(
         serializer = ProposalSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        return _respond(
-            lambda: services.proposal_record(
-                rfp=rfp,
-                user=request.user,
-                candidate_id=data["candidate"].pk,
-                received_on=data["received_on"],
-                price=data.get("price"),
-                currency=data.get("currency", "USD"),
-                notes=data.get("notes", ""),
-            ),
-            ProposalSerializer,
-            status.HTTP_201_CREATED,
+        proposal = services.proposal_record(
+            rfp=rfp,
+            user=request.user,
+            candidate_id=data["candidate"].pk,
+            received_on=data["received_on"],
+            price=data.get("price"),
+            currency=data.get("currency", "USD"),
+            notes=data.get("notes", ""),
         )
+        return Response(ProposalSerializer(proposal).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses={200: QuestionSerializer(many=True)})
     @extend_schema(
@@ -252,17 +229,14 @@ class RfpViewSet(
         serializer = QuestionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        return _respond(
-            lambda: services.question_record(
-                rfp=rfp,
-                user=request.user,
-                candidate_id=data["candidate"].pk,
-                question=data["question"],
-                asked_on=data["asked_on"],
-            ),
-            QuestionSerializer,
-            status.HTTP_201_CREATED,
+        question = services.question_record(
+            rfp=rfp,
+            user=request.user,
+            candidate_id=data["candidate"].pk,
+            question=data["question"],
+            asked_on=data["asked_on"],
         )
+        return Response(QuestionSerializer(question).data, status=status.HTTP_201_CREATED)
 
 
 class TemplateSerializer(serializers.ModelSerializer):
@@ -301,17 +275,14 @@ class RfpTemplateViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        return _respond(
-            lambda: services.template_revise(
-                kind=data["kind"],
-                user=request.user,
-                sections=data["sections"],
-                questions=data.get("questions"),
-                note=data.get("change_note", ""),
-            ),
-            TemplateSerializer,
-            status.HTTP_201_CREATED,
+        template = services.template_revise(
+            kind=data["kind"],
+            user=request.user,
+            sections=data["sections"],
+            questions=data.get("questions"),
+            note=data.get("change_note", ""),
         )
+        return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
 
 def register_routes(router) -> None:

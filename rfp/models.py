@@ -1,5 +1,5 @@
 """RFPs for an approved shortlist: versioned templates per partner kind, per-vendor packets rendered
-by workers (dispatched through an outbox), deliveries, and the proposals that come back."""
+by workers (dispatched through core.outbox), deliveries, and the proposals that come back."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pghistory
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
 
 from core import records
+from core.models import QueuedJob
 from scoring.models import Candidate, Shortlist
 
 
@@ -99,9 +99,10 @@ class RfpAttachment(models.Model):
 
 
 @pghistory.track()
-class Packet(models.Model):
+class Packet(QueuedJob):
     """One vendor's packet (PDF + questionnaire XLSX + attachments, as a ZIP), one version per change
-    of its inputs; regenerating unchanged inputs reuses the stored files."""
+    of its inputs; regenerating unchanged inputs reuses the stored files. Rendered by a worker through
+    the outbox (claim, attempts, queued_at, started_at: core.models.QueuedJob)."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -115,8 +116,6 @@ class Packet(models.Model):
     template = models.ForeignKey(RfpTemplate, on_delete=models.PROTECT, related_name="+")
     inputs_hash = models.CharField(max_length=64, help_text="SHA-256 of everything the packet is made from.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claim = models.CharField(max_length=64, blank=True, help_text="The task delivery rendering it.")
     error = models.TextField(blank=True)
     pdf = models.FileField(upload_to="packets/%Y/%m/", blank=True)
     pdf_pages = models.PositiveSmallIntegerField(default=0)
@@ -124,8 +123,6 @@ class Packet(models.Model):
     bundle = models.FileField(upload_to="packets/%Y/%m/", blank=True)
     sha256 = models.CharField(max_length=64, blank=True, help_text="Of the ZIP bundle.")
     created_at = models.DateTimeField(auto_now_add=True)
-    queued_at = models.DateTimeField(default=timezone.now, help_text="When its render message was last sent.")
-    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -138,26 +135,6 @@ class Packet(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rfp} — {self.candidate.vendor.name} v{self.version}"
-
-
-class OutboxMessage(models.Model):
-    """A task to publish, written in the same transaction as the work it announces: a broker outage
-    at publish time loses nothing, because the relay publishes what is still pending."""
-
-    task = models.CharField(max_length=200)
-    key = models.CharField(max_length=200, unique=True, help_text="One message per piece of work.")
-    args = models.JSONField(default=list)
-    created_at = models.DateTimeField(auto_now_add=True)
-    published_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["pk"]
-        indexes = [models.Index(fields=["published_at"], name="outbox_pending")]
-
-    def __str__(self) -> str:
-        return self.key
 
 
 @pghistory.track(pghistory.InsertEvent())

@@ -6,21 +6,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 import core.pdf
+from core import outbox
 from core.errors import ServiceError
 from rfp import access, rendering
 from rfp.models import (
     Delivery,
-    OutboxMessage,
     Packet,
     Proposal,
     ProposalDocument,
@@ -44,7 +44,7 @@ class RfpError(ServiceError):
     """A refused action on an RFP, packet or proposal."""
 
 
-def _refuse(message: str, field: str | None = None, status: int = 400):
+def _refuse(message: str, field: str | None = None, status: int = 400) -> NoReturn:
     raise RfpError(message, field, status)
 
 
@@ -57,7 +57,7 @@ def _require_lead(user, rfp_or_shortlist) -> None:
 # --- Templates ------------------------------------------------------------------------------------
 
 
-def current_template(kind: str) -> RfpTemplate:
+def current_template(kind: str) -> RfpTemplate | None:
     return RfpTemplate.objects.filter(kind=kind).order_by("-version").first()
 
 
@@ -189,8 +189,10 @@ def attachment_add(*, rfp: Rfp, user, upload) -> RfpAttachment:
 
 
 def _packet_inputs(rfp: Rfp, candidate, manifest, attachments) -> tuple[RfpTemplate, dict]:
-    kinds = {k.code for k in candidate.vendor.kinds.all()}
-    template = current_template(rendering.kind_of(kinds))
+    kind = rendering.kind_of({k.code for k in candidate.vendor.kinds.all()})
+    template = current_template(kind)
+    if template is None:  # the migrations seed one per kind; a database without them is misconfigured
+        _refuse(f"There is no {kind} RFP template; an administrator must add one.", status=409)
     return template, rendering.inputs(rfp, candidate, template, manifest, attachments)
 
 
@@ -235,29 +237,20 @@ def rfp_generate(*, rfp: Rfp, user) -> list[Packet]:
             packet = Packet.objects.create(
                 rfp=rfp, candidate=candidate, version=version, template=template, inputs_hash=inputs_hash
             )
-            OutboxMessage.objects.create(task=RENDER_TASK, key=f"packet:{packet.pk}", args=[packet.pk])
+            outbox.enqueue_job(PACKETS, packet.pk, key=f"packet:{packet.pk}")
             packets.append(packet)
             queued.append(packet)
-        if queued:
-            transaction.on_commit(relay_outbox)
     return packets
 
 
 def is_stuck(packet: Packet) -> bool:
     """Queued or rendering for longer than a task may run: its message was lost (e.g. Redis lost data)."""
-    limit = timedelta(seconds=2 * settings.CELERY_TASK_TIME_LIMIT)
-    since = packet.started_at if packet.status == Packet.Status.RENDERING else packet.queued_at
-    return packet.status in (Packet.Status.QUEUED, Packet.Status.RENDERING) and since < timezone.now() - limit
+    return outbox.is_stuck(PACKETS, packet)
 
 
 def _requeue(packet: Packet) -> None:
-    Packet.objects.filter(pk=packet.pk).update(
-        status=Packet.Status.QUEUED, error="", claim="", queued_at=timezone.now()
-    )
+    outbox.requeue(PACKETS, packet.pk)
     packet.status, packet.error = Packet.Status.QUEUED, ""
-    OutboxMessage.objects.create(
-        task=RENDER_TASK, key=f"packet:{packet.pk}:retry:{timezone.now().timestamp()}", args=[packet.pk]
-    )
 
 
 def packet_retry(*, packet: Packet, user) -> Packet:
@@ -268,94 +261,7 @@ def packet_retry(*, packet: Packet, user) -> Packet:
         )
     with transaction.atomic():
         _requeue(packet)
-        transaction.on_commit(relay_outbox)
     return packet
-
-
-def broker_backlog() -> int | None:
-    """Messages waiting in the task queue, or None when the broker cannot be asked."""
-    from celery import current_app
-    from kombu.exceptions import ChannelError
-    from kombu.exceptions import OperationalError as BrokerError
-
-    queue = current_app.conf.task_default_queue
-    try:
-        with current_app.connection_for_read() as connection:
-            return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
-    except ChannelError:  # no such queue: a restarted broker that no worker has declared it on yet
-        return 0
-    except (BrokerError, OSError):
-        return None
-
-
-def sweep_packets() -> dict[str, int]:
-    """Recover packets whose message the broker lost (Redis restarted without persistence, a flushed
-    queue), run by beat before the relay. Packets still queued PACKET_REQUEUE_AFTER seconds after their
-    message was sent are announced again when the broker's queue is empty (a long batch still being
-    worked through is not lost); a packet rendering for longer than twice the hard time limit (its
-    task is surely dead, and its message was not redelivered) is queued again, or failed after
-    PACKET_MAX_ATTEMPTS claims, so a document that kills its worker does not loop. A second message
-    is harmless: the task claims its packet first."""
-    now = timezone.now()
-    announced = Packet.objects.filter(
-        status=Packet.Status.QUEUED, queued_at__lt=now - timedelta(seconds=settings.PACKET_REQUEUE_AFTER)
-    )
-    if not announced.exists() or broker_backlog() != 0:
-        announced = announced.none()
-    dead = Packet.objects.filter(
-        status=Packet.Status.RENDERING, started_at__lt=now - timedelta(seconds=2 * settings.CELERY_TASK_TIME_LIMIT)
-    )
-    counts = {"announced": 0, "requeued": 0, "failed": 0}
-    with transaction.atomic():
-        for packet in announced.select_for_update(skip_locked=True).order_by("pk")[:500]:
-            Packet.objects.filter(pk=packet.pk).update(queued_at=now)
-            OutboxMessage.objects.create(
-                task=RENDER_TASK, key=f"packet:{packet.pk}:again:{now.timestamp()}", args=[packet.pk]
-            )
-            counts["announced"] += 1
-        for packet in dead.select_for_update(skip_locked=True).order_by("pk")[:500]:
-            if packet.attempts >= settings.PACKET_MAX_ATTEMPTS:
-                packet_fail(packet.pk, f"Gave up after {packet.attempts} attempts: the worker rendering it stopped.")
-                counts["failed"] += 1
-            else:
-                _requeue(packet)
-                counts["requeued"] += 1
-    if any(counts.values()):
-        logger.warning("Packet sweep: %s", counts)
-    return counts
-
-
-def relay_outbox(limit: int = 500) -> int:
-    """Publish pending outbox messages (after a commit, and every minute by beat); returns how many.
-
-    A broker outage leaves them pending for the next run; a message published twice is harmless,
-    because the task claims its packet before rendering it.
-    """
-    from celery import current_app, group
-    from kombu.exceptions import OperationalError as BrokerError
-
-    from rfp import tasks  # noqa: F401 - registers the tasks in this process
-
-    published = 0
-    with transaction.atomic():
-        pending = list(
-            OutboxMessage.objects.select_for_update(skip_locked=True).filter(published_at=None).order_by("pk")[:limit]
-        )
-        if not pending:
-            return 0
-        try:
-            group(current_app.tasks[m.task].s(*m.args) for m in pending).apply_async()
-        except (BrokerError, OSError) as error:  # the broker is down: keep them pending
-            logger.warning("Outbox relay could not publish %d message(s): %s", len(pending), error)
-            OutboxMessage.objects.filter(pk__in=[m.pk for m in pending]).update(
-                last_error=str(error)[:500], attempts=F("attempts") + 1
-            )
-            return 0
-        OutboxMessage.objects.filter(pk__in=[m.pk for m in pending]).update(
-            published_at=timezone.now(), last_error="", attempts=F("attempts") + 1
-        )
-        published = len(pending)
-    return published
 
 
 # --- Packets: rendering (in the worker) -------------------------------------------------------------
@@ -364,10 +270,7 @@ def relay_outbox(limit: int = 500) -> int:
 def packet_claim(packet_id: int, claim: str) -> Packet | None:
     """Take the packet for rendering. A redelivery of the same task (worker lost) may take it
     again; a second message for the same packet (published twice) may not."""
-    taken = Packet.objects.filter(
-        Q(status=Packet.Status.QUEUED) | Q(status=Packet.Status.RENDERING, claim=claim), pk=packet_id
-    ).update(status=Packet.Status.RENDERING, started_at=timezone.now(), claim=claim, attempts=F("attempts") + 1)
-    if not taken:
+    if not outbox.claim(PACKETS, packet_id, claim):
         return None
     return Packet.objects.select_related("rfp__shortlist__evaluation", "candidate__vendor", "template").get(
         pk=packet_id
@@ -429,14 +332,29 @@ def packet_fail(packet_id: int, reason: str) -> None:
     )
 
 
+# Beat's sweep (core.outbox) re-announces packets whose message the broker lost and queues again
+# those whose worker died, failing a packet after OUTBOX_MAX_ATTEMPTS claims.
+PACKETS = outbox.register(
+    outbox.JobSource(
+        name="rfp.packet",
+        model=Packet,
+        task=RENDER_TASK,
+        queued=Packet.Status.QUEUED,
+        running=Packet.Status.RENDERING,
+        fail=packet_fail,
+        requeue_fields={"error": ""},
+    )
+)
+
+
 def progress(rfp: Rfp) -> dict:
     """Per-packet status of the latest version for each vendor, and the overall share done."""
-    latest = {}
+    latest: dict[int, Packet] = {}
     for packet in rfp.packets.select_related("candidate__vendor", "template").order_by("candidate_id", "-version"):
         latest.setdefault(packet.candidate_id, packet)
     packets = sorted(latest.values(), key=lambda p: p.candidate.vendor.name)
     for packet in packets:
-        packet.stuck = is_stuck(packet)
+        setattr(packet, "stuck", is_stuck(packet))  # noqa: B010 - shown by the page, not a model field
     done = sum(p.status == Packet.Status.DONE for p in packets)
     failed = sum(p.status == Packet.Status.FAILED for p in packets)
     return {
@@ -461,7 +379,7 @@ def delivery_record(*, packet: Packet, user, recipient: str, sent_on: date) -> D
     return Delivery.objects.create(packet=packet, recipient=recipient, sent_on=sent_on, recorded_by=user)
 
 
-def _candidate_of(rfp: Rfp, candidate_id) -> object:
+def _candidate_of(rfp: Rfp, candidate_id) -> Candidate:
     entry = rfp.shortlist.entries.filter(candidate_id=candidate_id).select_related("candidate__vendor").first()
     if entry is None:
         _refuse("This vendor is not on the RFP's shortlist.", "candidate")

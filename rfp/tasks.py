@@ -19,10 +19,3 @@ def render_packet(self, packet_id: int) -> None:
         if self.request.retries < self.max_retries:
             raise self.retry(exc=error, countdown=min(2 ** (self.request.retries + 2), 60)) from error
         services.packet_fail(packet_id, f"Gave up after {self.request.retries + 1} attempts: {error}")
-
-
-@shared_task(acks_late=True)
-def relay_outbox() -> int:
-    """Every minute (beat): recover packets whose message was lost, publish what is pending."""
-    services.sweep_packets()
-    return services.relay_outbox()

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.errors import ServiceError, refusals_on_page
 from core.forms import posted_id
 from rfp import access, rendering, services
 from rfp.forms import DeliveryForm, ProposalForm, QuestionForm, RfpForm
@@ -29,18 +30,6 @@ def _rfp(request, pk: int) -> Rfp:
     if rfp is None:
         raise Http404("No such RFP, or it is not shared with you.")
     return rfp
-
-
-def _apply(form, call) -> bool:
-    """Run a service call for a bound form; a refusal becomes the form's error."""
-    try:
-        call()
-    except services.RfpError as error:
-        if error.status == 403:
-            raise PermissionDenied(error.message) from None
-        form.add_error(error.field if error.field in form.fields else None, error.message)
-        return False
-    return True
 
 
 @login_required
@@ -89,15 +78,12 @@ def rfp_create(request, shortlist_pk: int):
     }
     form = RfpForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        created = {}
-        if _apply(
-            form,
-            lambda: created.setdefault(
-                "rfp", services.rfp_create(shortlist=shortlist, user=request.user, **form.cleaned_data)
-            ),
-        ):
-            messages.success(request, "RFP created. Add attachments, then generate the packets.")
-            return redirect(created["rfp"])
+        with refusals_on_page(
+            request, form, success="RFP created. Add attachments, then generate the packets."
+        ) as outcome:
+            rfp = services.rfp_create(shortlist=shortlist, user=request.user, **form.cleaned_data)
+        if not outcome.refused:
+            return redirect(rfp)
     return render(request, "rfp/rfp_form.html", {"form": form, "shortlist": shortlist, "evaluation": evaluation})
 
 
@@ -108,10 +94,12 @@ def rfp_edit(request, pk: int):
     if not access.can_manage(request.user, rfp.shortlist):
         raise PermissionDenied("Only the evaluation's lead edits the RFP.")
     form = RfpForm(request.POST or None, instance=Rfp.objects.get(pk=rfp.pk))
-    saved = request.method == "POST" and form.is_valid()
-    if saved and _apply(form, lambda: services.rfp_update(rfp=rfp, user=request.user, **form.cleaned_data)):
-        messages.success(request, "RFP saved. Generate again to make new packet versions; the old ones stay.")
-        return redirect(rfp)
+    if request.method == "POST" and form.is_valid():
+        saved = "RFP saved. Generate again to make new packet versions; the old ones stay."
+        with refusals_on_page(request, form, success=saved) as outcome:
+            services.rfp_update(rfp=rfp, user=request.user, **form.cleaned_data)
+        if not outcome.refused:
+            return redirect(rfp)
     return render(
         request,
         "rfp/rfp_form.html",
@@ -150,75 +138,76 @@ def _detail_action(request, rfp: Rfp):
     action = request.POST.get("action", "")
     user = request.user
     candidates = [e.candidate for e in rfp.shortlist.entries.select_related("candidate__vendor")]
-    try:
-        if action == "generate":
-            packets = services.rfp_generate(rfp=rfp, user=user)
-            queued = sum(p.status == Packet.Status.QUEUED for p in packets)
-            messages.success(request, f"{queued} packet(s) queued; {len(packets) - queued} unchanged, reused.")
-        elif action == "attach":
-            if "file" not in request.FILES:
-                raise services.RfpError("Choose a file.", "file")
-            services.attachment_add(rfp=rfp, user=user, upload=request.FILES["file"])
-            messages.success(request, "Attachment added; generate again to put it into the packets.")
-        elif action == "retry":
-            packet = get_object_or_404(Packet, rfp=rfp, pk=posted_id(request, "packet"))
-            services.packet_retry(packet=packet, user=user)
-            messages.success(request, "Packet queued again.")
-        elif action == "deliver":
-            packet = get_object_or_404(Packet, rfp=rfp, pk=posted_id(request, "packet"))
-            form = DeliveryForm(request.POST)
-            if not form.is_valid():
-                raise services.RfpError("; ".join(e for errors in form.errors.values() for e in errors))
-            services.delivery_record(packet=packet, user=user, **form.cleaned_data)
-            messages.success(request, "Sending recorded.")
-        elif action == "proposal":
-            form = ProposalForm(request.POST, candidates=candidates)
-            if not form.is_valid():
-                raise services.RfpError("; ".join(e for errors in form.errors.values() for e in errors))
-            data = form.cleaned_data
-            services.proposal_record(
-                rfp=rfp,
-                user=user,
-                candidate_id=data["candidate"],
-                received_on=data["received_on"],
-                price=data["price"],
-                currency=data["currency"],
-                notes=data["notes"],
-            )
-            messages.success(request, "Proposal recorded.")
-        elif action == "document":
-            proposal = get_object_or_404(Proposal, rfp=rfp, pk=posted_id(request, "proposal"))
-            if "file" not in request.FILES:
-                raise services.RfpError("Choose a file.", "file")
-            services.proposal_document_add(proposal=proposal, user=user, upload=request.FILES["file"])
-            messages.success(request, "Document added to the proposal.")
-        elif action == "question":
-            form = QuestionForm(request.POST, candidates=candidates)
-            if not form.is_valid():
-                raise services.RfpError("; ".join(e for errors in form.errors.values() for e in errors))
-            data = form.cleaned_data
-            services.question_record(
-                rfp=rfp, user=user, candidate_id=data["candidate"], question=data["question"], asked_on=data["asked_on"]
-            )
-            messages.success(request, "Question logged.")
-        elif action == "answer":
-            question = get_object_or_404(Question, rfp=rfp, pk=posted_id(request, "question"))
-            answered_on = request.POST.get("answered_on") or timezone.localdate().isoformat()
-            services.question_answer(
-                question=question,
-                user=user,
-                answer=request.POST.get("answer", ""),
-                answered_on=timezone.datetime.fromisoformat(answered_on).date(),
-            )
-            messages.success(request, "Answer logged.")
-        else:
-            messages.error(request, "Unknown action.")
-    except services.RfpError as error:
-        if error.status == 403:
-            raise PermissionDenied(error.message) from None
-        messages.error(request, error.message)
-    except ValueError:
-        messages.error(request, "Give dates as YYYY-MM-DD.")
+    with refusals_on_page(request):
+        try:
+            if action == "generate":
+                packets = services.rfp_generate(rfp=rfp, user=user)
+                queued = sum(p.status == Packet.Status.QUEUED for p in packets)
+                messages.success(request, f"{queued} packet(s) queued; {len(packets) - queued} unchanged, reused.")
+            elif action == "attach":
+                if "file" not in request.FILES:
+                    raise ServiceError("Choose a file.", "file")
+                services.attachment_add(rfp=rfp, user=user, upload=request.FILES["file"])
+                messages.success(request, "Attachment added; generate again to put it into the packets.")
+            elif action == "retry":
+                packet = get_object_or_404(Packet, rfp=rfp, pk=posted_id(request, "packet"))
+                services.packet_retry(packet=packet, user=user)
+                messages.success(request, "Packet queued again.")
+            elif action == "deliver":
+                packet = get_object_or_404(Packet, rfp=rfp, pk=posted_id(request, "packet"))
+                form = DeliveryForm(request.POST)
+                if not form.is_valid():
+                    raise ServiceError("; ".join(e for errors in form.errors.values() for e in errors))
+                services.delivery_record(packet=packet, user=user, **form.cleaned_data)
+                messages.success(request, "Sending recorded.")
+            elif action == "proposal":
+                form = ProposalForm(request.POST, candidates=candidates)
+                if not form.is_valid():
+                    raise ServiceError("; ".join(e for errors in form.errors.values() for e in errors))
+                data = form.cleaned_data
+                services.proposal_record(
+                    rfp=rfp,
+                    user=user,
+                    candidate_id=data["candidate"],
+                    received_on=data["received_on"],
+                    price=data["price"],
+                    currency=data["currency"],
+                    notes=data["notes"],
+                )
+                messages.success(request, "Proposal recorded.")
+            elif action == "document":
+                proposal = get_object_or_404(Proposal, rfp=rfp, pk=posted_id(request, "proposal"))
+                if "file" not in request.FILES:
+                    raise ServiceError("Choose a file.", "file")
+                services.proposal_document_add(proposal=proposal, user=user, upload=request.FILES["file"])
+                messages.success(request, "Document added to the proposal.")
+            elif action == "question":
+                form = QuestionForm(request.POST, candidates=candidates)
+                if not form.is_valid():
+                    raise ServiceError("; ".join(e for errors in form.errors.values() for e in errors))
+                data = form.cleaned_data
+                services.question_record(
+                    rfp=rfp,
+                    user=user,
+                    candidate_id=data["candidate"],
+                    question=data["question"],
+                    asked_on=data["asked_on"],
+                )
+                messages.success(request, "Question logged.")
+            elif action == "answer":
+                question = get_object_or_404(Question, rfp=rfp, pk=posted_id(request, "question"))
+                answered_on = request.POST.get("answered_on") or timezone.localdate().isoformat()
+                services.question_answer(
+                    question=question,
+                    user=user,
+                    answer=request.POST.get("answer", ""),
+                    answered_on=timezone.datetime.fromisoformat(answered_on).date(),
+                )
+                messages.success(request, "Answer logged.")
+            else:
+                messages.error(request, "Unknown action.")
+        except ValueError:
+            messages.error(request, "Give dates as YYYY-MM-DD.")
     return redirect(rfp)
 
 

@@ -11,7 +11,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from accounts.roles import EVALUATOR, has_role
-from core.errors import contains_nul, refusal_response, request_object
+from core.errors import contains_nul, request_object
 from core.openapi import FIELD_ERRORS, VALIDATION_ERROR
 from scoring import access, selectors, services, shortlists
 from scoring.models import (
@@ -29,16 +29,6 @@ from vendors.api import TermField
 from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Vendor
 
 AGENCIES = RegulatoryInspection.Agency.choices
-
-
-def _respond(call, success_status=status.HTTP_200_OK, serializer=None):
-    """Runs a service call; a refusal becomes a 4xx with the message under its field."""
-    try:
-        result = call()
-    except services.ScoringError as error:
-        return refusal_response(error)
-    data = serializer(result).data if serializer else result
-    return Response(data, status=success_status)
 
 
 class CriterionSerializer(serializers.ModelSerializer):
@@ -356,12 +346,7 @@ class EvaluationViewSet(
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         evaluators = data.pop("evaluators", [])
-        try:
-            serializer.instance = services.evaluation_create(lead=self.request.user, evaluators=evaluators, **data)
-        except services.ScoringError as error:
-            if error.status == 403:
-                raise PermissionDenied(error.message) from None
-            raise serializers.ValidationError({error.field or "detail": [error.message]}) from None
+        serializer.instance = services.evaluation_create(lead=self.request.user, evaluators=evaluators, **data)
 
     def perform_update(self, serializer):
         evaluation = serializer.instance
@@ -383,12 +368,10 @@ class EvaluationViewSet(
         reason = body.get("reason", "")
         if not isinstance(reason, str):
             return Response({"reason": ["Give the reason as text."]}, status=status.HTTP_400_BAD_REQUEST)
-        return _respond(
-            lambda: services.evaluation_transition(
-                evaluation=evaluation, user=request.user, action=str(body.get("action", "")), reason=reason
-            ),
-            serializer=lambda e: EvaluationSerializer(e, context={"request": request}),
+        evaluation = services.evaluation_transition(
+            evaluation=evaluation, user=request.user, action=str(body.get("action", "")), reason=reason
         )
+        return Response(EvaluationSerializer(evaluation, context={"request": request}).data)
 
     @extend_schema(methods=["GET"], responses={200: WeightSetSerializer(many=True)})
     @extend_schema(
@@ -407,18 +390,18 @@ class EvaluationViewSet(
         data.is_valid(raise_exception=True)
         values = data.validated_data
         if values["method"] == WeightSet.Method.DIRECT:
-            call = lambda: services.weights_set_direct(  # noqa: E731
+            weight_set = services.weights_set_direct(
                 evaluation=evaluation, user=request.user, percents=values["percents"], reason=values["reason"]
             )
         else:
-            call = lambda: services.weights_set_ahp(  # noqa: E731
+            weight_set = services.weights_set_ahp(
                 evaluation=evaluation,
                 user=request.user,
                 pairwise=values["pairwise"],
                 justification=values["justification"],
                 reason=values["reason"],
             )
-        return _respond(call, status.HTTP_201_CREATED, lambda ws: WeightSetSerializer(ws, context=context))
+        return Response(WeightSetSerializer(weight_set, context=context).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses={200: CandidateSerializer(many=True)})
     @extend_schema(
@@ -435,11 +418,8 @@ class EvaluationViewSet(
         vendor = Vendor.objects.filter(pk=vendor_id).first() if str(vendor_id).isdecimal() else None
         if vendor is None:
             return Response({"vendor": ["No such vendor."]}, status=400)
-        return _respond(
-            lambda: services.candidate_add(evaluation=evaluation, user=request.user, vendor=vendor),
-            status.HTTP_201_CREATED,
-            CandidateSerializer,
-        )
+        candidate = services.candidate_add(evaluation=evaluation, user=request.user, vendor=vendor)
+        return Response(CandidateSerializer(candidate).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReasonSerializer, responses={200: CandidateSerializer, 400: VALIDATION_ERROR, 403: DETAIL})
     @action(detail=True, methods=["post"], url_path=r"candidates/(?P<candidate_id>\d+)/override")
@@ -450,12 +430,9 @@ class EvaluationViewSet(
         )
         if candidate is None:
             return Response({"detail": "No such candidate."}, status=404)
-        return _respond(
-            lambda: services.candidate_override_knockout(
-                candidate=candidate, user=request.user, reason=str(request_object(request).get("reason", ""))
-            ),
-            serializer=CandidateSerializer,
-        )
+        reason = str(request_object(request).get("reason", ""))
+        candidate = services.candidate_override_knockout(candidate=candidate, user=request.user, reason=reason)
+        return Response(CandidateSerializer(candidate).data)
 
     @extend_schema(methods=["GET"], responses={200: KnockoutInputSerializer})
     @extend_schema(
@@ -470,11 +447,7 @@ class EvaluationViewSet(
             rules = request_object(request).get("rules")
             if not isinstance(rules, dict):
                 return Response({"rules": ["Give an object of rule: years (or null)."]}, status=400)
-            failure = _respond(
-                lambda: services.knockout_rule_set(evaluation=evaluation, user=request.user, rules=rules)
-            )
-            if failure.status_code != 200:
-                return failure
+            services.knockout_rule_set(evaluation=evaluation, user=request.user, rules=rules)
         rules = {r.rule: r.years for r in KnockoutRule.objects.filter(evaluation=evaluation)}
         return Response({"rules": rules})
 
@@ -495,28 +468,24 @@ class EvaluationViewSet(
         data = ScoreInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        return _respond(
-            lambda: services.score_save(
-                evaluation=evaluation,
-                user=request.user,
-                candidate_id=values["candidate"],
-                criterion_id=values["criterion"],
-                value=values["value"],
-                rationale=values["rationale"],
-                evidence_url=values["evidence_url"],
-                revision=values["revision"],
-            ),
-            serializer=ScoreSerializer,
+        score = services.score_save(
+            evaluation=evaluation,
+            user=request.user,
+            candidate_id=values["candidate"],
+            criterion_id=values["criterion"],
+            value=values["value"],
+            rationale=values["rationale"],
+            evidence_url=values["evidence_url"],
+            revision=values["revision"],
         )
+        return Response(ScoreSerializer(score).data)
 
     @extend_schema(request=None, responses={201: None, 403: DETAIL, 409: DETAIL})
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         evaluation = self.get_object()
-        return _respond(
-            lambda: {"submitted_at": services.evaluator_submit(evaluation=evaluation, user=request.user).submitted_at},
-            status.HTTP_201_CREATED,
-        )
+        submission = services.evaluator_submit(evaluation=evaluation, user=request.user)
+        return Response({"submitted_at": submission.submitted_at}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=OverrideInputSerializer, responses={200: None, 400: VALIDATION_ERROR, 403: DETAIL})
     @action(detail=True, methods=["post"], url_path="derived-override")
@@ -531,19 +500,14 @@ class EvaluationViewSet(
         criterion = Criterion.objects.filter(evaluation=evaluation, pk=values["criterion"]).first()
         if candidate is None or criterion is None:
             return Response({"detail": "No such candidate or criterion in this evaluation."}, status=400)
-        return _respond(
-            lambda: {
-                "value": float(
-                    services.derived_override(
-                        candidate=candidate,
-                        criterion=criterion,
-                        user=request.user,
-                        value=values["value"],
-                        justification=values["justification"],
-                    ).value
-                )
-            }
+        override = services.derived_override(
+            candidate=candidate,
+            criterion=criterion,
+            user=request.user,
+            value=values["value"],
+            justification=values["justification"],
         )
+        return Response({"value": float(override.value)})
 
     @extend_schema(
         methods=["POST"],
@@ -564,17 +528,14 @@ class EvaluationViewSet(
         )
         if parent_id not in (None, "") and parent is None:
             return Response({"parent": ["No such criterion in this evaluation."]}, status=400)
-        return _respond(
-            lambda: services.criterion_add(
-                evaluation=evaluation,
-                user=request.user,
-                parent=parent,
-                local_weight=body.get("local_weight", 1),
-                **fields,
-            ),
-            status.HTTP_201_CREATED,
-            CriterionSerializer,
+        criterion = services.criterion_add(
+            evaluation=evaluation,
+            user=request.user,
+            parent=parent,
+            local_weight=body.get("local_weight", 1),
+            **fields,
         )
+        return Response(CriterionSerializer(criterion).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         methods=["PATCH"],
@@ -591,8 +552,8 @@ class EvaluationViewSet(
         if criterion is None:
             return Response({"detail": "No such criterion."}, status=404)
         if request.method == "DELETE":
-            return _respond(
-                lambda: services.criterion_remove(criterion=criterion, user=request.user), status.HTTP_204_NO_CONTENT
+            return Response(
+                services.criterion_remove(criterion=criterion, user=request.user), status=status.HTTP_204_NO_CONTENT
             )
         body = request_object(request)
         fields = {
@@ -601,10 +562,8 @@ class EvaluationViewSet(
             if k in ("name", "description", "rubric_1", "rubric_3", "rubric_5", "evidence")
         }
         fields.update(_criterion_text(body))
-        return _respond(
-            lambda: services.criterion_update(criterion=criterion, user=request.user, **fields),
-            serializer=CriterionSerializer,
-        )
+        criterion = services.criterion_update(criterion=criterion, user=request.user, **fields)
+        return Response(CriterionSerializer(criterion).data)
 
     @extend_schema(responses={200: None})
     @action(detail=True, methods=["get"])
@@ -773,25 +732,22 @@ class ShortlistViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data = serializer.validated_data
         if not access.visible_evaluations(request.user).filter(pk=data["evaluation"].pk).exists():
             return Response({"evaluation": ["No such evaluation."]}, status=status.HTTP_400_BAD_REQUEST)
-        return _respond(
-            lambda: shortlists.shortlist_propose(
-                evaluation=data["evaluation"],
-                user=request.user,
-                candidate_ids=data["candidates"],
-                rationale=data.get("rationale", ""),
-                required_approvals=data.get("required_approvals"),
-            ),
-            status.HTTP_201_CREATED,
-            serializer=lambda s: ShortlistSerializer(s, context={"request": request}),
+        shortlist = shortlists.shortlist_propose(
+            evaluation=data["evaluation"],
+            user=request.user,
+            candidate_ids=data["candidates"],
+            rationale=data.get("rationale", ""),
+            required_approvals=data.get("required_approvals"),
+        )
+        return Response(
+            ShortlistSerializer(shortlist, context={"request": request}).data, status=status.HTTP_201_CREATED
         )
 
     @extend_schema(request=None, responses={200: ShortlistSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL})
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        return _respond(
-            lambda: shortlists.shortlist_submit(shortlist=self.get_object(), user=request.user),
-            serializer=lambda s: ShortlistSerializer(s, context={"request": request}),
-        )
+        shortlist = shortlists.shortlist_submit(shortlist=self.get_object(), user=request.user)
+        return Response(ShortlistSerializer(shortlist, context={"request": request}).data)
 
     @extend_schema(
         request=DecisionSerializer,
@@ -803,18 +759,16 @@ class ShortlistViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        return _respond(
-            lambda: shortlists.shortlist_decide(
-                request=request,
-                shortlist=shortlist,
-                user=request.user,
-                decision=data["decision"],
-                password=data["password"],
-                seen_hash=data["snapshot_hash"],
-                comment=data["comment"],
-            ),
-            serializer=lambda s: ShortlistSerializer(s, context={"request": request}),
+        shortlist = shortlists.shortlist_decide(
+            request=request,
+            shortlist=shortlist,
+            user=request.user,
+            decision=data["decision"],
+            password=data["password"],
+            seen_hash=data["snapshot_hash"],
+            comment=data["comment"],
         )
+        return Response(ShortlistSerializer(shortlist, context={"request": request}).data)
 
 
 def register_routes(router) -> None:

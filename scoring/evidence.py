@@ -7,9 +7,11 @@ together with the evidence it used, or None when there is no evidence to score (
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 GRAMS = {"g": Decimal(1), "kg": Decimal(1000)}
 REGULATORY_HALF_LIFE_YEARS = 3.0
@@ -162,7 +164,17 @@ def _site_covers(site: dict, low: Decimal, high: Decimal, unit: str) -> bool:
         return False
     site_low = _in_unit(site["scale_min"], site["scale_unit"], unit)
     site_high = _in_unit(site["scale_max"], site["scale_unit"], unit)
-    return site_low is not None and site_low <= low and site_high >= high
+    return site_low is not None and site_high is not None and site_low <= low and site_high >= high
+
+
+def _needed_range(requirement: dict) -> tuple[Decimal, Decimal] | None:
+    """The batch-size range needed now; one bound given stands for both."""
+    low, high = requirement.get("min"), requirement.get("max")
+    low = high if low is None else low
+    high = low if high is None else high
+    if low is None or high is None:
+        return None
+    return low, high
 
 
 def scale_flexibility(requirement: dict, sites: list[dict]) -> Derived:
@@ -173,16 +185,10 @@ def scale_flexibility(requirement: dict, sites: list[dict]) -> Derived:
     covered; 2: some site overlaps today's range without covering it; 1: nothing fits.
     """
     formula = "5 one site covers now and launch · 4 different sites · 3 now only · 2 partial overlap · 1 none"
-    unit, low, high, launch = (
-        requirement.get("unit"),
-        requirement.get("min"),
-        requirement.get("max"),
-        requirement.get("launch"),
-    )
-    if not unit or (low is None and high is None):
+    unit, needed, launch = requirement.get("unit"), _needed_range(requirement), requirement.get("launch")
+    if not unit or needed is None:
         return Derived(None, formula, ["the evaluation sets no scale requirement"])
-    low = low if low is not None else high
-    high = high if high is not None else low
+    low, high = needed
     now = [s for s in sites if _site_covers(s, low, high, unit)]
     later = [s for s in sites if launch is not None and _site_covers(s, launch, launch, unit)]
 
@@ -205,7 +211,7 @@ def scale_flexibility(requirement: dict, sites: list[dict]) -> Derived:
                 continue
             site_low = _in_unit(site["scale_min"], site["scale_unit"], unit)
             site_high = _in_unit(site["scale_max"], site["scale_unit"], unit)
-            if site_low is not None and site_low <= high and site_high >= low:
+            if site_low is not None and site_high is not None and site_low <= high and site_high >= low:
                 overlapping.append(site)
         value = 2.0 if overlapping else 1.0
         if overlapping:
@@ -249,7 +255,12 @@ def not_applicable_reason(kind: str, requirement: dict) -> str | None:
 
 
 def knockouts(
-    rules: list[dict], requirement: dict, offer: dict, sites: list[dict], inspections: list[dict], today: date
+    rules: Sequence[Mapping[str, Any]],
+    requirement: dict,
+    offer: dict,
+    sites: list[dict],
+    inspections: list[dict],
+    today: date,
 ) -> list[str]:
     """Reasons why the vendor fails the evaluation's must-have gates (empty: it passes)."""
     reasons = []
@@ -286,11 +297,9 @@ def knockouts(
             if open_critical:
                 reasons.append(f"{len(open_critical)} open critical audit finding(s)")
         elif kind == "scale_range":
-            unit = requirement.get("unit")
-            low, high = requirement.get("min"), requirement.get("max")
-            if unit and (low is not None or high is not None):
-                low = low if low is not None else high
-                high = high if high is not None else low
+            unit, needed = requirement.get("unit"), _needed_range(requirement)
+            if unit and needed is not None:
+                low, high = needed
                 if not any(_site_covers(site, low, high, unit) for site in sites):
                     reasons.append(f"no site covers {low:g}–{high:g} {unit}")
     return reasons

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.db.models import Count, Q
@@ -15,18 +17,20 @@ from vendors.filters import VendorFilter
 from vendors.models import RegulatoryInspection, Site, Vendor
 
 DISAGREEMENT_FLAG = 2  # evaluators two or more rubric points apart
+_NO_OFFER: dict[str, list[str]] = {"services": [], "modalities": [], "dosage_forms": [], "phases": []}
 
 
-def current_weight_set(evaluation: Evaluation) -> WeightSet:
+def current_weight_set(evaluation: Evaluation) -> WeightSet | None:
     return evaluation.weight_sets.prefetch_related("weights").order_by("-version").first()
 
 
 def requirement_of(evaluation: Evaluation) -> dict:
     return {
         "services": [s.code for s in evaluation.required_services.all()],
-        "modality": evaluation.modality.code if evaluation.modality_id else None,
-        "dosage_form": evaluation.dosage_form.code if evaluation.dosage_form_id else None,
-        "phase": evaluation.phase.code if evaluation.phase_id else None,
+        # A foreign key that is None reads as None without a query.
+        "modality": evaluation.modality.code if evaluation.modality else None,
+        "dosage_form": evaluation.dosage_form.code if evaluation.dosage_form else None,
+        "phase": evaluation.phase.code if evaluation.phase else None,
         "unit": evaluation.scale_unit,
         "min": evaluation.scale_min,
         "max": evaluation.scale_max,
@@ -77,8 +81,9 @@ def vendor_facts(evaluation: Evaluation) -> dict[int, tuple[dict, list[dict], li
         "form_483_observations",
         "warning_letter",
     ):
-        row["site"] = row.pop("site__name")
-        entry(row.pop("site__vendor_id"))[2].append(row)
+        inspection = {key: value for key, value in row.items() if not key.startswith("site__")}
+        inspection["site"] = row["site__name"]
+        entry(row["site__vendor_id"])[2].append(inspection)
     for vendor_id, audits in _vendor_audits(evaluation).items():
         entry(vendor_id)
         facts[vendor_id][0]["audits"] = audits
@@ -89,21 +94,21 @@ def _vendor_audits(evaluation: Evaluation) -> dict[int, list[dict]]:
     """Completed audits of the candidates' sites with their findings and CAPA, as plain values."""
     audits: dict[int, dict] = {}
     by_vendor: dict[int, list[dict]] = {}
-    for row in Audit.objects.filter(site__vendor__candidacies__evaluation=evaluation).values(
+    for done in Audit.objects.filter(site__vendor__candidacies__evaluation=evaluation).values(
         "id", "site__vendor_id", "site__name", "actual_end"
     ):
-        audit = {"site": row["site__name"], "end_date": row["actual_end"], "findings": []}
-        audits[row["id"]] = audit
-        by_vendor.setdefault(row["site__vendor_id"], []).append(audit)
-    for row in Finding.objects.filter(audit__site__vendor__candidacies__evaluation=evaluation).values(
+        audit: dict = {"site": done["site__name"], "end_date": done["actual_end"], "findings": []}
+        audits[done["id"]] = audit
+        by_vendor.setdefault(done["site__vendor_id"], []).append(audit)
+    for finding in Finding.objects.filter(audit__site__vendor__candidacies__evaluation=evaluation).values(
         "audit_id", "severity", "capa__status", "capa__due_date", "capa__completed_on"
     ):
-        audits[row["audit_id"]]["findings"].append(
+        audits[finding["audit_id"]]["findings"].append(
             {
-                "severity": row["severity"],
-                "capa_status": row["capa__status"],
-                "capa_due": row["capa__due_date"],
-                "capa_completed": row["capa__completed_on"],
+                "severity": finding["severity"],
+                "capa_status": finding["capa__status"],
+                "capa_due": finding["capa__due_date"],
+                "capa_completed": finding["capa__completed_on"],
             }
         )
     return by_vendor
@@ -143,8 +148,8 @@ class Ranking:
     weights: np.ndarray
     weight_set: WeightSet | None
     rows: list[Row]
-    agreement: list[float | None]
-    evaluator_progress: list[tuple[object, int, int, bool]]
+    agreement: Sequence[float | None]
+    evaluator_progress: Sequence[tuple[Any, int, int, bool]]
     withheld: bool = False
     matrix: np.ndarray | None = None
     not_applicable: list[Criterion] = field(default_factory=list)
@@ -194,12 +199,12 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     rows = Score.objects.filter(candidate__evaluation=evaluation).values_list(
         "evaluator_id", "candidate_id", "criterion_id", "value"
     )
-    for evaluator_id, candidate_id, criterion_id, value in rows:
+    for evaluator_id, candidate_id, criterion_id, score in rows:
         if evaluator_id in evaluator_index and criterion_id in leaf_index:
             filled_by[evaluator_index[evaluator_id]] += 1
             if withheld and evaluator_id != viewer.pk:
                 continue
-            leaf_scores[evaluator_index[evaluator_id], candidate_index[candidate_id], leaf_index[criterion_id]] = value
+            leaf_scores[evaluator_index[evaluator_id], candidate_index[candidate_id], leaf_index[criterion_id]] = score
     # Each evaluator's value per top-level criterion: its own score, or its sub-criteria's weighted
     # mean (missing if any sub-criterion is missing).
     scores = np.full((k, m, n), np.nan)
@@ -239,9 +244,7 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     matrix = aggregated.copy()
     cells_by_row, knockout_lists = [], []
     for i, candidate in enumerate(candidates):
-        offer, sites, inspections = facts.get(
-            candidate.vendor_id, ({"services": [], "modalities": [], "dosage_forms": [], "phases": []}, [], [])
-        )
+        offer, sites, inspections = facts.get(candidate.vendor_id, (_NO_OFFER, [], []))
         knockout_lists.append(evidence.knockouts(rules, requirement, offer, sites, inspections, today))
         cells = []
         for j, criterion in enumerate(criteria):
@@ -332,9 +335,6 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     )
 
 
-_NO_OFFER = {"services": [], "modalities": [], "dosage_forms": [], "phases": []}
-
-
 def _withheld_ranking(
     evaluation,
     viewer,
@@ -423,7 +423,7 @@ def _derive(kind: str, requirement, offer, sites, inspections, today) -> evidenc
 def sensitivity(result: Ranking, samples: int = 10_000, seed: int = 2026) -> dict:
     """Tipping points of the leader and rank acceptability over the complete, eligible candidates."""
     eligible = [i for i, row in enumerate(result.rows) if row.rank is not None]
-    if result.withheld or len(eligible) < 2 or result.weights.sum() <= 0:
+    if result.withheld or result.matrix is None or len(eligible) < 2 or result.weights.sum() <= 0:
         return {"candidates": [result.rows[i].candidate for i in eligible], "tipping": None, "acceptability": None}
     matrix = result.matrix[[result.rows[i].index for i in eligible]]
     tipping = engine.weight_sensitivity(matrix, result.weights)

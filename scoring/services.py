@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NoReturn
 
 import numpy as np
 from django.conf import settings
@@ -41,7 +42,7 @@ class ScoringError(ServiceError):
     """A refused action on an evaluation."""
 
 
-def _refuse(message: str, field: str | None = None, status: int = 400):
+def _refuse(message: str, field: str | None = None, status: int = 400) -> NoReturn:
     raise ScoringError(message, field, status)
 
 
@@ -204,7 +205,7 @@ def weights_set_direct(*, evaluation: Evaluation, user, percents: dict[str, obje
             + ".",
             "percents",
         )
-    values = {}
+    values: dict[int, Decimal] = {}
     for key, raw in percents.items():
         try:
             value = Decimal(str(raw))
@@ -213,7 +214,7 @@ def weights_set_direct(*, evaluation: Evaluation, user, percents: dict[str, obje
         if not value.is_finite() or value < 0:
             _refuse(f"The weight of {criteria[key].name} must be zero or more.", "percents")
         values[criteria[key].pk] = value
-    total = sum(values.values())
+    total = sum(values.values(), Decimal(0))
     if abs(total - 100) > Decimal("0.01"):
         _refuse(f"Weights must add up to 100 %; they add up to {total.normalize():f} %.", "percents")
     with transaction.atomic():
@@ -241,7 +242,7 @@ def weights_set_ahp(*, evaluation: Evaluation, user, pairwise, justification: st
     percents = {c.pk: Decimal(str(w * 100)) for c, w in zip(criteria, result.weights, strict=True)}
     # Rounding to 4 decimals must still add up to exactly 100: give the remainder to the largest weight.
     rounded = {pk: p.quantize(Decimal("0.0001")) for pk, p in percents.items()}
-    largest = max(rounded, key=rounded.get)
+    largest = max(rounded, key=lambda pk: rounded[pk])
     rounded[largest] += Decimal(100) - sum(rounded.values())
     with transaction.atomic():
         return _new_weight_set(
@@ -369,7 +370,7 @@ def criterion_remove(*, criterion: Criterion, user) -> None:
     total = sum(current.values())
     rescaled = {pk: (p * 100 / total if total else Decimal(100) / len(current)) for pk, p in current.items()}
     rounded = {pk: p.quantize(Decimal("0.0001")) for pk, p in rescaled.items()}
-    rounded[max(rounded, key=rounded.get)] += Decimal(100) - sum(rounded.values())
+    rounded[max(rounded, key=lambda pk: rounded[pk])] += Decimal(100) - sum(rounded.values())
     name = criterion.name
     with transaction.atomic():
         _criterion_delete(criterion)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from typing import NoReturn
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,6 +24,7 @@ from accounts import notifications, signatures
 from accounts.models import Notification, Signature
 from accounts.roles import MANAGER
 from core import trail
+from core.errors import ServiceError
 from scoring import access, selectors
 from scoring.models import Evaluation, Shortlist, ShortlistDecision, ShortlistEntry
 from scoring.services import ScoringError, checked_approvals
@@ -34,7 +36,7 @@ MEANINGS = {
 }
 
 
-def _refuse(message: str, field: str | None = None, status: int = 400):
+def _refuse(message: str, field: str | None = None, status: int = 400) -> NoReturn:
     raise ScoringError(message, field, status)
 
 
@@ -300,17 +302,16 @@ def shortlist_decide(
     """A manager's signed decision. Every refusal is recorded, and nothing else changes."""
     try:
         return _decide(request, shortlist, user, decision, password, seen_hash or "", comment or "")
-    except ScoringError as error:
+    except ServiceError as error:  # the service's refusals and a wrong password alike
         signatures.record_refusal(user=user, record=shortlist, action=f"shortlist {decision}", reason=error.message)
         raise
 
 
 def _decide(request, shortlist, user, decision, password, seen_hash, comment) -> Shortlist:
     _check_decision(shortlist, user, decision, seen_hash, comment)
-    try:  # outside the transaction: the failed attempt must survive for the lockout count
-        signatures.reauthenticate(request=request, user=user, password=password, record=shortlist)
-    except signatures.SignatureError as error:
-        _refuse(str(error), "password")
+    # Outside the transaction: the failed attempt must survive for the lockout count. A wrong password
+    # raises SignatureError, a refusal under "password".
+    signatures.reauthenticate(request=request, user=user, password=password, record=shortlist)
     trail.reason(f"{MEANINGS[decision].label}: {comment.strip()}" if comment.strip() else MEANINGS[decision].label)
     with transaction.atomic():
         shortlist = Shortlist.objects.select_for_update().select_related("evaluation").get(pk=shortlist.pk)
@@ -380,6 +381,7 @@ def manifest(shortlist: Shortlist) -> list[dict]:
             "comment": decisions[s.pk].comment if s.pk in decisions else "",
             "record_hash": s.record_hash,
             "valid": intact
+            and shortlist.snapshot is not None
             and s.pk in decisions
             and signatures.is_valid(
                 s, shortlist, signed_content(shortlist.snapshot, decisions[s.pk].decision, decisions[s.pk].comment)
@@ -410,7 +412,7 @@ def render_pdf(shortlist: Shortlist) -> bytes:
             "evaluation": shortlist.evaluation,
             "shortlist": shortlist,
             "snapshot": shortlist.snapshot,
-            "snapshot_rows": snapshot_rows(shortlist.snapshot),
+            "snapshot_rows": snapshot_rows(shortlist.snapshot or {}),
             "intact": snapshot_intact(shortlist),
             "manifest": manifest(shortlist),
             "generated_at": timezone.now(),

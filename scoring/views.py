@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import refusals_on_page
 from core.forms import posted_id
 from scoring import access, charts, exports, selectors, services, shortlists
 from scoring.forms import EvaluationForm, KnockoutForm
@@ -30,19 +31,6 @@ def _evaluation(request, pk: int) -> Evaluation:
     if evaluation is None:
         raise Http404("No such evaluation, or it is not shared with you.")
     return evaluation
-
-
-def _run(request, call, success: str = "") -> bool:
-    try:
-        call()
-    except services.ScoringError as error:
-        if error.status == 403:
-            raise PermissionDenied(error.message) from None
-        messages.error(request, error.message)
-        return False
-    if success:
-        messages.success(request, success)
-    return True
 
 
 @login_required
@@ -94,45 +82,33 @@ def evaluation_detail(request, pk: int):
             raise PermissionDenied("Only the evaluation's lead can change it.")
         action = request.POST.get("action", "")
         if action in services.TRANSITIONS:
-            _run(
-                request,
-                lambda: services.evaluation_transition(
+            with refusals_on_page(request, success=f"Done: {services.TRANSITIONS[action]}."):
+                services.evaluation_transition(
                     evaluation=evaluation, user=request.user, action=action, reason=request.POST.get("reason", "")
-                ),
-                f"Done: {services.TRANSITIONS[action]}.",
-            )
+                )
         elif action == "add_candidate":
             vendor = Vendor.objects.filter(pk=posted_id(request, "vendor")).first()
             if vendor is None:
                 messages.error(request, "Choose a vendor from the register.")
             else:
-                _run(
-                    request,
-                    lambda: services.candidate_add(evaluation=evaluation, user=request.user, vendor=vendor),
-                    f"{vendor.name} added.",
-                )
+                with refusals_on_page(request, success=f"{vendor.name} added."):
+                    services.candidate_add(evaluation=evaluation, user=request.user, vendor=vendor)
         elif action == "override":
             candidate = get_object_or_404(
                 Candidate.objects.select_related("evaluation"),
                 pk=posted_id(request, "candidate"),
                 evaluation=evaluation,
             )
-            _run(
-                request,
-                lambda: services.candidate_override_knockout(
+            with refusals_on_page(request, success="Knock-out overridden."):
+                services.candidate_override_knockout(
                     candidate=candidate, user=request.user, reason=request.POST.get("reason", "")
-                ),
-                "Knock-out overridden.",
-            )
+                )
         elif action == "knockouts":
             form = KnockoutForm(request.POST)
             if form.is_valid():
                 rules = dict.fromkeys(form.cleaned_data["rules"], form.cleaned_data["years"])
-                _run(
-                    request,
-                    lambda: services.knockout_rule_set(evaluation=evaluation, user=request.user, rules=rules),
-                    "Must-have gates saved.",
-                )
+                with refusals_on_page(request, success="Must-have gates saved."):
+                    services.knockout_rule_set(evaluation=evaluation, user=request.user, rules=rules)
             else:
                 messages.error(
                     request, "Check the gates: " + "; ".join(e for errors in form.errors.values() for e in errors)
@@ -140,17 +116,17 @@ def evaluation_detail(request, pk: int):
         elif action == "add_criterion":
             fields = {k: request.POST.get(k, "") for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")}
             parent = Criterion.objects.filter(evaluation=evaluation, pk=posted_id(request, "parent")).first()
-            _run(
+            with refusals_on_page(
                 request,
-                lambda: services.criterion_add(
+                success="Sub-criterion added." if parent else "Criterion added at weight 0: adjust the weights.",
+            ):
+                services.criterion_add(
                     evaluation=evaluation,
                     user=request.user,
                     parent=parent,
                     local_weight=request.POST.get("local_weight") or 1,
                     **fields,
-                ),
-                "Sub-criterion added." if parent else "Criterion added at weight 0: adjust the weights.",
-            )
+                )
         elif action in ("update_criterion", "remove_criterion"):
             criterion = get_object_or_404(
                 Criterion.objects.select_related("evaluation"),
@@ -158,22 +134,16 @@ def evaluation_detail(request, pk: int):
                 pk=posted_id(request, "criterion"),
             )
             if action == "remove_criterion":
-                _run(
-                    request,
-                    lambda: services.criterion_remove(criterion=criterion, user=request.user),
-                    "Criterion removed; the other weights were rescaled to 100 %.",
-                )
+                with refusals_on_page(request, success="Criterion removed; the other weights were rescaled to 100 %."):
+                    services.criterion_remove(criterion=criterion, user=request.user)
             else:
                 fields = {
                     k: request.POST.get(k, "") for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")
                 }
                 if "evidence" in request.POST:
                     fields["evidence"] = request.POST["evidence"]
-                _run(
-                    request,
-                    lambda: services.criterion_update(criterion=criterion, user=request.user, **fields),
-                    "Criterion saved.",
-                )
+                with refusals_on_page(request, success="Criterion saved."):
+                    services.criterion_update(criterion=criterion, user=request.user, **fields)
         elif action in ("weights_direct", "weights_ahp"):
             _save_weights(request, evaluation, action)
         else:
@@ -265,13 +235,8 @@ def _save_weights(request, evaluation: Evaluation, action: str) -> None:
         except InvalidOperation:
             messages.error(request, "Weights must be numbers.")
             return
-        _run(
-            request,
-            lambda: services.weights_set_direct(
-                evaluation=evaluation, user=request.user, percents=parsed, reason=reason
-            ),
-            "New weights saved.",
-        )
+        with refusals_on_page(request, success="New weights saved."):
+            services.weights_set_direct(evaluation=evaluation, user=request.user, percents=parsed, reason=reason)
         return
     n = len(criteria)
     matrix = [[1.0] * n for _ in range(n)]
@@ -283,17 +248,14 @@ def _save_weights(request, evaluation: Evaluation, action: str) -> None:
     except ValueError:
         messages.error(request, "Each comparison is a number from 1/9 to 9 (e.g. 3 or 1/3).")
         return
-    _run(
-        request,
-        lambda: services.weights_set_ahp(
+    with refusals_on_page(request, success="Weights derived from the pairwise comparisons."):
+        services.weights_set_ahp(
             evaluation=evaluation,
             user=request.user,
             pairwise=matrix,
             justification=request.POST.get("justification", ""),
             reason=reason,
-        ),
-        "Weights derived from the pairwise comparisons.",
-    )
+        )
 
 
 def _saaty(text: str) -> float:
@@ -325,17 +287,14 @@ def ranking_page(request, pk: int):
         if candidate is None or criterion is None:
             messages.error(request, "Choose a candidate and a derived criterion.")
         else:
-            _run(
-                request,
-                lambda: services.derived_override(
+            with refusals_on_page(request, success=f"{criterion.name} of {candidate.vendor.name} overridden."):
+                services.derived_override(
                     candidate=candidate,
                     criterion=criterion,
                     user=request.user,
                     value=request.POST.get("value", ""),
                     justification=request.POST.get("justification", ""),
-                ),
-                f"{criterion.name} of {candidate.vendor.name} overridden.",
-            )
+                )
         return redirect("scoring:ranking", pk=evaluation.pk)
     result = selectors.ranking(evaluation, request.user)
     if request.GET.get("export") in exports.FORMATS and not result.withheld:
@@ -474,8 +433,8 @@ def score_cell(request, pk: int):
         return HttpResponse("Unknown cell.", status=400)
     criterion = get_object_or_404(Criterion, pk=criterion_id, evaluation=evaluation)
     candidate = get_object_or_404(Candidate.objects.select_related("vendor"), pk=candidate_id, evaluation=evaluation)
-    error, score = "", None
-    try:
+    score = None
+    with refusals_on_page(request, notify=False) as outcome:  # the cell shows the refusal itself
         score = services.score_save(
             evaluation=evaluation,
             user=request.user,
@@ -486,8 +445,9 @@ def score_cell(request, pk: int):
             evidence_url=request.POST.get("evidence_url", "").strip(),
             revision=int(revision) if revision and revision.isascii() and revision.isdecimal() else None,
         )
-    except services.ScoringError as refusal:
-        error = refusal.message
+    error = ""
+    if outcome.error:
+        error = outcome.error.message
         score = Score.objects.filter(candidate=candidate, criterion=criterion, evaluator=request.user).first()
     response = render(
         request,
@@ -510,11 +470,10 @@ def score_cell(request, pk: int):
 @require_POST
 def submit_scores(request, pk: int):
     evaluation = _evaluation(request, pk)
-    _run(
-        request,
-        lambda: services.evaluator_submit(evaluation=evaluation, user=request.user),
-        "Scores submitted. You now see the other evaluators' scores and the ranking.",
-    )
+    with refusals_on_page(
+        request, success="Scores submitted. You now see the other evaluators' scores and the ranking."
+    ):
+        services.evaluator_submit(evaluation=evaluation, user=request.user)
     return redirect("scoring:grid", pk=evaluation.pk)
 
 
@@ -534,10 +493,8 @@ def shortlist_page(request, pk: int):
         if not is_lead:
             raise PermissionDenied("Only the evaluation's lead proposes shortlists.")
         submit = request.POST.get("action") == "submit"
-        saved = {}
-
-        def propose():
-            saved["shortlist"] = shortlists.shortlist_propose(
+        with refusals_on_page(request, success="Submitted for approval." if submit else "Draft saved.") as outcome:
+            shortlist = shortlists.shortlist_propose(
                 evaluation=evaluation,
                 user=request.user,
                 candidate_ids=request.POST.getlist("candidates"),
@@ -545,10 +502,9 @@ def shortlist_page(request, pk: int):
                 required_approvals=request.POST.get("required_approvals"),
             )
             if submit:
-                shortlists.shortlist_submit(shortlist=saved["shortlist"], user=request.user)
-
-        if _run(request, propose, "Submitted for approval." if submit else "Draft saved.") and submit:
-            return redirect(saved["shortlist"].get_absolute_url())
+                shortlists.shortlist_submit(shortlist=shortlist, user=request.user)
+        if submit and not outcome.refused:
+            return redirect(shortlist.get_absolute_url())
         return redirect("scoring:shortlists", pk=evaluation.pk)
     context = _shortlist_context(request, evaluation)
     latest = context["latest"]
@@ -590,7 +546,7 @@ def shortlist_detail(request, pk: int, shortlist_pk: int):
     """Exactly what was submitted (the frozen snapshot), its hash, the signatures, and the decision form."""
     evaluation, shortlist = _shortlist(request, pk, shortlist_pk)
     if request.method == "POST":
-        try:
+        with refusals_on_page(request, success="Your decision is signed and recorded."):
             shortlists.shortlist_decide(
                 request=request,
                 shortlist=shortlist,
@@ -600,10 +556,6 @@ def shortlist_detail(request, pk: int, shortlist_pk: int):
                 seen_hash=request.POST.get("snapshot_hash", ""),
                 comment=request.POST.get("comment", ""),
             )
-        except services.ScoringError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, "Your decision is signed and recorded.")
         return redirect(shortlist.get_absolute_url())
     blind = access.blind_to_others(request.user, evaluation)
     if request.GET.get("export") == "pdf" and shortlist.snapshot:

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django_countries import countries
 
+from core.errors import ServiceError
 from core.tabular import FORMULA_PREFIXES
 from vendors.models import DosageForm, Kind, Modality, Phase, Service, Site, Vendor
 
@@ -29,8 +30,11 @@ LIST_SEPARATOR = ";"
 PREVIEW_ROWS = 100
 
 
-class ImportFileError(Exception):
-    """The file as a whole cannot be read (wrong type, encoding, empty, too large, bad header)."""
+class ImportFileError(ServiceError):
+    """The file as a whole cannot be read (wrong type, encoding, empty, too large, bad header): invalid input
+    of the upload's "file" field. The import job keeps the message as its report."""
+
+    field = "file"
 
 
 @dataclass

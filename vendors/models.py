@@ -10,6 +10,7 @@ from django.urls import reverse
 from django_countries.fields import CountryField
 
 from core import trail
+from core.models import QueuedJob
 
 
 class Term(models.Model):
@@ -274,8 +275,9 @@ class RegulatoryInspection(models.Model):
             raise ValidationError({"end_date": "An inspection's end date cannot be in the future."})
 
 
-class ImportJob(models.Model):
-    """One uploaded register file: validated in the worker, previewed, then applied all-or-nothing."""
+class ImportJob(QueuedJob):
+    """One uploaded register file: validated in the worker, previewed, then applied all-or-nothing.
+    Both worker steps go through core.outbox (claim, attempts, queued_at, started_at)."""
 
     class Target(models.TextChoices):
         VENDORS = "vendors", "Vendors"

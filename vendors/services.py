@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from core import outbox
 from vendors import fda, importing
 from vendors.models import ImportJob
 
@@ -39,37 +40,12 @@ def _reporter(job: ImportJob):
     return report
 
 
-def _enqueue(task, job: ImportJob) -> None:
-    """Publish after commit; if the broker is unreachable the job says so instead of waiting forever."""
-
-    def publish():
-        try:
-            task.delay(job.pk)
-        except Exception:
-            logger.exception("Could not queue %s for import job %s", task.name, job.pk)
-            ImportJob.objects.filter(pk=job.pk).update(
-                status=ImportJob.Status.FAILED,
-                report={
-                    "errors": [
-                        {
-                            "row": 0,
-                            "column": "",
-                            "message": "The background queue is unreachable; upload the file again in a moment.",
-                        }
-                    ]
-                },
-            )
-
-    transaction.on_commit(publish)
-
-
 def import_job_create(*, user, target: str, upload) -> ImportJob:
-    from vendors.tasks import import_check
-
-    job = ImportJob.objects.create(
-        target=target, file=upload, original_name=upload.name[:255], created_by=user, status=ImportJob.Status.QUEUED
-    )
-    _enqueue(import_check, job)
+    with transaction.atomic():  # the job and its outbox message, together
+        job = ImportJob.objects.create(
+            target=target, file=upload, original_name=upload.name[:255], created_by=user, status=ImportJob.Status.QUEUED
+        )
+        outbox.enqueue_job(IMPORT_CHECKS, job.pk)
     return job
 
 
@@ -86,12 +62,11 @@ def _fail_file(job: ImportJob, error: importing.ImportFileError) -> None:
     job.save(update_fields=["status", "report", "finished_at"])
 
 
-def import_job_check(*, job: ImportJob) -> None:
+def import_job_check(*, job: ImportJob, claim: str = "direct") -> None:
     """Worker step 1: read and check every row; nothing is written to the register."""
-    if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.VALIDATING):
-        return  # a redelivered task after the job moved on
+    if not outbox.claim(IMPORT_CHECKS, job.pk, claim):
+        return  # a redelivered task after the job moved on, or another delivery has it
     job.status = ImportJob.Status.VALIDATING
-    job.save(update_fields=["status"])
     try:
         columns, body = _read(job)
     except importing.ImportFileError as error:
@@ -107,17 +82,19 @@ def import_job_check(*, job: ImportJob) -> None:
 
 def import_job_confirm(*, job: ImportJob) -> bool:
     """Moves a checked job to applying; False when it is not in the ready state (double click)."""
-    moved = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.READY).update(status=ImportJob.Status.APPLYING)
-    if moved:
-        from vendors.tasks import import_apply
-
-        _enqueue(import_apply, job)
+    with transaction.atomic():  # the move and its outbox message, together
+        moved = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.READY).update(
+            status=ImportJob.Status.APPLYING, claim="", attempts=0, queued_at=timezone.now(), started_at=None
+        )
+        if moved:
+            outbox.enqueue_job(IMPORT_APPLIES, job.pk)
     return bool(moved)
 
 
-def import_job_apply(*, job: ImportJob) -> None:
-    """Worker step 2: check again (the register may have changed) and write all or nothing."""
-    if job.status != ImportJob.Status.APPLYING:
+def import_job_apply(*, job: ImportJob, claim: str = "direct") -> None:
+    """Worker step 2: check again (the register may have changed) and write all or nothing. A worker
+    that dies half-way leaves nothing written: the redelivered task (same claim) or the sweep runs it again."""
+    if not outbox.claim(IMPORT_APPLIES, job.pk, claim):
         return
     try:
         columns, body = _read(job)
@@ -138,3 +115,35 @@ def import_job_apply(*, job: ImportJob) -> None:
         job.status = ImportJob.Status.DONE
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "report", "finished_at"])
+
+
+def import_job_fail(job_id: int, reason: str) -> None:
+    ImportJob.objects.filter(pk=job_id).exclude(status__in=[ImportJob.Status.DONE, ImportJob.Status.INVALID]).update(
+        status=ImportJob.Status.FAILED,
+        report={"errors": [{"row": 0, "column": "", "message": reason[:2000]}], "counts": {}, "preview": []},
+        finished_at=timezone.now(),
+    )
+
+
+# Both worker steps go through core.outbox; beat's sweep announces again a step whose message was
+# lost and runs again one whose worker died (an apply is all-or-nothing, so nothing is half-written).
+IMPORT_CHECKS = outbox.register(
+    outbox.JobSource(
+        name="vendors.import_check",
+        model=ImportJob,
+        task="vendors.tasks.import_check",
+        queued=ImportJob.Status.QUEUED,
+        running=ImportJob.Status.VALIDATING,
+        fail=import_job_fail,
+    )
+)
+IMPORT_APPLIES = outbox.register(
+    outbox.JobSource(
+        name="vendors.import_apply",
+        model=ImportJob,
+        task="vendors.tasks.import_apply",
+        queued=ImportJob.Status.APPLYING,  # waiting while unclaimed, applied while claimed
+        running=ImportJob.Status.APPLYING,
+        fail=import_job_fail,
+    )
+)

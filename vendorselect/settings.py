@@ -268,6 +268,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.pagination.Pagination",
     "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # A service's refusal (core.errors.ServiceError) becomes its 4xx here; everything else is DRF's.
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "VendorSelect API",
@@ -303,14 +305,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audits.tasks.send_reminders",
         "schedule": crontab(hour=int(os.environ.get("REMINDER_HOUR_UTC", "6")), minute=0),
     },
-    # Publishes what a broker outage left in the outbox (packets are dispatched through it) and
-    # announces again packets whose message the broker lost.
-    "relay-outbox": {"task": "rfp.tasks.relay_outbox", "schedule": float(os.environ.get("OUTBOX_RELAY_SECONDS", "60"))},
+    # Publishes what a broker outage left in the outbox (core.outbox: packets, audit reports, imports,
+    # e-mails) and sweeps the work whose message the broker lost or whose worker died.
+    "relay-outbox": {
+        "task": "core.tasks.relay_outbox",
+        "schedule": float(os.environ.get("OUTBOX_RELAY_SECONDS", "60")),
+    },
 }
-# A packet queued this long after its message was sent, with the broker's queue empty, is announced
-# again (the broker lost it); one claimed this many times without finishing is failed, not queued again.
-PACKET_REQUEUE_AFTER = int(os.environ.get("PACKET_REQUEUE_AFTER", "120"))
-PACKET_MAX_ATTEMPTS = int(os.environ.get("PACKET_MAX_ATTEMPTS", "5"))
+# Work still waiting this long after its message was sent, with the broker's queue empty, is announced
+# again (the broker lost it); work claimed this many times without finishing is failed, not queued
+# again. Their former, packets-only names PACKET_REQUEUE_AFTER / PACKET_MAX_ATTEMPTS are still read.
+OUTBOX_REQUEUE_AFTER = int(os.environ.get("OUTBOX_REQUEUE_AFTER", os.environ.get("PACKET_REQUEUE_AFTER", "120")))
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", os.environ.get("PACKET_MAX_ATTEMPTS", "5")))
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 if CELERY_BROKER_URL.startswith("filesystem"):
     _broker_dir = VAR_DIR / "celery"

@@ -9,8 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from core import outbox
+from core.models import OutboxMessage
 from rfp import services
-from rfp.models import OutboxMessage, Packet, RfpTemplate
+from rfp.models import Packet, RfpTemplate
 from tests.rfp.conftest import rfp_values
 from tests.scoring.test_shortlists import submitted
 
@@ -25,6 +27,11 @@ def generate(rfp, user, capture):
         .select_related("candidate__vendor")
         .order_by("candidate__vendor__name", "version")
     )
+
+
+def sweep_packets() -> dict[str, int]:
+    """Beat's sweep (core.outbox), of the packets only."""
+    return outbox.sweep([services.PACKETS])[services.PACKETS.name]
 
 
 def pdf_text(packet) -> tuple[str, int]:
@@ -219,7 +226,7 @@ def test_a_packet_whose_message_was_lost_can_be_retried(rfp, users, monkeypatch,
 
     from django.utils import timezone
 
-    monkeypatch.setattr(services, "relay_outbox", lambda: 0)  # the published message is lost
+    monkeypatch.setattr(outbox, "relay", lambda: 0)  # the published message is lost
     packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
     with pytest.raises(services.RfpError, match="Only a failed or stuck packet"):
         services.packet_retry(packet=packets[0], user=users["procurement"])
@@ -236,26 +243,26 @@ def test_the_sweep_announces_lost_messages_again_without_duplicates(
     rfp, users, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     """Redis restarted without persistence: the queued packets' messages are gone. The sweep (beat,
-    every minute) announces those queued longer than PACKET_REQUEUE_AFTER again; the rest wait."""
+    every minute) announces those queued longer than OUTBOX_REQUEUE_AFTER again; the rest wait."""
     from datetime import timedelta
 
     from django.utils import timezone
 
-    settings.PACKET_REQUEUE_AFTER = 120
-    monkeypatch.setattr(services, "relay_outbox", lambda: 0)  # published, then lost with the queue
+    settings.OUTBOX_REQUEUE_AFTER = 120
+    monkeypatch.setattr(outbox, "relay", lambda: 0)  # published, then lost with the queue
     packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
     OutboxMessage.objects.update(published_at=timezone.now())
     monkeypatch.undo()
     backlog = [0]
-    monkeypatch.setattr(services, "broker_backlog", lambda: backlog[0])
-    assert services.sweep_packets() == {"announced": 0, "requeued": 0, "failed": 0}  # not long enough yet
+    monkeypatch.setattr(outbox, "broker_backlog", lambda: backlog[0])
+    assert sweep_packets() == {"announced": 0, "requeued": 0, "failed": 0}  # not long enough yet
     Packet.objects.filter(pk=packets[0].pk).update(queued_at=timezone.now() - timedelta(seconds=121))
     backlog[0] = 7  # the workers are still working through a long queue: nothing is lost
-    assert services.sweep_packets()["announced"] == 0
+    assert sweep_packets()["announced"] == 0
     backlog[0] = 0
-    assert services.sweep_packets() == {"announced": 1, "requeued": 0, "failed": 0}
-    assert services.sweep_packets()["announced"] == 0  # announced again once per interval, not every minute
-    assert services.relay_outbox() == 1  # eager: renders it
+    assert sweep_packets() == {"announced": 1, "requeued": 0, "failed": 0}
+    assert sweep_packets()["announced"] == 0  # announced again once per interval, not every minute
+    assert outbox.relay() == 1  # eager: renders it
     assert Packet.objects.get(pk=packets[0].pk).status == "done"
     assert Packet.objects.get(pk=packets[1].pk).status == "queued"
     # The original message turns up after all (it was only late): a no-op, nothing rendered twice.
@@ -275,7 +282,7 @@ def test_the_sweep_queues_a_dead_render_again_and_gives_up_on_a_poison_document(
 
     from django.utils import timezone
 
-    settings.PACKET_MAX_ATTEMPTS = 3
+    settings.OUTBOX_MAX_ATTEMPTS = 3
     packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
     long_ago = timezone.now() - timedelta(seconds=2 * settings.CELERY_TASK_TIME_LIMIT + 1)
     # The worker died mid-render and Redis lost the unacknowledged message with it; the other one
@@ -284,13 +291,13 @@ def test_the_sweep_queues_a_dead_render_again_and_gives_up_on_a_poison_document(
     dead.update(status="rendering", claim="dead-task", started_at=long_ago, attempts=1)
     running = Packet.objects.filter(pk=packets[1].pk)
     running.update(status="rendering", claim="live-task", started_at=timezone.now(), attempts=3)
-    assert services.sweep_packets() == {"announced": 0, "requeued": 1, "failed": 0}
+    assert sweep_packets() == {"announced": 0, "requeued": 1, "failed": 0}
     with django_capture_on_commit_callbacks(execute=True):
-        services.relay_outbox()
+        outbox.relay()
     done = Packet.objects.get(pk=packets[0].pk)
     assert (done.status, done.attempts) == ("done", 2)
     running.update(started_at=long_ago)  # and then its worker died too: the third claim was the last
-    assert services.sweep_packets() == {"announced": 0, "requeued": 0, "failed": 1}
+    assert sweep_packets() == {"announced": 0, "requeued": 0, "failed": 1}
     failed = Packet.objects.get(pk=packets[1].pk)
     assert failed.status == "failed" and "Gave up after 3 attempts" in failed.error
 
@@ -302,16 +309,21 @@ def test_broker_down_at_publish_loses_nothing(rfp, users, monkeypatch, django_ca
     def down(self, *args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
+    from django.utils import timezone
+
+    OutboxMessage.objects.update(published_at=timezone.now())  # the fixtures' notification e-mails
     monkeypatch.setattr(group, "apply_async", down)
     packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
     assert {p.status for p in packets} == {"queued"}
     pending = OutboxMessage.objects.filter(published_at=None)
     assert pending.count() == 2 and "Connection refused" in pending.first().last_error
     monkeypatch.undo()
-    assert services.relay_outbox() == 2  # what beat runs every minute
-    assert set(OutboxMessage.objects.values_list("attempts", "last_error")) == {(2, "")}
+    assert outbox.relay() == 2  # what beat runs every minute
+    assert set(pending.model.objects.filter(task=services.RENDER_TASK).values_list("attempts", "last_error")) == {
+        (2, "")
+    }
     assert set(Packet.objects.filter(rfp=rfp).values_list("status", flat=True)) == {"done"}
-    assert services.relay_outbox() == 0
+    assert outbox.relay() == 0
 
 
 def test_a_duplicate_delivery_does_not_render_twice(rfp, users, django_capture_on_commit_callbacks):
@@ -398,7 +410,7 @@ def test_a_render_cut_off_while_storing_leaves_no_stray_files(rfp, users, monkey
     behind that no packet refers to."""
     from django.db.models.fields.files import FieldFile
 
-    monkeypatch.setattr(services, "relay_outbox", lambda: 0)
+    monkeypatch.setattr(outbox, "relay", lambda: 0)
     packet = services.rfp_generate(rfp=rfp, user=users["procurement"])[0]
     save = FieldFile.save
 

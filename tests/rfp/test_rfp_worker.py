@@ -33,8 +33,10 @@ from django.db import connection
 from django.utils import timezone
 from pypdf import PdfReader
 
+from core import outbox
+from core.models import OutboxMessage
 from rfp import services
-from rfp.models import OutboxMessage, Packet
+from rfp.models import Packet
 from scoring.models import Shortlist, ShortlistEntry
 from tests.rfp.conftest import rfp_values
 from vendorselect.celery import app as celery_app
@@ -376,7 +378,7 @@ def test_b_a_worker_killed_mid_batch_loses_and_duplicates_nothing(workers, broke
 
 
 def test_c_redis_down_at_publish_keeps_the_outbox_until_the_relay(workers, broker, lead):
-    from rfp import tasks
+    from core import tasks
 
     count = 4
     rfp = approved_rfp(lead, count)
@@ -403,7 +405,7 @@ def test_c_redis_down_at_publish_keeps_the_outbox_until_the_relay(workers, broke
     check_packets(rfp)
     wait_until(lambda: drained(broker), 15, "every message acknowledged")
     assert worker.count("received") == count and bundles_written(rfp) == count
-    assert services.relay_outbox() == 0  # nothing left to publish; a second run is a no-op
+    assert outbox.relay() == 0  # nothing left to publish; a second run is a no-op
     print(
         f"\n[c] {count} packets: generate with the broker down took {refused_s:.1f}s and left {len(pending)} "
         f"outbox rows pending; relay task published them {relay_s:.1f}s after it was sent; all done "
