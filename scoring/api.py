@@ -25,6 +25,7 @@ from scoring.models import (
     ShortlistEntry,
     WeightSet,
 )
+from scoring.serializers import RankingSerializer, SensitivitySerializer
 from vendors.api import TermField
 from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Vendor
 
@@ -240,61 +241,6 @@ KnockoutInputSerializer = inline_serializer(
     {"rules": serializers.DictField(child=serializers.IntegerField(allow_null=True, min_value=1, max_value=30))},
 )
 DETAIL = inline_serializer("ScoringRefusal", {"detail": serializers.CharField()})
-
-
-def _withheld_detail(evaluation: Evaluation, while_scoring: str) -> str:
-    if evaluation.status in (Evaluation.Status.DRAFT, Evaluation.Status.SCORING):
-        return while_scoring
-    return "Review started before you submitted: blind until the shortlist is decided (blind scoring)."
-
-
-def ranking_payload(result: selectors.Ranking) -> dict:
-    criteria = [{"id": c.id, "key": c.key, "name": c.name, "derived": bool(c.evidence)} for c in result.criteria]
-    if result.withheld:
-        return {
-            "withheld": True,
-            "detail": _withheld_detail(result.evaluation, "Submit your own scores to see the ranking (blind scoring)."),
-            "criteria": criteria,
-            "rows": [],
-        }
-    return {
-        "withheld": False,
-        "criteria": criteria,
-        "weights": {c.key: float(w) for c, w in zip(result.criteria, result.weights, strict=True)},
-        "weights_version": result.weight_set.version if result.weight_set else None,
-        "agreement": {c.key: w for c, w in zip(result.criteria, result.agreement, strict=True)},
-        "rows": [
-            {
-                "candidate": row.candidate.pk,
-                "vendor": row.candidate.vendor_id,
-                "vendor_name": row.candidate.vendor.name,
-                "rank": row.rank,
-                "total": row.total,
-                "complete": row.total is not None,
-                "completeness": row.completeness,
-                "knocked_out": row.knocked_out,
-                "knockouts": row.knockouts,
-                "knockout_override": row.candidate.knockout_override_reason
-                if row.candidate.knockout_override
-                else None,
-                "cells": [
-                    {
-                        "criterion": c.key,
-                        "value": cell.value,
-                        "derived": cell.derived,
-                        "overridden": cell.overridden,
-                        "spread": cell.spread,
-                        "disagreement": bool(cell.spread is not None and cell.spread >= selectors.DISAGREEMENT_FLAG),
-                        "evidence": cell.evidence,
-                        "formula": cell.formula,
-                    }
-                    for c, cell in zip(result.criteria, row.cells, strict=True)
-                ],
-                "contributions": {c.key: v for c, v in zip(result.criteria, row.contributions, strict=True)},
-            }
-            for row in result.rows
-        ],
-    }
 
 
 class EvaluationViewSet(
@@ -565,58 +511,17 @@ class EvaluationViewSet(
         criterion = services.criterion_update(criterion=criterion, user=request.user, **fields)
         return Response(CriterionSerializer(criterion).data)
 
-    @extend_schema(responses={200: None})
+    @extend_schema(responses={200: RankingSerializer})
     @action(detail=True, methods=["get"])
     def ranking(self, request, pk=None):
-        return Response(ranking_payload(selectors.ranking(self.get_object(), request.user)))
+        return Response(RankingSerializer(selectors.ranking(self.get_object(), request.user)).data)
 
-    @extend_schema(responses={200: None})
+    @extend_schema(responses={200: SensitivitySerializer})
     @action(detail=True, methods=["get"])
     def sensitivity(self, request, pk=None):
         result = selectors.ranking(self.get_object(), request.user)
-        if result.withheld:
-            detail = _withheld_detail(result.evaluation, "Submit your own scores first (blind scoring).")
-            return Response({"withheld": True, "detail": detail})
-        data = selectors.sensitivity(result)
-        names = [c.vendor.name for c in data["candidates"]]
-        if data["tipping"] is None:
-            return Response(
-                {
-                    "withheld": False,
-                    "candidates": names,
-                    "tipping_points": None,
-                    "acceptability": None,
-                    "detail": "At least two complete, eligible candidates are needed.",
-                }
-            )
-        tipping = data["tipping"]
-        keys = [c.key for c in result.criteria]
-        top = request.query_params.get("top", "")
-        top = max(int(top), 1) if top.isdecimal() else len(names)
-        return Response(
-            {
-                "withheld": False,
-                "candidates": names,
-                "leader": names[tipping.leader],
-                "tipping_points": {
-                    key: {
-                        "weight": float(tipping.weights[j]),
-                        "lower": float(tipping.lower[j]),
-                        "upper": float(tipping.upper[j]),
-                        "below_lower_leader": names[tipping.lower_challenger[j]]
-                        if tipping.lower_challenger[j] >= 0
-                        else None,
-                        "above_upper_leader": names[tipping.upper_challenger[j]]
-                        if tipping.upper_challenger[j] >= 0
-                        else None,
-                    }
-                    for j, key in enumerate(keys)
-                },
-                "acceptability": {
-                    name: [float(x) for x in row] for name, row in zip(names, data["acceptability"], strict=True)
-                },
-            }
-        )
+        data = None if result.withheld else selectors.sensitivity(result)
+        return Response(SensitivitySerializer((result, data)).data)
 
 
 class ShortlistEntrySerializer(serializers.ModelSerializer):

@@ -27,6 +27,7 @@ from core import trail
 from core.errors import ServiceError
 from scoring import access, selectors
 from scoring.models import Evaluation, Shortlist, ShortlistDecision, ShortlistEntry
+from scoring.serializers import RankingRowSerializer
 from scoring.services import ScoringError, checked_approvals
 
 MEANINGS = {
@@ -140,19 +141,20 @@ def build_snapshot(shortlist: Shortlist, submitted_at) -> dict:
             }
             for c, w, reason in zip(result.criteria, result.weights, result.not_applicable_reasons, strict=True)
         ],
+        # The API's rows (scoring.serializers) in the snapshot's own stored shape: signatures hash it.
         "ranking": [
             {
-                "candidate": row.candidate.pk,
-                "vendor": {"id": row.candidate.vendor_id, "name": row.candidate.vendor.name},
-                "rank": row.rank,
-                "total": _number(row.total),
-                "scores": [_number(cell.value) for cell in row.cells],
-                "completeness": _number(row.completeness),
-                "knocked_out": row.knocked_out,
-                "knockouts": row.knockouts,
-                "chosen": row.candidate.pk in chosen,
+                "candidate": row["candidate"],
+                "vendor": {"id": row["vendor"], "name": row["vendor_name"]},
+                "rank": row["rank"],
+                "total": _number(row["total"]),
+                "scores": [_number(cell["value"]) for cell in row["cells"]],
+                "completeness": _number(row["completeness"]),
+                "knocked_out": row["knocked_out"],
+                "knockouts": row["knockouts"],
+                "chosen": row["candidate"] in chosen,
             }
-            for row in result.rows
+            for row in RankingRowSerializer(result.rows, many=True, context={"criteria": result.criteria}).data
         ],
         "skipped_higher_ranked": _skipped(result, chosen),
     }

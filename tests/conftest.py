@@ -8,9 +8,9 @@ from rest_framework.test import APIClient
 
 from accounts import roles
 from accounts.roles import EVALUATOR
-from scoring import services
 from tests.browsing import CHROMIUM, new_page
 from tests.factories import InspectionFactory, SiteFactory, UserFactory, VendorFactory
+from vendorselect import builders
 
 ROLE_USERS = {
     "procurement": roles.PROCUREMENT_LEAD,
@@ -149,24 +149,15 @@ def client_as(users, client):
 @pytest.fixture
 def reviewed(users):
     """An evaluation in review: four candidates scored by two evaluators, ranked 1-4 (Vendor 3 best)."""
-    lead, evaluator = users["procurement"], users["evaluator"]
     second = UserFactory(username="evaluator2", roles=[EVALUATOR])
-    evaluation = services.evaluation_create(lead=lead, name="Sterile fill", evaluators=[evaluator, second])
-    candidates = []
+    vendors = []
     for i in range(4):
         site = SiteFactory(vendor=VendorFactory(name=f"Vendor {i}"))
         InspectionFactory(site=site, classification="NAI")
-        candidates.append(services.candidate_add(evaluation=evaluation, user=lead, vendor=site.vendor))
-    evaluation = services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
-    for user in (evaluator, second):
-        for i, candidate in enumerate(candidates):
-            for criterion in evaluation.scored_criteria():
-                services.score_save(
-                    evaluation=evaluation, user=user, candidate_id=candidate.pk, criterion_id=criterion.pk, value=i + 1
-                )
-        services.evaluator_submit(evaluation=evaluation, user=user)
-    evaluation = services.evaluation_transition(evaluation=evaluation, user=lead, action="start_review")
-    return evaluation, candidates
+        vendors.append(site.vendor)
+    return builders.reviewed_evaluation(
+        lead=users["procurement"], evaluators=[users["evaluator"], second], vendors=vendors, name="Sterile fill"
+    )
 
 
 # The browser journeys (tests marked `browser`); their helpers are in tests/browsing.py.

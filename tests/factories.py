@@ -7,6 +7,8 @@ from django.contrib.auth.models import Group
 from accounts.models import User
 from vendors.models import Kind, RegulatoryInspection, Site, Vendor
 
+PASSWORD = "Correct-Horse-Battery-9"  # every factory user's
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -18,7 +20,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = "Test"
     last_name = factory.Sequence(lambda n: f"User {n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", "Correct-Horse-Battery-9")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):

@@ -125,7 +125,7 @@ def test_lead_issues_an_rfp_and_downloads_a_packet(page, demo, broker, workers):
 
     from scoring.models import Shortlist
 
-    Shortlist.objects.filter(evaluation__name__startswith="Sterile fill-finish").update(status="approved")
+    approve_demo(Shortlist.objects.get(evaluation__name__startswith="Sterile fill-finish"))
     login(page, "lead")
     page.get_by_role("link", name="RFPs", exact=True).click()
     page.get_by_role("link", name="New RFP").first.click()
@@ -154,6 +154,15 @@ def test_lead_issues_an_rfp_and_downloads_a_packet(page, demo, broker, workers):
     assert page.console_errors == [], page.console_errors
 
 
+def approve_demo(shortlist):
+    """The demo's pending shortlist, approved by both managers' signatures."""
+    from accounts.models import User
+    from vendorselect import builders
+
+    managers = User.objects.filter(username__in=["manager", "qa-manager"]).order_by("username")
+    return builders.approve(shortlist=shortlist, approvers=managers, password=lambda user: demo_password(user.username))
+
+
 def rfp_pages(shortlist_pk: int) -> list[str]:
     from datetime import date, timedelta
 
@@ -161,8 +170,7 @@ def rfp_pages(shortlist_pk: int) -> list[str]:
     from rfp import services
     from scoring.models import Shortlist
 
-    Shortlist.objects.filter(pk=shortlist_pk).update(status="approved")
-    shortlist = Shortlist.objects.get(pk=shortlist_pk)
+    shortlist = approve_demo(Shortlist.objects.get(pk=shortlist_pk))
     today = date.today()
     rfp = services.rfp_create(
         shortlist=shortlist,

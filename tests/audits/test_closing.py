@@ -8,6 +8,7 @@ import pytest
 from audits import selectors, services
 from audits.models import Audit, Capa, Finding, RecordLocked
 from tests.factories import SiteFactory, UserFactory
+from vendorselect import builders
 
 pytestmark = pytest.mark.django_db
 TODAY = date.today()
@@ -15,37 +16,31 @@ PASSWORD = "Correct-Horse-Battery-9"
 
 
 @pytest.fixture
-def signed(users, rf):
+def signed(users):
     """A signed audit with three findings: two CAPAs open, one without a CAPA; a co-auditor."""
     from accounts import roles
 
     co_auditor = UserFactory(username="co-auditor", roles=[roles.AUDITOR])
-    audit = services.audit_create(
-        user=users["auditor"],
+    return builders.signed_audit(
         site=SiteFactory(),
+        auditor=users["auditor"],
+        password=PASSWORD,
         type="routine",
         planned_start=TODAY - timedelta(days=20),
         planned_end=TODAY - timedelta(days=18),
+        started_on=TODAY - timedelta(days=20),
         co_auditors=[co_auditor],
+        findings=[
+            {
+                "severity": severity,
+                "area": "documentation",
+                "description": f"{severity} finding",
+                "capa_required": capa,
+                "capa_due_date": TODAY + timedelta(days=30) if capa else None,
+            }
+            for severity, capa in [("major", True), ("minor", False), ("critical", True)]
+        ],
     )
-    audit = services.audit_transition(audit=audit, user=users["auditor"], action="start")
-    Audit.objects.filter(pk=audit.pk).update(actual_start=TODAY - timedelta(days=20))
-    audit = Audit.objects.get(pk=audit.pk)
-    for severity, capa in [("major", True), ("minor", False), ("critical", True)]:
-        services.finding_add(
-            audit=audit,
-            user=users["auditor"],
-            severity=severity,
-            area="documentation",
-            description=f"{severity} finding",
-            capa_required=capa,
-            capa_due_date=TODAY + timedelta(days=30) if capa else None,
-        )
-    audit = services.audit_transition(audit=audit, user=users["auditor"], action="draft_report")
-    request = rf.post("/")
-    request.session = {}
-    services.audit_sign(request=request, audit=audit, user=users["auditor"], password=PASSWORD)
-    return Audit.objects.get(pk=audit.pk)
 
 
 def _capa(audit, number):

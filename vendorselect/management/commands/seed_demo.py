@@ -18,13 +18,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import roles
-from audits import services as audit_services
 from audits.models import Audit
 from core import trail
-from scoring import selectors, shortlists
+from scoring import selectors
 from scoring import services as scoring_services
 from scoring.models import Evaluation
 from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Site, Vendor
+from vendorselect import builders
 
 # user name, first name, last name, roles
 DEMO_USERS = [
@@ -516,29 +516,26 @@ class Command(BaseCommand):
             site = Site.objects.filter(vendor__name=vendor_name).order_by("name").first()
             if site is None or Audit.objects.filter(site=site).exists():
                 continue
-            audit = audit_services.audit_create(
-                user=auditor,
+            builders.audit_with_findings(
                 site=site,
+                auditor=auditor,
                 type="qualification",
                 planned_start=today - timedelta(days=60),
                 planned_end=today - timedelta(days=58),
+                started_on=today - timedelta(days=60),
+                ended_on=today - timedelta(days=58),
                 scope=["quality_management", "deviations_capa", "data_integrity"],
+                findings=[
+                    {
+                        "severity": severity,
+                        "area": area,
+                        "description": text,
+                        "regulation_reference": reference,
+                        "capa_due_date": today + timedelta(days=due_in),
+                    }
+                    for severity, area, text, reference, due_in in findings
+                ],
             )
-            audit = audit_services.audit_transition(audit=audit, user=auditor, action="start")
-            Audit.objects.filter(pk=audit.pk).update(actual_start=today - timedelta(days=60))
-            audit = Audit.objects.get(pk=audit.pk)
-            for severity, area, text, reference, due_in in findings:
-                audit_services.finding_add(
-                    audit=audit,
-                    user=auditor,
-                    severity=severity,
-                    area=area,
-                    description=text,
-                    regulation_reference=reference,
-                    capa_due_date=today + timedelta(days=due_in),
-                )
-            audit = audit_services.audit_transition(audit=audit, user=auditor, action="draft_report")
-            Audit.objects.filter(pk=audit.pk).update(actual_end=today - timedelta(days=58))
 
     def seed_evaluation(self):
         """One evaluation in scoring: AHP weights, a red-flag gate, one evaluator submitted, one halfway."""
@@ -624,49 +621,35 @@ class Command(BaseCommand):
         User = get_user_model()
         lead = User.objects.get(username="lead")
         evaluators = list(User.objects.filter(username__in=["evaluator", "evaluator2"]).order_by("username"))
-        evaluation = scoring_services.evaluation_create(
-            lead=lead,
-            name=name,
-            evaluators=evaluators,
-            description="Aseptic fill-finish of a lyophilised peptide in vials for the first-in-human study.",
-            dosage_form=DosageForm.objects.get(code="sterile-injectable"),
-            phase=Phase.objects.get(code="phase-1"),
-            target_agencies=["FDA", "EMA"],
-        )
         vendors = [
             "Castellane Sterile Solutions",
             "Pacifica BioFill",
             "Kappa Sterile Fill Korea",
             "Eastgate Sterile Injectables",
         ]
-        candidates = [
-            scoring_services.candidate_add(evaluation=evaluation, user=lead, vendor=Vendor.objects.get(name=vendor))
-            for vendor in vendors
-        ]
-        evaluation = scoring_services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
-        for number, evaluator in enumerate(evaluators):
-            for rank, candidate in enumerate(candidates):
-                for criterion in evaluation.scored_criteria():
-                    value = max(1, min(5, 5 - rank + (criterion.position + number) % 2 - 1 + (rank == 0)))
-                    scoring_services.score_save(
-                        evaluation=evaluation,
-                        user=evaluator,
-                        candidate_id=candidate.pk,
-                        criterion_id=criterion.pk,
-                        value=value,
-                    )
-            scoring_services.evaluator_submit(evaluation=evaluation, user=evaluator)
-        evaluation = scoring_services.evaluation_transition(evaluation=evaluation, user=lead, action="start_review")
+
+        def value(number, rank, criterion):  # by vendor, the first best; the evaluators differ a little
+            return max(1, min(5, 5 - rank + (criterion.position + number) % 2 - 1 + (rank == 0)))
+
+        evaluation, _ = builders.reviewed_evaluation(
+            lead=lead,
+            evaluators=evaluators,
+            vendors=[Vendor.objects.get(name=vendor) for vendor in vendors],
+            name=name,
+            scores=value,
+            description="Aseptic fill-finish of a lyophilised peptide in vials for the first-in-human study.",
+            dosage_form=DosageForm.objects.get(code="sterile-injectable"),
+            phase=Phase.objects.get(code="phase-1"),
+            target_agencies=["FDA", "EMA"],
+        )
         ranking = selectors.ranking(evaluation, lead)
-        top = [row.candidate.pk for row in ranking.rows if row.rank is not None][:2]
-        shortlist = shortlists.shortlist_propose(
+        builders.submitted_shortlist(
             evaluation=evaluation,
-            user=lead,
-            candidate_ids=top,
+            proposer=lead,
+            candidates=[row.candidate for row in ranking.rows if row.rank is not None][:2],
             rationale="The two best-ranked sites; both have EU and US sterile approvals on record.",
             required_approvals=2,
         )
-        shortlists.shortlist_submit(shortlist=shortlist, user=lead)
 
     @staticmethod
     def legal_suffix(country: str) -> str:

@@ -1,0 +1,356 @@
+"""The ranking as a pure computation: plain inputs in, a Ranking out (engine + evidence, no database).
+
+`selectors.load_ranking_inputs` reads the evaluation into `RankingInputs` in a fixed number of
+queries; `compute_ranking` turns them into the `Ranking` that the API, the pages, the exports and
+the shortlist snapshot present. Nothing here touches the ORM: the model instances the loader
+passes along (`ref`) are carried through to the result for presentation and never read.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from scoring import engine, evidence
+
+DISAGREEMENT_FLAG = 2  # evaluators two or more rubric points apart
+_NO_OFFER: dict[str, list[str]] = {"services": [], "modalities": [], "dosage_forms": [], "phases": []}
+
+# What the evidence functions know about a vendor: its offer (services, modalities, dosage
+# forms, phases, completed audits), its sites and its regulatory inspections, as plain values.
+VendorFacts = tuple[dict, list[dict], list[dict]]
+
+
+@dataclass(frozen=True)
+class CriterionInput:
+    """A top-level criterion. A judged one reads the leaf scores `leaves` (one leaf: its own score;
+    several: its sub-criteria, averaged with `local_weights`); a derived one has `evidence`."""
+
+    id: int
+    key: str
+    name: str
+    evidence: str = ""
+    leaves: tuple[int, ...] = ()
+    local_weights: tuple[float, ...] = ()
+    # The sub-criteria's labels, "<name> (local weight <w>)"; empty without sub-criteria.
+    parts: tuple[str, ...] = ()
+    ref: Any = None  # the model instance, for presentation
+
+
+@dataclass(frozen=True)
+class CandidateInput:
+    id: int
+    vendor_id: int
+    vendor_name: str
+    knockout_override: bool = False
+    ref: Any = None
+
+
+@dataclass(frozen=True)
+class EvaluatorInput:
+    id: int
+    submitted: bool = False
+    ref: Any = None
+
+
+@dataclass
+class RankingInputs:
+    """Everything the ranking is computed from, as plain values and arrays.
+
+    `leaf_scores[e, i, l]`: evaluator e's score of candidate i on leaf criterion l (NaN: missing).
+    For a blind viewer (`withheld`) it holds only the viewer's own scores: the loader never loads
+    the others'. `filled` counts each evaluator's filled cells (progress, no values).
+    """
+
+    aggregation: str
+    criteria: list[CriterionInput]
+    weights: np.ndarray  # percent per top-level criterion, before the not-applicable ones are zeroed
+    candidates: list[CandidateInput]
+    evaluators: list[EvaluatorInput]
+    leaf_scores: np.ndarray  # (evaluators, candidates, leaves)
+    filled: np.ndarray  # (evaluators,)
+    requirement: dict
+    today: datetime.date
+    knockout_rules: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    facts: dict[int, VendorFacts] = field(default_factory=dict)
+    # (candidate id, criterion id) -> (value, justification) of a derived value's override
+    overrides: dict[tuple[int, int], tuple[float, str]] = field(default_factory=dict)
+    withheld: bool = False
+    viewer_index: int | None = None  # the viewer's evaluator index, when the viewer evaluates
+    evaluation: Any = None
+    weight_set: Any = None
+
+
+@dataclass
+class Cell:
+    value: float | None
+    derived: bool = False
+    overridden: bool = False
+    # The criterion does not apply to the evaluation (weight 0, see evidence.applicable): no value,
+    # and not missing either. The reason is in `evidence`.
+    not_applicable: bool = False
+    spread: float | None = None
+    scored_by: int = 0
+    formula: str = ""
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    candidate: Any  # scoring.models.Candidate (the input's ref)
+    cells: list[Cell]
+    total: float | None
+    rank: int | None
+    contributions: list[float]
+    completeness: float
+    knockouts: list[str]
+    knocked_out: bool
+    index: int = 0  # the row of this candidate in Ranking.matrix
+
+
+@dataclass
+class Ranking:
+    evaluation: Any
+    criteria: list[Any]  # scoring.models.Criterion (the inputs' refs)
+    weights: np.ndarray
+    weight_set: Any
+    rows: list[Row]
+    agreement: Sequence[float | None]
+    evaluator_progress: Sequence[tuple[Any, int, int, bool]]
+    withheld: bool = False
+    matrix: np.ndarray | None = None
+    not_applicable: list[Any] = field(default_factory=list)
+    # One entry per criterion: why it does not apply to the evaluation, or None when it applies.
+    not_applicable_reasons: list[str | None] = field(default_factory=list)
+
+
+def _ref(item: Any) -> Any:
+    return item if item.ref is None else item.ref
+
+
+def evaluator_scores(inputs: RankingInputs) -> np.ndarray:
+    """Each evaluator's value per top-level criterion, (evaluators, candidates, criteria): its own
+    score, or its sub-criteria's weighted mean (missing if any sub-criterion is missing)."""
+    k, m, _ = inputs.leaf_scores.shape
+    scores = np.full((k, m, len(inputs.criteria)), np.nan)
+    for j, criterion in enumerate(inputs.criteria):
+        if criterion.evidence or not criterion.leaves:
+            continue
+        if not criterion.local_weights:
+            scores[:, :, j] = inputs.leaf_scores[:, :, criterion.leaves[0]]
+            continue
+        local = np.array(criterion.local_weights, dtype=float)
+        local = local / local.sum() if local.sum() > 0 else np.full(len(local), 1 / len(local))
+        scores[:, :, j] = inputs.leaf_scores[:, :, list(criterion.leaves)] @ local
+    return scores
+
+
+def derive(kind: str, requirement, offer, sites, inspections, today) -> evidence.Derived:
+    if kind == "regulatory":
+        return evidence.regulatory_track_record(inspections, today, requirement["agencies"])
+    if kind == "scope_fit":
+        return evidence.scope_fit(requirement, offer)
+    if kind == "quality":
+        return evidence.quality_systems(offer.get("audits", []), today)
+    return evidence.scale_flexibility(requirement, sites)
+
+
+def compute_ranking(inputs: RankingInputs) -> Ranking:
+    """Totals, ranks, contributions, completeness, disagreement and knock-outs of every candidate.
+
+    Judged criteria take the mean or median of the evaluators' scores; derived criteria take
+    their evidence score (or an evaluator's justified override). A missing cell stays missing:
+    such a candidate has no total and no rank and is marked incomplete. Knocked-out candidates
+    (not overridden) stay listed, with their reasons, but are not ranked.
+
+    For blind inputs (`withheld`) the result carries nothing derived from the others' scores
+    (see _withheld_ranking).
+    """
+    criteria, candidates, requirement = inputs.criteria, inputs.candidates, inputs.requirement
+    k, m, n_leaves = inputs.leaf_scores.shape
+    n = len(criteria)
+    scores = evaluator_scores(inputs)
+    reasons = [evidence.not_applicable_reason(c.evidence, requirement) if c.evidence else None for c in criteria]
+    not_applicable = np.array([reason is not None for reason in reasons], dtype=bool)
+    weights = np.where(not_applicable, 0.0, np.asarray(inputs.weights, dtype=float))
+    progress = [(_ref(u), int(inputs.filled[e]), n_leaves * m, u.submitted) for e, u in enumerate(inputs.evaluators)]
+    if inputs.withheld:
+        return _withheld_ranking(inputs, weights, scores, progress, reasons)
+    aggregated = engine.aggregate(scores, inputs.aggregation) if k else np.full((m, n), np.nan)
+    spread = engine.disagreement(scores) if k else np.full((m, n), np.nan)
+
+    today = inputs.today
+    matrix = aggregated.copy()
+    cells_by_row, knockout_lists = [], []
+    for i, candidate in enumerate(candidates):
+        offer, sites, inspections = inputs.facts.get(candidate.vendor_id, (_NO_OFFER, [], []))
+        knockout_lists.append(evidence.knockouts(inputs.knockout_rules, requirement, offer, sites, inspections, today))
+        cells = []
+        for j, criterion in enumerate(criteria):
+            if not_applicable[j]:
+                matrix[i, j] = 0.0  # weight 0: contributes nothing, and keeps the row complete
+                cells.append(
+                    Cell(
+                        None,
+                        derived=True,
+                        not_applicable=True,
+                        formula="not applicable",
+                        evidence=[f"{reasons[j]}, so it is left out (weight 0)"],
+                    )
+                )
+            elif criterion.evidence:
+                derived = derive(criterion.evidence, requirement, offer, sites, inspections, today)
+                override = inputs.overrides.get((candidate.id, criterion.id))
+                value = float(override[0]) if override else derived.value
+                matrix[i, j] = np.nan if value is None else value
+                cells.append(
+                    Cell(
+                        value,
+                        derived=True,
+                        overridden=bool(override),
+                        formula=derived.formula,
+                        evidence=derived.evidence + ([f"overridden: {override[1]}"] if override else []),
+                    )
+                )
+            else:
+                value = None if np.isnan(aggregated[i, j]) else float(aggregated[i, j])
+                cell_spread = None if np.isnan(spread[i, j]) else float(spread[i, j])
+                scored_by = int((~np.isnan(scores[:, i, j])).sum()) if k else 0
+                cells.append(
+                    Cell(
+                        value,
+                        spread=cell_spread,
+                        scored_by=scored_by,
+                        formula="weighted mean of sub-criteria" if criterion.parts else "",
+                        evidence=list(criterion.parts),
+                    )
+                )
+        cells_by_row.append(cells)
+
+    knocked_out = np.array(
+        [bool(r) and not c.knockout_override for r, c in zip(knockout_lists, candidates, strict=True)], dtype=bool
+    )
+    totals = engine.weighted_sum(matrix, weights) if n and weights.sum() > 0 else np.full(m, np.nan)
+    contributions = (
+        engine.contributions(np.nan_to_num(matrix), weights) if n and weights.sum() > 0 else np.zeros((m, n))
+    )
+    rankable = np.where(knocked_out, np.nan, totals)
+    ranks = engine.rank(rankable) if m else np.array([], dtype=int)
+    rows = []
+    expected_cells = max(n_leaves * max(k, 1), 1)
+    for i, candidate in enumerate(candidates):
+        filled = int((~np.isnan(inputs.leaf_scores[:, i, :])).sum()) if k else 0
+        complete_total = not np.isnan(totals[i])
+        rows.append(
+            (
+                candidate.vendor_name,
+                Row(
+                    index=i,
+                    candidate=_ref(candidate),
+                    cells=cells_by_row[i],
+                    total=float(totals[i]) if complete_total else None,
+                    rank=int(ranks[i]) if complete_total and not knocked_out[i] else None,
+                    contributions=[float(x) for x in contributions[i]],
+                    completeness=filled / expected_cells if n_leaves else 1.0,
+                    knockouts=knockout_lists[i],
+                    knocked_out=bool(knocked_out[i]),
+                ),
+            )
+        )
+    rows.sort(key=lambda r: (r[1].rank is None, r[1].rank or 0, r[0]))
+    agreement = (
+        [None if np.isnan(w) else float(w) for w in engine.kendall_w(scores)] if k >= 2 and m >= 2 else [None] * n
+    )
+    return Ranking(
+        inputs.evaluation,
+        [_ref(c) for c in criteria],
+        weights,
+        inputs.weight_set,
+        [row for _, row in rows],
+        agreement,
+        progress,
+        False,
+        matrix,
+        [_ref(c) for c, na in zip(criteria, not_applicable, strict=True) if na],
+        reasons,
+    )
+
+
+def _withheld_ranking(inputs: RankingInputs, weights, scores, progress, reasons) -> Ranking:
+    """What a blind evaluator's Ranking holds: nothing derived from the other evaluators' scores.
+
+    The candidates in a fixed order (by vendor name, whatever anyone scored), the must-have gates
+    (evidence, not scores), and in each cell only the viewer's own score: no totals, ranks,
+    contributions, spreads, agreement or derived values (another evaluator may have overridden
+    one). No template or endpoint can leak what is not there.
+    """
+    criteria = inputs.criteria
+    own = inputs.viewer_index
+    leaves = inputs.leaf_scores.shape[2]
+    rows = []
+    for i, candidate in enumerate(inputs.candidates):
+        offer, sites, inspections = inputs.facts.get(candidate.vendor_id, (_NO_OFFER, [], []))
+        knockouts = evidence.knockouts(
+            inputs.knockout_rules, inputs.requirement, offer, sites, inspections, inputs.today
+        )
+        cells = []
+        for j, criterion in enumerate(criteria):
+            value = None
+            if own is not None and not criterion.evidence and not np.isnan(scores[own, i, j]):
+                value = float(scores[own, i, j])
+            cells.append(
+                Cell(
+                    value,
+                    derived=bool(criterion.evidence),
+                    not_applicable=reasons[j] is not None,
+                    scored_by=int(value is not None),
+                    formula="not applicable" if reasons[j] is not None else "",
+                    evidence=[f"{reasons[j]}, so it is left out (weight 0)"] if reasons[j] is not None else [],
+                )
+            )
+        filled = int((~np.isnan(inputs.leaf_scores[own, i, :])).sum()) if own is not None else 0
+        row = Row(
+            index=i,
+            candidate=_ref(candidate),
+            cells=cells,
+            total=None,
+            rank=None,
+            contributions=[0.0] * len(criteria),
+            completeness=filled / leaves if leaves else 1.0,
+            knockouts=knockouts,
+            knocked_out=bool(knockouts) and not candidate.knockout_override,
+        )
+        rows.append(((candidate.vendor_name.casefold(), candidate.vendor_name, candidate.id), row))
+    rows.sort(key=lambda r: r[0])
+    return Ranking(
+        inputs.evaluation,
+        [_ref(c) for c in criteria],
+        weights,
+        inputs.weight_set,
+        [row for _, row in rows],
+        [None] * len(criteria),
+        progress,
+        withheld=True,
+        matrix=None,
+        not_applicable=[_ref(c) for c, reason in zip(criteria, reasons, strict=True) if reason is not None],
+        not_applicable_reasons=reasons,
+    )
+
+
+def sensitivity(result: Ranking, samples: int = 10_000, seed: int = 2026) -> dict:
+    """Tipping points of the leader and rank acceptability over the complete, eligible candidates."""
+    eligible = [i for i, row in enumerate(result.rows) if row.rank is not None]
+    if result.withheld or result.matrix is None or len(eligible) < 2 or result.weights.sum() <= 0:
+        return {"candidates": [result.rows[i].candidate for i in eligible], "tipping": None, "acceptability": None}
+    matrix = result.matrix[[result.rows[i].index for i in eligible]]
+    tipping = engine.weight_sensitivity(matrix, result.weights)
+    acceptability = engine.rank_acceptability(matrix, result.weights, samples=samples, seed=seed)
+    return {
+        "candidates": [result.rows[i].candidate for i in eligible],
+        "tipping": tipping,
+        "acceptability": acceptability,
+    }

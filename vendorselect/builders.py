@@ -1,0 +1,212 @@
+"""World builders: evaluations with candidates and scores, shortlists, audits with findings, RFPs.
+
+Shared by the tests, the benchmarks and `seed_demo`. Every step goes through the services, with
+their permission, state and signature rules (a signature re-authenticates with the signer's
+password through `signing_request`), so that what a builder makes is what a user could have made.
+The only writes past the services are the dates an audit was carried out, which the services stamp
+with today and a builder may move into the past (`started_on`, `ended_on`).
+
+In the project package (the top layer) because it spans every app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from django.http import HttpRequest
+from django.test import RequestFactory
+
+from audits import services as audit_services
+from audits.models import Audit
+from rfp import services as rfp_services
+from rfp.models import Rfp
+from scoring import services as scoring_services
+from scoring import shortlists
+from scoring.models import Candidate, Criterion, Evaluation, Shortlist
+from vendors.models import Vendor
+
+# value(evaluator index, candidate index, criterion) -> score 1-5
+ScoreFunction = Callable[[int, int, Criterion], int]
+# a password, or the password of a given user
+Password = str | Callable[[Any], str]
+
+
+def signing_request(path: str = "/") -> HttpRequest:
+    """A request for the services that re-authenticate a signer (the lockout reads it, no session needed)."""
+    request = RequestFactory().post(path)
+    request.session = {}  # type: ignore[assignment]
+    return request
+
+
+def _password(password: Password, user) -> str:
+    return password(user) if callable(password) else password
+
+
+def reviewed_evaluation(
+    *,
+    lead,
+    evaluators: Sequence,
+    vendors: Iterable[Vendor],
+    name: str,
+    scores: ScoreFunction | None = None,
+    **fields,
+) -> tuple[Evaluation, list[Candidate]]:
+    """An evaluation in review: `vendors` as candidates (in that order), every scored criterion scored by
+    every evaluator, who then submit. `scores` gives each value; by default candidate i scores i + 1
+    (so the last vendor ranks first). `fields` go to `evaluation_create` (description, phase, ...)."""
+
+    def by_position(evaluator_index: int, candidate_index: int, criterion: Criterion) -> int:
+        return candidate_index + 1
+
+    value = scores or by_position
+    evaluation = scoring_services.evaluation_create(lead=lead, name=name, evaluators=list(evaluators), **fields)
+    candidates = [scoring_services.candidate_add(evaluation=evaluation, user=lead, vendor=vendor) for vendor in vendors]
+    evaluation = scoring_services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
+    criteria = list(evaluation.scored_criteria())
+    for number, evaluator in enumerate(evaluators):
+        for index, candidate in enumerate(candidates):
+            for criterion in criteria:
+                scoring_services.score_save(
+                    evaluation=evaluation,
+                    user=evaluator,
+                    candidate_id=candidate.pk,
+                    criterion_id=criterion.pk,
+                    value=value(number, index, criterion),
+                )
+        scoring_services.evaluator_submit(evaluation=evaluation, user=evaluator)
+    evaluation = scoring_services.evaluation_transition(evaluation=evaluation, user=lead, action="start_review")
+    return evaluation, candidates
+
+
+def submitted_shortlist(
+    *,
+    evaluation: Evaluation,
+    proposer,
+    candidates: Iterable[Candidate],
+    rationale: str = "",
+    required_approvals: int | None = None,
+) -> Shortlist:
+    """The lead proposes `candidates` and submits: the snapshot is frozen and the managers are asked."""
+    shortlist = shortlists.shortlist_propose(
+        evaluation=evaluation,
+        user=proposer,
+        candidate_ids=[candidate.pk for candidate in candidates],
+        rationale=rationale,
+        required_approvals=required_approvals,
+    )
+    return shortlists.shortlist_submit(shortlist=shortlist, user=proposer)
+
+
+def approve(*, shortlist: Shortlist, approvers: Iterable, password: Password, comment: str = "") -> Shortlist:
+    """Each approver signs an approval of the submitted `shortlist` (re-entering `password`)."""
+    for approver in approvers:
+        shortlist = shortlists.shortlist_decide(
+            request=signing_request(),
+            shortlist=shortlist,
+            user=approver,
+            decision="approve",
+            password=_password(password, approver),
+            seen_hash=shortlist.snapshot_hash,
+            comment=comment,
+        )
+    return Shortlist.objects.get(pk=shortlist.pk)
+
+
+def approved_shortlist(
+    *,
+    evaluation: Evaluation,
+    proposer,
+    approvers: Sequence,
+    candidates: Iterable[Candidate],
+    password: Password,
+    rationale: str = "",
+    required_approvals: int | None = None,
+) -> Shortlist:
+    """Propose, submit, and every approver signs an approval: the shortlist is approved once enough signed."""
+    shortlist = submitted_shortlist(
+        evaluation=evaluation,
+        proposer=proposer,
+        candidates=candidates,
+        rationale=rationale,
+        required_approvals=required_approvals,
+    )
+    return approve(shortlist=shortlist, approvers=approvers, password=password)
+
+
+def audit_with_findings(
+    *,
+    site,
+    auditor,
+    findings: Iterable[dict] = (),
+    type: str = "qualification",
+    planned_start: date | None = None,
+    planned_end: date | None = None,
+    started_on: date | None = None,
+    ended_on: date | None = None,
+    drafted: bool = True,
+    **fields,
+) -> Audit:
+    """An audit started by its lead `auditor`, with `findings` (each the keyword arguments of
+    `finding_add` but audit and user) and, when `drafted`, its report drafted. `started_on` and
+    `ended_on` move the dates the services stamp (today) into the past. `fields` go to `audit_create`
+    (co_auditors, scope, agenda)."""
+    today = date.today()
+    planned_start = planned_start or today - timedelta(days=10)
+    audit = audit_services.audit_create(
+        user=auditor,
+        site=site,
+        type=type,
+        planned_start=planned_start,
+        planned_end=planned_end or planned_start + timedelta(days=2),
+        **fields,
+    )
+    audit = audit_services.audit_transition(audit=audit, user=auditor, action="start")
+    if started_on:
+        Audit.objects.filter(pk=audit.pk).update(actual_start=started_on)
+        audit = Audit.objects.get(pk=audit.pk)
+    for finding in findings:
+        audit_services.finding_add(audit=audit, user=auditor, **finding)
+    if drafted:
+        audit = audit_services.audit_transition(audit=audit, user=auditor, action="draft_report")
+        if ended_on:
+            Audit.objects.filter(pk=audit.pk).update(actual_end=ended_on)
+            audit = Audit.objects.get(pk=audit.pk)
+    return audit
+
+
+def signed_audit(*, site, auditor, password: Password, findings: Iterable[dict] = (), **options) -> Audit:
+    """An audit whose drafted report the lead auditor has signed (re-entering `password`): a record.
+    `options` as for `audit_with_findings`."""
+    audit = audit_with_findings(site=site, auditor=auditor, findings=findings, **options)
+    audit_services.audit_sign(
+        request=signing_request(), audit=audit, user=auditor, password=_password(password, auditor)
+    )
+    return Audit.objects.get(pk=audit.pk)
+
+
+def rfp_values(**overrides) -> dict:
+    """The fields of an RFP issued today: questions in 10 days, proposals in 30."""
+    today = date.today()
+    return {
+        "title": "Sterile fill RFP",
+        "sponsor": "Helix Therapeutics",
+        "program_background": "A lyophilised peptide for **Phase I**.",
+        "scope_notes": "",
+        "confidentiality": "",
+        "issue_date": today,
+        "questions_due": today + timedelta(days=10),
+        "proposal_due": today + timedelta(days=30),
+        "presentations": None,
+        "award_decision": None,
+        "contact_name": "Priya Raman",
+        "contact_email": "priya@example.com",
+        "disclose_weights": True,
+        **overrides,
+    }
+
+
+def rfp_for(shortlist: Shortlist, lead, **values) -> Rfp:
+    """An RFP to the approved `shortlist`, by its evaluation's lead: `rfp_values(**values)`."""
+    return rfp_services.rfp_create(shortlist=shortlist, user=lead, **rfp_values(**values))
