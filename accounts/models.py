@@ -40,13 +40,16 @@ class Signature(models.Model):
     class Meaning(models.TextChoices):
         AUTHORED = "authored", "Authored and approved (report)"
         APPROVED = "approved", "Approved"
+        # QA's approval is a distinct meaning from a business approval (Part 11 §11.50).
+        APPROVED_FOR_QUALITY = "approved_quality", "Approved for quality"
         REJECTED = "rejected", "Rejected"
-        REVIEWED = "reviewed", "Reviewed"
+        RETURNED = "returned", "Returned for changes"
+        REVIEWED = "reviewed", "Reviewed"  # what a return was signed as before "returned" existed
 
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signatures")
     printed_name = models.CharField(max_length=300)
     signed_at = models.DateTimeField(default=timezone.now)
-    meaning = models.CharField(max_length=10, choices=Meaning.choices)
+    meaning = models.CharField(max_length=20, choices=Meaning.choices)
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
     object_id = models.PositiveBigIntegerField()
     record = GenericForeignKey("content_type", "object_id")

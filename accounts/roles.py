@@ -1,11 +1,13 @@
-"""The five roles are Django groups; what each may do is granted by app migrations."""
+"""The six roles are Django groups; what each may do is granted by app migrations."""
 
 PROCUREMENT_LEAD = "Procurement lead"
 EVALUATOR = "Evaluator"
 AUDITOR = "Auditor"
 MANAGER = "Manager"
 ADMIN = "Admin"
-ALL_ROLES = [PROCUREMENT_LEAD, EVALUATOR, AUDITOR, MANAGER, ADMIN]
+# Signs the qualification outcome of a signed audit report (independent of the audit team).
+QA = "Quality assurance"
+ALL_ROLES = [PROCUREMENT_LEAD, EVALUATOR, AUDITOR, MANAGER, ADMIN, QA]
 
 ROLE_SLUGS = {
     PROCUREMENT_LEAD: "procurement",
@@ -13,6 +15,7 @@ ROLE_SLUGS = {
     AUDITOR: "auditor",
     MANAGER: "manager",
     ADMIN: "admin",
+    QA: "qa",
 }
 
 

@@ -3,18 +3,19 @@
 import django_filters as filters
 from django.db.models import Prefetch
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from audits import access, selectors, services
-from audits.models import AREAS, OUTCOMES, Audit, AuditAmendment, Capa, Finding
+from audits.forms import OUTCOME_HELP
+from audits.models import AREAS, OUTCOMES, SEVERITY_HELP, Audit, AuditAmendment, Capa, Finding
 from core.errors import request_object
 from core.openapi import VALIDATION_ERROR
-from vendors.models import Site
+from vendors.models import Service, Site
 
 DETAIL = inline_serializer("AuditRefusal", {"detail": serializers.CharField()})
 
@@ -62,13 +63,53 @@ class FindingSerializer(serializers.ModelSerializer):
 
 
 class FindingInputSerializer(serializers.Serializer):
-    severity = serializers.ChoiceField(choices=Finding.Severity.choices)
+    severity = serializers.ChoiceField(choices=Finding.Severity.choices, help_text=SEVERITY_HELP)
     area = serializers.ChoiceField(choices=AREAS)
     description = serializers.CharField()
     regulation_reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
     capa_required = serializers.BooleanField(default=True)
     capa_due_date = serializers.DateField(required=False, allow_null=True, default=None)
     capa_owner = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class OutcomeRecordSerializer(serializers.Serializer):
+    """One signed qualification outcome in the audit's history (oldest first; the last is current)."""
+
+    id = serializers.IntegerField()
+    outcome = serializers.ChoiceField(choices=OUTCOMES)
+    activities = serializers.ListField(
+        child=serializers.CharField(), help_text="Codes of the activities (services); empty: the whole site."
+    )
+    note = serializers.CharField(help_text="Conditions or remarks.")
+    reason = serializers.CharField(help_text="Why it supersedes the previous outcome (empty for the first).")
+    supersedes = serializers.IntegerField(allow_null=True)
+    current = serializers.BooleanField()
+    printed_name = serializers.CharField(help_text="The QA signer's printed name.")
+    username = serializers.CharField()
+    meaning = serializers.CharField(help_text="“Approved for quality” or “Rejected”.")
+    signed_at = serializers.DateTimeField()
+    valid = serializers.BooleanField(help_text="Whether the signature still verifies against the record.")
+
+
+class OutcomeInputSerializer(serializers.Serializer):
+    """Quality assurance's decision on a signed audit report, signed by re-entering the password."""
+
+    outcome = serializers.ChoiceField(choices=OUTCOMES, help_text=OUTCOME_HELP)
+    activities = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Service.objects.all(),
+        many=True,
+        required=False,
+        help_text="Codes of the activities (services) the outcome applies to; none: the whole site.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", help_text="Conditions or remarks.")
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required when an outcome was signed before: why this one supersedes it.",
+    )
+    password = serializers.CharField(help_text="The signer's password, re-entered for the electronic signature.")
 
 
 class AuditSerializer(serializers.ModelSerializer):
@@ -79,9 +120,17 @@ class AuditSerializer(serializers.ModelSerializer):
     findings = FindingSerializer(many=True, read_only=True)
     signatures = serializers.SerializerMethodField()
     amendments = serializers.SerializerMethodField()
+    outcomes = serializers.SerializerMethodField()
 
     def get_signatures(self, audit) -> list[dict]:
         return selectors.signature_manifest(audit)
+
+    @extend_schema_field(OutcomeRecordSerializer(many=True))
+    def get_outcomes(self, audit) -> list[dict]:
+        return [
+            {key: value for key, value in entry.items() if key in OutcomeRecordSerializer().fields}
+            for entry in services.outcome_history(audit)
+        ]
 
     def get_amendments(self, audit) -> list[dict]:
         return [
@@ -114,6 +163,7 @@ class AuditSerializer(serializers.ModelSerializer):
             "findings",
             "signatures",
             "amendments",
+            "outcomes",
             "created_at",
         ]
         read_only_fields = ["actual_start", "actual_end", "status", "outcome", "created_at"]
@@ -140,8 +190,12 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     serializer_class = AuditSerializer
     filter_backends = []
     # Who may write through each action, checked before the request body is looked at.
-    WRITERS = {"transition": "lead", "outcome": "lead", "sign": "lead", "amendments": "lead", "findings": "auditors"}
-    WHO = {"lead": "the lead auditor", "auditors": "the audit's auditors"}
+    WRITERS = {"transition": "lead", "outcome": "qa", "sign": "lead", "amendments": "lead", "findings": "auditors"}
+    WHO = {
+        "lead": "the lead auditor",
+        "auditors": "the audit's auditors",
+        "qa": "quality assurance, outside the audit team,",
+    }
 
     def get_object(self):
         audit = super().get_object()
@@ -158,6 +212,7 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
                 "co_auditors",
                 "findings__capa__verified_by",
                 Prefetch("amendments", queryset=AuditAmendment.objects.select_related("author")),
+                services.outcomes_prefetch(),
             )
             .order_by("-planned_start", "-pk")
         )
@@ -193,16 +248,23 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         return Response(AuditSerializer(services.audit_transition(audit=audit, user=request.user, action=action)).data)
 
     @extend_schema(
-        request=inline_serializer("AuditOutcome", {"outcome": serializers.ChoiceField(choices=OUTCOMES)}),
-        responses={200: AuditSerializer, 403: DETAIL, 409: DETAIL},
+        summary="Sign the qualification outcome (quality assurance)",
+        description="After the lead auditor has signed the report (409 before), quality assurance, outside the "
+        "audit team (403 otherwise), signs the site's qualification outcome by re-entering the password. The "
+        "signature's meaning is “Approved for quality” (approved, approved with conditions) or “Rejected” (not "
+        "approved). Outcomes are append-only: a new one supersedes the latest and needs a `reason`. The site's "
+        "qualification and the approved-supplier list (one row per activity named, or the whole site) follow it; "
+        "the vendor's register status does not.",
+        request=OutcomeInputSerializer,
+        responses={200: AuditSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL},
     )
     @action(detail=True, methods=["post"])
     def outcome(self, request, pk=None):
         audit = self.get_object()
-        outcome = str(request_object(request).get("outcome", ""))
-        return Response(
-            AuditSerializer(services.audit_record_outcome(audit=audit, user=request.user, outcome=outcome)).data
-        )
+        data = OutcomeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.outcome_sign(request=request._request, audit=audit, user=request.user, **data.validated_data)
+        return Response(AuditSerializer(self.get_queryset().get(pk=audit.pk)).data)
 
     @extend_schema(
         request=inline_serializer("AuditSignature", {"password": serializers.CharField()}),
@@ -225,7 +287,6 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
             {
                 "reason": serializers.CharField(),
                 "text": serializers.CharField(),
-                "outcome": serializers.ChoiceField(choices=OUTCOMES, required=False, help_text="A changed outcome."),
             },
         ),
         responses={201: None, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL},
@@ -234,12 +295,12 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     def amendments(self, request, pk=None):
         audit = self.get_object()
         body = request_object(request)
+        if body.get("outcome"):
+            raise ValidationError(
+                {"outcome": ["The qualification outcome is not amended: quality assurance signs a new outcome."]}
+            )
         amendment = services.amendment_add(
-            audit=audit,
-            user=request.user,
-            reason=str(body.get("reason", "")),
-            text=str(body.get("text", "")),
-            outcome=str(body.get("outcome", "") or ""),
+            audit=audit, user=request.user, reason=str(body.get("reason", "")), text=str(body.get("text", ""))
         )
         return Response(
             {

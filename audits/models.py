@@ -1,15 +1,17 @@
 import pghistory
 import pgtrigger
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm import FSMField, transition
 
+from accounts.models import Signature
 from core import records, trail
 from core.errors import Kind, ServiceError
 from core.models import QueuedJob
-from vendors.models import Site
+from vendors.models import Service, Site
 
 SIGNED_STATES = ["signed", "closed"]
 OUTCOMES = [
@@ -18,7 +20,10 @@ OUTCOMES = [
     ("not_approved", "Not approved"),
 ]
 
-# Quality-system areas auditors classify findings by (domain brief).
+# Quality-system areas auditors classify findings by (domain brief), with the areas of a sterile-products
+# audit: EU GMP Annex 1 (sterility assurance, aseptic processing, the contamination control strategy),
+# Annex 15 (qualification and validation), Chapter 7 (outsourced activities), Chapter 8 (complaints and
+# recalls). The codes are stored on findings and audit scopes: add new ones, never rename one.
 AREAS = [
     ("quality_management", "Quality management"),
     ("deviations_capa", "Deviations and CAPA"),
@@ -31,7 +36,24 @@ AREAS = [
     ("production", "Production"),
     ("laboratory_controls", "Laboratory controls"),
     ("packaging_labelling", "Packaging and labelling"),
+    ("sterility_assurance", "Sterility assurance and aseptic processing (Annex 1, contamination control strategy)"),
+    ("validation", "Qualification and validation"),
+    ("outsourced_activities", "Outsourced activities"),
+    ("complaints_recalls", "Complaints and recalls"),
 ]
+
+# How EU GMP / PIC/S inspectorates classify a deficiency (EMA "Classification of GMP deficiencies",
+# PIC/S PI 040), shown wherever an auditor chooses a finding's severity.
+SEVERITY_DEFINITIONS = {
+    "critical": "Critical: has produced, or may result in a significant risk of producing, a product that is "
+    "harmful to the patient.",
+    "major": "Major: not critical, but has produced or may produce a product that does not comply with its "
+    "marketing authorisation; or a major deviation from GMP; or a combination of several other deficiencies "
+    "none of which alone is major.",
+    "minor": "Minor (other): neither critical nor major, but a departure from good manufacturing practice.",
+    "observation": "Observation / recommendation: not a deficiency; a suggestion for improvement.",
+}
+SEVERITY_HELP = " ".join(SEVERITY_DEFINITIONS.values())
 
 
 @pghistory.track()
@@ -131,7 +153,11 @@ class Audit(models.Model):
 
     @property
     def current_outcome(self) -> str:
-        """The outcome as signed, or as the newest amendment that changed it."""
+        """The latest outcome QA signed (after the report was signed); for audits decided under the former
+        rule, the outcome recorded before signing, or as the newest amendment that changed it."""
+        signed = list(self.outcomes.all())  # ordered by signing time; prefetched on lists
+        if signed:
+            return signed[-1].outcome
         changed = [a.outcome for a in self.amendments.all() if a.outcome]
         return changed[-1] if changed else self.outcome
 
@@ -156,7 +182,7 @@ class Finding(models.Model):
 
     audit = models.ForeignKey(Audit, on_delete=models.PROTECT, related_name="findings")
     number = models.PositiveSmallIntegerField()
-    severity = models.CharField(max_length=12, choices=Severity.choices)
+    severity = models.CharField(max_length=12, choices=Severity.choices, help_text=SEVERITY_HELP)
     area = models.CharField("quality-system area", max_length=30, choices=AREAS)
     regulation_reference = models.CharField(
         max_length=120, blank=True, help_text="E.g. 21 CFR 211.192, EU GMP Chapter 5."
@@ -274,7 +300,8 @@ class AuditAmendment(models.Model):
     audit = models.ForeignKey(Audit, on_delete=models.PROTECT, related_name="amendments")
     reason = models.TextField()
     text = models.TextField()
-    # A changed qualification outcome (blank: unchanged); the signed outcome stays as it was signed.
+    # Former rule: an amendment could change the qualification outcome. Kept for those records; a change of
+    # outcome is now a superseding QualificationOutcome signed by QA.
     outcome = models.CharField("new qualification outcome", max_length=25, blank=True, choices=OUTCOMES)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -290,6 +317,81 @@ class AuditAmendment(models.Model):
         if self.pk is not None:
             raise RecordLocked("Amendments cannot be changed.")
         super().save(*args, **kwargs)
+
+
+@pghistory.track(pghistory.InsertEvent())
+class QualificationOutcome(models.Model):
+    """QA's signed decision on the audited site, after the lead auditor signed the report.
+
+    Append-only: a later signed outcome (with its reason) supersedes it; both stay. The electronic
+    signature (accounts.Signature, record = this row) binds the decision, the activities, the note,
+    the reason and the hash of the signed report QA decided on.
+    """
+
+    audit = models.ForeignKey(Audit, on_delete=models.PROTECT, related_name="outcomes")
+    outcome = models.CharField("qualification outcome", max_length=25, choices=OUTCOMES)
+    activities = models.ManyToManyField(
+        Service,
+        through="OutcomeActivity",
+        blank=True,
+        related_name="+",
+        help_text="The activities the outcome applies to; none: the whole site.",
+    )
+    note = models.TextField("conditions or remarks", blank=True)
+    reason = models.TextField(blank=True, help_text="Why it supersedes the previous outcome.")
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    report_hash = models.CharField(max_length=64, help_text="Hash of the report signature QA decided on.")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    signatures = GenericRelation(Signature)  # one: QA's, made with the row
+
+    MEANINGS = {
+        "approved": (Signature.Meaning.APPROVED_FOR_QUALITY, "Approved for quality"),
+        "approved_with_conditions": (Signature.Meaning.APPROVED_FOR_QUALITY, "Approved for quality"),
+        "not_approved": (Signature.Meaning.REJECTED, "Rejected"),
+    }
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        triggers = [records.immutable("qualification_outcome_immutable")]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} ({self.audit})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RecordLocked("A signed outcome cannot change; sign a new outcome that supersedes it.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RecordLocked("Signed outcomes are records and are never deleted.")
+
+    @property
+    def meaning(self) -> str:
+        """The signature's meaning code (accounts.Signature.Meaning)."""
+        return self.MEANINGS[self.outcome][0]
+
+    @property
+    def meaning_label(self) -> str:
+        """What the signer declares: "Approved for quality" or "Rejected"."""
+        return self.MEANINGS[self.outcome][1]
+
+
+class OutcomeActivity(models.Model):
+    """An activity a signed outcome applies to (written with the outcome, never changed)."""
+
+    outcome = models.ForeignKey(QualificationOutcome, on_delete=models.PROTECT, related_name="activity_links")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["outcome", "service__group", "service__position", "service__name"]
+        constraints = [models.UniqueConstraint(fields=["outcome", "service"], name="outcome_activity_once")]
+        triggers = [records.immutable("outcome_activity_immutable")]
+
+    def __str__(self) -> str:
+        return f"{self.service} ({self.outcome})"
 
 
 @pghistory.track()

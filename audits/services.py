@@ -8,18 +8,31 @@ from typing import NoReturn
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from accounts import signatures
 from accounts.models import Signature
 from audits import access
-from audits.models import AREAS, Audit, AuditAmendment, AuditReport, Capa, Finding, FindingAttachment
+from audits.models import (
+    AREAS,
+    SIGNED_STATES,
+    Audit,
+    AuditAmendment,
+    AuditReport,
+    Capa,
+    Finding,
+    FindingAttachment,
+    OutcomeActivity,
+    QualificationOutcome,
+)
 from audits.report import REPORTS
 from audits.selectors import audit_snapshot
 from core import outbox, trail
 from core.errors import ServiceError
+from vendors import services as vendor_services
+from vendors.models import Service
 
 
 class AuditError(ServiceError):
@@ -172,25 +185,26 @@ def attachment_add(*, finding, user, upload):
         _refuse("Only the audit's auditors attach evidence.", status=403)
     extension = Path(upload.name).suffix.lower()
     if extension not in ATTACHMENT_TYPES:
-        _refuse(f"Attach {', '.join(sorted(ATTACHMENT_TYPES))} files only.", "file")
+        _refuse(f"Attach {', '.join(sorted(ATTACHMENT_TYPES))} files only.", "upload")
     if upload.size == 0 or upload.size > ATTACHMENT_MAX_BYTES:
-        _refuse("Attachments must be between 1 byte and 20 MB.", "file")
+        _refuse("Attachments must be between 1 byte and 20 MB.", "upload")
     head = upload.read(8)
     upload.seek(0)
     signatures = ATTACHMENT_TYPES[extension]
     if signatures and not any(head.startswith(sig) for sig in signatures):
-        _refuse(f"The file's content is not a {extension} file.", "file")
+        _refuse(f"The file's content is not a {extension} file.", "upload")
     if not signatures and b"\x00" in upload.read(4096):
-        _refuse("A text attachment must not contain binary data.", "file")
+        _refuse("A text attachment must not contain binary data.", "upload")
     upload.seek(0)
     return FindingAttachment.objects.create(
         finding=finding, file=upload, original_name=Path(upload.name).name[:255], size=upload.size, uploaded_by=user
     )
 
 
-OUTCOME_TO_STATUS = {
+# The signed outcome -> the site's row(s) on the approved-supplier list (vendors.SiteQualification).
+OUTCOME_TO_QUALIFICATION = {
     "approved": "approved",
-    "approved_with_conditions": "conditionally_approved",
+    "approved_with_conditions": "approved_with_conditions",
     "not_approved": "disqualified",
 }
 
@@ -201,44 +215,170 @@ def _add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month, day=min(day.day, 28))
 
 
-def audit_record_outcome(*, audit: Audit, user, outcome: str) -> Audit:
-    """The qualification outcome of a drafted audit: updates the site and the approved supplier list.
+# Reads of signed outcomes (QA's decisions): what a signature covers and the history the page shows.
 
-    Once the report is signed the outcome is part of the record: a change is an amendment with
-    its reason (`amendment_add(outcome=...)`).
-    """
-    if audit.lead_auditor_id != user.pk:
-        _refuse("Only the lead auditor records the qualification outcome.", status=403)
-    if outcome not in OUTCOME_TO_STATUS:
-        _refuse(f"Outcome must be one of {', '.join(OUTCOME_TO_STATUS)}.", "outcome")
-    if audit.is_locked:
-        _refuse("The report is signed: change the outcome with an amendment that gives the reason.", status=409)
-    if audit.status != Audit.Status.REPORT_DRAFTED:
-        _refuse("Record the outcome once the report is drafted.", status=409)
+
+def outcome_snapshot(outcome: QualificationOutcome) -> dict:
+    """What QA signs: the decision and what it declares, the activities (none: the whole site), the
+    conditions, why it supersedes the previous one, and the report signature it was decided on."""
+    return {
+        "audit": outcome.audit_id,
+        "report_hash": outcome.report_hash,
+        "outcome": outcome.outcome,
+        "meaning": outcome.meaning_label,
+        "activities": sorted(service.code for service in outcome.activities.all()),
+        "note": outcome.note,
+        "reason": outcome.reason,
+        "supersedes": outcome.supersedes_id,
+        "decided_by": outcome.decided_by_id,
+    }
+
+
+def outcomes_prefetch(lookup: str = "outcomes") -> Prefetch:
+    """Prefetch an audit's signed outcomes with their activities and signatures (history in fixed queries)."""
+    return Prefetch(
+        lookup,
+        queryset=QualificationOutcome.objects.select_related("decided_by").prefetch_related(
+            "activities", Prefetch("signatures", queryset=Signature.objects.select_related("signer"))
+        ),
+    )
+
+
+def outcome_history(audit: Audit) -> list[dict]:
+    """QA's signed outcomes of the audit, oldest first, each with its signer, meaning, time, reason and
+    whether its signature still verifies. Reads `audit.outcomes` (prefetched with `outcomes_prefetch`)."""
+    outcomes = list(audit.outcomes.all())
+    history = []
+    for index, outcome in enumerate(outcomes):
+        signature = next(iter(outcome.signatures.all()), None)
+        activities = list(outcome.activities.all())
+        history.append(
+            {
+                "id": outcome.pk,
+                "outcome": outcome.outcome,
+                "outcome_label": outcome.get_outcome_display(),
+                "activities": [service.code for service in activities],
+                "activity_names": [service.name for service in activities],
+                "note": outcome.note,
+                "reason": outcome.reason,
+                "supersedes": outcome.supersedes_id,
+                "current": index == len(outcomes) - 1,
+                "printed_name": signature.printed_name if signature else "",
+                "username": signature.signer.username if signature else "",
+                "meaning": outcome.meaning_label,
+                "signed_at": signature.signed_at if signature else outcome.created_at,
+                "valid": signature is not None and signatures.is_valid(signature, outcome, outcome_snapshot(outcome)),
+            }
+        )
+    return history
+
+
+def report_signature(audit: Audit) -> Signature | None:
+    """The lead auditor's signature of the report (the newest, should there be several)."""
+    return (
+        signatures.signatures_for(audit)
+        .filter(meaning=Signature.Meaning.AUTHORED)
+        .order_by("-signed_at", "-pk")
+        .first()
+    )
+
+
+def outcome_sign(
+    *,
+    request,
+    audit: Audit,
+    user,
+    outcome: str,
+    password: str,
+    activities=(),
+    note: str = "",
+    reason: str = "",
+) -> QualificationOutcome:
+    """QA signs the qualification outcome of a signed report (re-entering the password), for the whole site
+    or for the activities named. Append-only: a new outcome supersedes the latest one and gives its reason.
+    The site's qualification and the approved-supplier list follow it; the vendor's register status does not
+    (a person changes it). A refusal is recorded (after the rollback), like every refused signature."""
+    try:
+        return _sign_outcome(request, audit, user, outcome, password, activities, note, reason)
+    except ServiceError as error:  # the service's refusals and a wrong password alike
+        signatures.record_refusal(user=user, record=audit, action="sign qualification outcome", reason=error.message)
+        raise
+
+
+def _sign_outcome(request, audit, user, outcome, password, activities, note, reason) -> QualificationOutcome:
+    if not access.can_sign_outcome(user):
+        _refuse("Only quality assurance signs the qualification outcome.", status=403)
+    if not access.is_independent(user, audit):
+        _refuse(
+            "QA decides independently of the audit: a member of its audit team cannot sign its outcome.", status=403
+        )
+    if outcome not in OUTCOME_TO_QUALIFICATION:
+        _refuse(f"Outcome must be one of {', '.join(OUTCOME_TO_QUALIFICATION)}.", "outcome")
+    if audit.status not in SIGNED_STATES:
+        _refuse(
+            "The qualification outcome is signed after the lead auditor has signed the report; "
+            f"this one is {audit.get_status_display().lower()}.",
+            status=409,
+        )
+    activities = list(dict.fromkeys(activities))
+    if any(not isinstance(service, Service) or service.pk is None for service in activities):
+        _refuse("Choose the activities from the list of services.", "activities")
+    latest = audit.outcomes.order_by("-created_at", "-pk").first()
+    if latest is not None and not reason.strip():
+        _refuse(
+            f"An outcome was signed on {latest.created_at:%Y-%m-%d}: give the reason the new one supersedes it.",
+            "reason",
+        )
+    signed_report = report_signature(audit)
+    if signed_report is None or not signatures.is_valid(signed_report, audit, audit_snapshot(audit)):
+        _refuse("The report's signature does not verify: the record changed after signing.", status=409)
+    # A wrong password raises SignatureError (a refusal under "password"), outside any transaction.
+    signatures.reauthenticate(request=request, user=user, password=password, record=audit)
+    if reason.strip():
+        trail.reason(reason.strip())
     with transaction.atomic():
         locked = Audit.objects.select_for_update().get(pk=audit.pk)
-        if locked.is_locked:
-            _refuse("The report was signed meanwhile: change the outcome with an amendment.", status=409)
-        Audit.objects.filter(pk=audit.pk).update(outcome=outcome)
-        _qualify_site(locked, outcome)
-    return Audit.objects.get(pk=audit.pk)
+        if locked.outcomes.order_by("-created_at", "-pk").first() != latest:
+            _refuse("Another outcome was signed meanwhile: reload the audit and decide again.", status=409)
+        decision = QualificationOutcome.objects.create(
+            audit=locked,
+            outcome=outcome,
+            note=note.strip(),
+            reason=reason.strip() if latest is not None else "",
+            supersedes=latest,
+            report_hash=signed_report.record_hash,
+            decided_by=user,
+        )
+        OutcomeActivity.objects.bulk_create(OutcomeActivity(outcome=decision, service=s) for s in activities)
+        decision = QualificationOutcome.objects.prefetch_related("activities").get(pk=decision.pk)
+        signatures.create(user=user, record=decision, snapshot=outcome_snapshot(decision), meaning=decision.meaning)
+        _qualify_site(locked, decision, activities, user)
+    return decision
 
 
-def _qualify_site(audit: Audit, outcome: str) -> None:
-    """The vendor's status follows its best-qualified site (approved > with conditions > not approved);
-    the site is due for requalification after REQUALIFICATION_MONTHS (half for conditional approval)."""
+def _qualify_site(audit: Audit, decision: QualificationOutcome, activities: list, user) -> None:
+    """The site follows its latest signed outcome: its qualification, and requalification due after
+    REQUALIFICATION_MONTHS (half for conditional approval, none when not approved); the approved-supplier
+    list gets one row per activity named (or one site-wide row). The vendor's register status is not
+    touched: a person changes it."""
+    outcome = decision.outcome
     months = settings.REQUALIFICATION_MONTHS // (2 if outcome == "approved_with_conditions" else 1)
+    due = _add_months(audit.actual_end or timezone.localdate(), months) if outcome != "not_approved" else None
     site = audit.site
     site.qualification = outcome
-    site.requalification_due = (
-        _add_months(audit.actual_end or timezone.localdate(), months) if outcome != "not_approved" else None
-    )
+    site.requalification_due = due
     site.save(update_fields=["qualification", "requalification_due", "updated_at"])
-    outcomes = set(site.vendor.sites.exclude(qualification="").values_list("qualification", flat=True))
-    best = next(o for o in ("approved", "approved_with_conditions", "not_approved") if o in outcomes)
-    vendor = site.vendor
-    vendor.status = OUTCOME_TO_STATUS[best]
-    vendor.save(update_fields=["status", "updated_at"])
+    for activity in activities or [None]:
+        vendor_services.record_site_qualification(
+            site=site,
+            activity=activity,
+            status=OUTCOME_TO_QUALIFICATION[outcome],
+            user=user,
+            decided_on=timezone.localdate(),
+            requalification_due=due,
+            note=decision.note,
+            source=f"Audit #{audit.pk}, signed outcome #{decision.pk}",
+        )
 
 
 def capa_update(*, capa: Capa, user, **changes) -> Capa:
@@ -304,27 +444,17 @@ def _sign(request, audit: Audit, user, password: str):
     return signature
 
 
-def amendment_add(*, audit: Audit, user, reason: str, text: str, outcome: str = ""):
-    """A correction of the signed report, with its reason; it may change the qualification outcome,
-    which then updates the site and the supplier list like the original outcome did."""
+def amendment_add(*, audit: Audit, user, reason: str, text: str):
+    """A correction of the signed report, with its reason. The qualification outcome is not amended:
+    QA signs a new outcome that supersedes the previous one (`outcome_sign`)."""
     if not access.can_edit(user, audit):
         _refuse("Only the audit's auditors amend its report.", status=403)
     if not audit.is_locked:
         _refuse("Amendments are for signed reports; edit the draft directly.", status=409)
     if not reason.strip() or not text.strip():
         _refuse("An amendment needs a reason and its text.", "reason" if not reason.strip() else "text")
-    if outcome and outcome not in OUTCOME_TO_STATUS:
-        _refuse(f"Outcome must be one of {', '.join(OUTCOME_TO_STATUS)}.", "outcome")
-    if outcome and audit.lead_auditor_id != user.pk:
-        _refuse("Only the lead auditor changes the qualification outcome.", status=403)
     trail.reason(reason.strip())
-    with transaction.atomic():
-        amendment = AuditAmendment.objects.create(
-            audit=audit, reason=reason.strip(), text=text.strip(), outcome=outcome, author=user
-        )
-        if outcome:
-            _qualify_site(audit, outcome)
-    return amendment
+    return AuditAmendment.objects.create(audit=audit, reason=reason.strip(), text=text.strip(), author=user)
 
 
 def report_request(*, audit: Audit, user):

@@ -8,12 +8,12 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audits import access, schedule, selectors, services
 from audits.api import CapaFilter
-from audits.forms import AuditForm, FindingForm
-from audits.models import AREAS, Audit, AuditReport, Capa, Finding, FindingAttachment
+from audits.forms import AmendmentForm, AttachmentForm, AuditForm, FindingForm, OutcomeForm, SignForm, TransitionForm
+from audits.models import AREAS, SEVERITY_DEFINITIONS, Audit, AuditReport, Capa, Finding, FindingAttachment
 from core.errors import refusals_on_page
 from core.forms import posted_id
 
@@ -100,85 +100,200 @@ def audit_create(request):
 
 
 def _audit(request, pk):
-    audit = access.visible_audits(request.user).filter(pk=pk).select_related("site__vendor", "lead_auditor").first()
+    audit = (
+        access.visible_audits(request.user)
+        .filter(pk=pk)
+        .select_related("site__vendor", "lead_auditor")
+        .prefetch_related(services.outcomes_prefetch())
+        .first()
+    )
     if audit is None:
         raise Http404("No such audit, or it is not shared with you.")
     return audit
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def audit_detail(request, pk: int):
-    audit = _audit(request, pk)
-    form = FindingForm()
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        if action == "finding":
-            form = FindingForm(request.POST)
-        with refusals_on_page(request, form if action == "finding" else None):
-            if action in services.ACTIONS:
-                audit = services.audit_transition(audit=audit, user=request.user, action=action)
-                messages.success(request, f"Done: {services.ACTIONS[action]}.")
-            elif action == "attachment":
-                finding = Finding.objects.filter(audit=audit, pk=posted_id(request, "finding")).first()
-                if finding is None or "file" not in request.FILES:
-                    messages.error(request, "Choose a finding and a file.")
-                else:
-                    services.attachment_add(finding=finding, user=request.user, upload=request.FILES["file"])
-                    messages.success(request, f"Evidence attached to finding {finding.number}.")
-            elif action == "sign":
-                services.audit_sign(
-                    request=request, audit=audit, user=request.user, password=request.POST.get("password", "")
-                )
-                messages.success(request, "Report signed. It is now a record; changes are made as amendments.")
-            elif action == "amend":
-                services.amendment_add(
-                    audit=audit,
-                    user=request.user,
-                    reason=request.POST.get("reason", ""),
-                    text=request.POST.get("text", ""),
-                    outcome=request.POST.get("outcome", ""),
-                )
-                messages.success(request, "Amendment added.")
-            elif action == "report":
-                services.report_request(audit=audit, user=request.user)
-                messages.success(request, "The report PDF is being generated.")
-            elif action == "outcome":
-                audit = services.audit_record_outcome(
-                    audit=audit, user=request.user, outcome=request.POST.get("outcome", "")
-                )
-                messages.success(
-                    request, f"Outcome recorded: {audit.get_outcome_display()}; the supplier list is updated."
-                )
-            elif action == "finding" and form.is_valid():
-                finding = services.finding_add(audit=audit, user=request.user, **form.cleaned_data)
-                form = FindingForm()
-                if not request.htmx:
-                    messages.success(request, f"Finding {finding.number} recorded.")
-        if not request.htmx and not form.errors:
-            return redirect(audit)
+def _detail_context(request, audit: Audit, **forms) -> dict:
     findings = Finding.objects.filter(audit=audit).select_related("capa").prefetch_related("attachments")
-    is_lead = audit.lead_auditor_id == request.user.pk
+    flags = access.page_flags(request.user, audit)
     available = [t.name for t in audit.get_available_status_transitions() if t.name in services.ACTIONS]
     # Closing is offered only when it would succeed; otherwise the lead auditor sees what is missing.
-    close_blockers = services.close_blockers(audit) if is_lead and "close" in available else []
-    context = {
+    close_blockers = services.close_blockers(audit) if flags["can_change_stage"] and "close" in available else []
+    history = services.outcome_history(audit)
+    return {
         "audit": audit,
         "findings": findings,
-        "form": form,
-        "can_edit": access.can_edit(request.user, audit),
-        "is_lead": is_lead,
+        # The form that was posted (bound, with its errors), or a fresh one.
+        "form": forms.get("form", FindingForm()),
+        "attachment_form": forms.get("attachment_form", AttachmentForm(audit=audit, auto_id="att-%s")),
+        "sign_form": forms.get("sign_form", SignForm(auto_id="sign-%s")),
+        "amendment_form": forms.get("amendment_form", AmendmentForm(auto_id="am-%s")),
+        "outcome_form": forms.get("outcome_form", OutcomeForm()),
+        **flags,
         "transitions": [
             (name, services.ACTIONS[name]) for name in available if not (name == "close" and close_blockers)
         ],
         "close_blockers": close_blockers,
         "area_labels": dict(AREAS),
+        "severity_definitions": SEVERITY_DEFINITIONS.values(),
         "manifest": selectors.signature_manifest(audit),
+        "outcome_history": history,
+        "latest_outcome": history[-1] if history else None,
         "latest_report": audit.reports.first(),
         "amendments": audit.amendments.select_related("author"),
     }
-    template = "audits/_findings.html" if request.htmx else "audits/audit_detail.html"
-    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def audit_detail(request, pk: int):
+    audit = _audit(request, pk)
+    return render(request, "audits/audit_detail.html", _detail_context(request, audit))
+
+
+# One URL per operation of the audit page: a thin view over its service, with a form whose cleaned_data
+# are the service's keyword arguments. The user's right to the operation is checked first (403, nothing
+# changes); a refusal under one of the form's fields re-renders the page with the form and its errors, any other
+# is a message on the audit page, as is the success (post/redirect/get).
+
+WHO = {
+    "lead": "the lead auditor",
+    "auditors": "the audit's auditors",
+    "qa": "quality assurance, outside the audit team,",
+}
+
+
+def _operate(request, pk: int, *, who: str, form_class=None, form_key: str = "", call, success, form_kwargs=None):
+    audit = _audit(request, pk)
+    if not access.may_act(request.user, audit, who):
+        raise PermissionDenied(f"Only {WHO[who]} can do this.")
+    form = None
+    if form_class is not None:
+        form = form_class(request.POST, request.FILES, **(form_kwargs(audit) if form_kwargs else {}))
+        if not form.is_valid():
+            return render(request, "audits/audit_detail.html", _detail_context(request, audit, **{form_key: form}))
+    arguments = form.cleaned_data if form is not None else {}
+    with refusals_on_page(request, notify=False) as outcome:
+        result = call(audit, **arguments)
+    if outcome.refused:
+        error = outcome.error
+        if form is not None and error.field in form.fields:
+            form.add_error(error.field, error.message)
+            return render(request, "audits/audit_detail.html", _detail_context(request, audit, **{form_key: form}))
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success(result) if callable(success) else success)
+    return redirect(audit)
+
+
+@login_required
+@require_POST
+def finding_add(request, pk: int):
+    """Fast entry: with htmx, the findings block is answered in place (with a fresh form, or the errors)."""
+    audit = _audit(request, pk)
+    if not access.may_act(request.user, audit, "auditors"):
+        raise PermissionDenied(f"Only {WHO['auditors']} can do this.")
+    form = FindingForm(request.POST)
+    refused = not form.is_valid()
+    if not refused:
+        with refusals_on_page(request, form, notify=False) as outcome:
+            finding = services.finding_add(audit=audit, user=request.user, **form.cleaned_data)
+        refused = outcome.refused
+    if request.htmx:
+        context = _detail_context(request, audit, form=form if refused else FindingForm())
+        return render(request, "audits/_findings.html", context)
+    if refused:
+        return render(request, "audits/audit_detail.html", _detail_context(request, audit, form=form))
+    messages.success(request, f"Finding {finding.number} recorded.")
+    return redirect(audit)
+
+
+@login_required
+@require_POST
+def audit_transition(request, pk: int, action: str):
+    form = TransitionForm({"action": action})
+    if not form.is_valid():
+        raise Http404(f"No such step: {action}.")
+    return _operate(
+        request,
+        pk,
+        who="lead",
+        call=lambda audit: services.audit_transition(audit=audit, user=request.user, **form.cleaned_data),
+        success=f"Done: {services.ACTIONS[action]}.",
+    )
+
+
+@login_required
+@require_POST
+def attachment_add(request, pk: int):
+    return _operate(
+        request,
+        pk,
+        who="auditors",
+        form_class=AttachmentForm,
+        form_key="attachment_form",
+        form_kwargs=lambda audit: {"audit": audit, "auto_id": "att-%s"},
+        call=lambda audit, **data: services.attachment_add(user=request.user, **data),
+        success=lambda attachment: f"Evidence attached to finding {attachment.finding.number}.",
+    )
+
+
+@login_required
+@require_POST
+def audit_sign(request, pk: int):
+    return _operate(
+        request,
+        pk,
+        who="lead",
+        form_class=SignForm,
+        form_key="sign_form",
+        form_kwargs=lambda audit: {"auto_id": "sign-%s"},
+        call=lambda audit, **data: services.audit_sign(request=request, audit=audit, user=request.user, **data),
+        success="Report signed. It is now a record; changes are made as amendments.",
+    )
+
+
+@login_required
+@require_POST
+def amendment_add(request, pk: int):
+    return _operate(
+        request,
+        pk,
+        who="auditors",
+        form_class=AmendmentForm,
+        form_key="amendment_form",
+        form_kwargs=lambda audit: {"auto_id": "am-%s"},
+        call=lambda audit, **data: services.amendment_add(audit=audit, user=request.user, **data),
+        success="Amendment added.",
+    )
+
+
+@login_required
+@require_POST
+def report_request(request, pk: int):
+    return _operate(
+        request,
+        pk,
+        who="auditors",
+        call=lambda audit: services.report_request(audit=audit, user=request.user),
+        success="The report PDF is being generated.",
+    )
+
+
+@login_required
+@require_POST
+def outcome_sign(request, pk: int):
+    return _operate(
+        request,
+        pk,
+        who="qa",
+        form_class=OutcomeForm,
+        form_key="outcome_form",
+        call=lambda audit, **data: services.outcome_sign(request=request, audit=audit, user=request.user, **data),
+        success=lambda decision: (
+            f"Outcome signed ({decision.meaning_label}): {decision.get_outcome_display()}. "
+            "The site's qualification and the approved-supplier list are updated."
+        ),
+    )
 
 
 @login_required

@@ -1,6 +1,7 @@
-"""Fault injection at scale: a 200-packet RFP batch through real workers while things break.
+"""Fault injection at scale: batches of background jobs through real workers while things break.
 
-    .venv/bin/python benchmarks/faults.py [--packets 200] [--only kill,redis,postgres]
+    .venv/bin/python benchmarks/faults.py [--packets 200] [--reports 100] [--imports 50]
+        [--kinds packets,reports,imports] [--only kill,redis,postgres]
 
 It starts its own PostgreSQL (initdb in a temporary directory, port 5440) and Redis (port 6390,
 no persistence, like the machine's) so that it can restart them without disturbing anything else,
@@ -8,23 +9,33 @@ and a temporary media directory; everything is removed at the end. Needs Postgre
 binaries (/usr/lib/postgresql/*/bin) and redis-server; run as root it starts PostgreSQL as the
 postgres user.
 
-Each scenario queues the batch again from scratch (packets queued, files removed), waits until 30 %
-are generated, breaks something, and waits until every packet is generated or --timeout passes:
+Three kinds of job, every one through core.outbox (enqueue, relay, claim, sweep):
+  packets   an RFP's packets (rfp.services.PACKETS): PDF, questionnaire and ZIP per vendor;
+  reports   audit report PDFs of one drafted audit (audits.report.REPORTS);
+  imports   register imports (vendors ImportJob): each file of 3 new vendors is checked by one task
+            (IMPORT_CHECKS) and, once the script confirms it as a user would, applied by another
+            (IMPORT_APPLIES), all or nothing.
+
+For each kind, each scenario queues the batch again from scratch (packets and reports queued, files
+removed; imports: new files of new vendors), waits until 30 % are finished, breaks something, and
+waits until every job is finished or --timeout passes:
   kill      kill -9 of the whole worker (main process and pool) and a new worker started at once,
             as a supervisor (compose's restart policy, systemd) would;
   redis     Redis shut down without saving and started again empty 2 s later (the queue is gone);
-  postgres  PostgreSQL restarted (fast: connections dropped) while the workers render and two
+  postgres  PostgreSQL restarted (fast: connections dropped) while the workers run and two
             API clients create vendors through gunicorn with production settings.
-It prints, per scenario: packets generated, lost (not generated in the end), failed, generated
-twice (more than one packet row per vendor, or more than one finished bundle file for a packet),
-re-claimed (a redelivered message took over an interrupted render), the time from the fault until
-packets were again being generated and until the batch was complete; for postgres also the API
-writes acknowledged, lost (acknowledged but not in the database) and the answers during the outage.
+It prints, per kind and scenario: jobs finished, lost (not finished in the end), failed, done twice
+(packets: more than one packet row per vendor, or two changes to "done" in the trail; reports: two
+changes to "done" in the trail; imports: a vendor written twice, or a job's vendors not all there),
+re-claimed (a redelivered message or the sweep took over an interrupted job), stray files, the time
+from the fault until jobs were again being finished and until the batch was complete; for postgres
+also the API writes acknowledged, lost (acknowledged but not in the database) and the answers during
+the outage.
 
 The workers run with CELERY_TASK_SOFT_TIME_LIMIT=10 s (hard 70 s, so Redis hands an unacknowledged
-message of a dead worker to another after 140 s, and the sweep takes over a dead render after
+message of a dead worker to another after 140 s, and the sweep takes over a dead job after
 140 s), OUTBOX_REQUEUE_AFTER=20 s and beat every 5 s; production's 600/660/1320 s, 120 s and 60 s
-stretch those waits to ~22 min for the renders cut off by a kill, ~2–3 min for the rest.
+stretch those waits to ~22 min for the jobs cut off by a kill, ~2–3 min for the rest.
 """
 
 import argparse
@@ -142,73 +153,241 @@ def db_retry(function, *args):
     raise SystemExit("PostgreSQL did not come back within a minute")
 
 
-def done_count(ids) -> int:
-    from rfp.models import Packet
+class Batch:
+    """One kind of background job, as the scenarios see it: queued again from scratch, counted while
+    the fault runs, and checked at the end."""
 
-    return Packet.objects.filter(pk__in=ids, status="done").count()
+    name = ""
+    trail_event = ""  # the pghistory event model of the job rows ("" when they have no trail)
+
+    def __init__(self, size: int, media: Path):
+        self.size, self.media, self.ids = size, media, []
+
+    def prepare(self) -> None:
+        """Once, before the first scenario."""
+
+    def reset(self, scenario: str) -> None:
+        raise NotImplementedError
+
+    def rows(self):
+        raise NotImplementedError
+
+    def advance(self) -> None:
+        """What a user does between the steps of a job (an import's confirmation)."""
+
+    def done_count(self) -> int:
+        return self.rows().filter(status="done").count()
+
+    def settled_count(self) -> int:
+        return self.rows().filter(status__in=["done", "failed"]).count()
+
+    def twice(self, since) -> int:
+        """Jobs that changed to "done" more than once since the reset, by their audit trail."""
+        from django.apps import apps
+        from django.db.models import Count
+
+        if not self.trail_event:
+            return 0
+        return (
+            apps.get_model(self.trail_event)
+            .objects.filter(pgh_obj_id__in=self.ids, pgh_created_at__gte=since, status="done")
+            .values("pgh_obj_id")
+            .annotate(n=Count("pgh_id"))
+            .filter(n__gt=1)
+            .count()
+        )
+
+    def files(self, folder: str) -> int:
+        return sum(1 for path in (self.media / folder).rglob("*") if path.is_file())
+
+    def outcome(self, since) -> dict:
+        statuses = Counter(self.rows().values_list("status", flat=True))
+        done, failed = statuses.get("done", 0), statuses.get("failed", 0)
+        return {
+            "generated": done,
+            "lost": len(self.ids) - done - failed,
+            "failed": failed,
+            "twice": self.twice(since),
+            "reclaimed": self.rows().filter(attempts__gt=1).count(),
+            "stray_files": 0,
+        }
 
 
-def settled_count(ids) -> int:
-    from rfp.models import Packet
+class Packets(Batch):
+    """An RFP's packets (benchmarks.packets.build): three files each."""
 
-    return Packet.objects.filter(pk__in=ids, status__in=["done", "failed"]).count()
+    name, trail_event = "packets", "rfp.PacketEvent"
+
+    def prepare(self) -> None:
+        from benchmarks.packets import build
+
+        rfp, self.ids = build(self.size)
+        self.rfp_id = rfp.pk
+
+    def rows(self):
+        from rfp.models import Packet
+
+        return Packet.objects.filter(pk__in=self.ids)
+
+    def reset(self, scenario: str) -> None:
+        """Queue the batch again as if just generated: no files, no claims, fresh outbox messages."""
+        from django.utils import timezone
+
+        from core.models import OutboxMessage
+        from rfp import services
+
+        shutil.rmtree(self.media / "packets", ignore_errors=True)
+        self.rows().update(
+            status="queued", claim="", error="", attempts=0, pdf="", questionnaire="", bundle="", sha256="",
+            started_at=None, finished_at=None, queued_at=timezone.now(),
+        )  # fmt: skip
+        stamp = time.time_ns()
+        OutboxMessage.objects.bulk_create(
+            [OutboxMessage(task=services.RENDER_TASK, key=f"faults:{stamp}:{pk}", args=[pk]) for pk in self.ids]
+        )
+
+    def outcome(self, since) -> dict:
+        """Counted from the packets, their audit trail (every change of a packet is an event row) and
+        the files: a packet generated twice would show two changes to "done" since the reset."""
+        from django.db.models import Count
+
+        from rfp.models import Packet
+
+        result = super().outcome(since)
+        rows = Packet.objects.filter(rfp_id=self.rfp_id).values("candidate").annotate(n=Count("pk"))
+        result["twice"] += rows.filter(n__gt=1).count()
+        # saved by a render that was cut off before it finished
+        result["stray_files"] = self.files("packets") - 3 * result["generated"]
+        return result
 
 
-def reset(ids, media: Path) -> None:
-    """Queue the batch again as if just generated: no files, no claims, fresh outbox messages."""
-    from django.utils import timezone
+class Reports(Batch):
+    """Report PDFs of one drafted audit (with findings), requested through audits.services."""
 
-    from core.models import OutboxMessage
-    from rfp import services
-    from rfp.models import Packet
+    name, trail_event = "reports", "audits.AuditReportEvent"
 
-    shutil.rmtree(media / "packets", ignore_errors=True)
-    Packet.objects.filter(pk__in=ids).update(
-        status="queued", claim="", error="", attempts=0, pdf="", questionnaire="", bundle="", sha256="",
-        started_at=None, finished_at=None, queued_at=timezone.now(),
-    )  # fmt: skip
-    stamp = time.time_ns()
-    OutboxMessage.objects.bulk_create(
-        [OutboxMessage(task=services.RENDER_TASK, key=f"faults:{stamp}:{pk}", args=[pk]) for pk in ids]
-    )
+    def prepare(self) -> None:
+        from datetime import timedelta
+
+        from django.contrib.auth.models import Group
+        from django.utils import timezone
+
+        from accounts.models import User
+        from audits import services
+        from vendors.models import Kind, Site, Vendor
+        from vendorselect.builders import audit_with_findings
+
+        auditor = User.objects.create(username="bench-auditor", first_name="Lena", last_name="Okafor")
+        auditor.groups.add(Group.objects.get(name="Auditor"))
+        vendor = Vendor.objects.create(name="Bench Audited Vendor", legal_name="Audited Inc.", country="DE")
+        vendor.kinds.set(Kind.objects.filter(code="CMO"))
+        site = Site.objects.create(vendor=vendor, name="Fill line", country="DE", quality_regime="cGMP")
+        findings = [
+            {
+                "severity": severity,
+                "area": "data_integrity",
+                "description": f"Finding {i}: audit trail gaps.",
+                "capa_due_date": timezone.localdate() + timedelta(days=30),
+            }
+            for i, severity in enumerate(["major", "minor", "minor"], start=1)
+        ]
+        audit = audit_with_findings(site=site, auditor=auditor, findings=findings)
+        self.ids = [services.report_request(audit=audit, user=auditor).pk for _ in range(self.size)]
+
+    def rows(self):
+        from audits.models import AuditReport
+
+        return AuditReport.objects.filter(pk__in=self.ids)
+
+    def reset(self, scenario: str) -> None:
+        from django.utils import timezone
+
+        from audits.report import REPORTS
+        from core.models import OutboxMessage
+
+        shutil.rmtree(self.media / "audit-reports", ignore_errors=True)
+        self.rows().update(
+            status="queued", claim="", error="", attempts=0, file="", sha256="", pages=0,
+            started_at=None, finished_at=None, queued_at=timezone.now(),
+        )  # fmt: skip
+        stamp = time.time_ns()
+        OutboxMessage.objects.bulk_create(
+            [OutboxMessage(task=REPORTS.task, key=f"faults:{stamp}:{pk}", args=[pk]) for pk in self.ids]
+        )
+
+    def outcome(self, since) -> dict:
+        result = super().outcome(since)
+        result["stray_files"] = self.files("audit-reports") - result["generated"]
+        return result
 
 
-def outcome(ids, rfp_id: int, media: Path, since) -> dict:
-    """Counted from the packets, their audit trail (every change of a packet is an event row) and the
-    files: a packet generated twice would show two changes to "done" since the reset."""
-    from django.apps import apps
-    from django.db.models import Count
+class Imports(Batch):
+    """Register imports: per scenario, new CSV files of 3 new vendors each, uploaded through
+    vendors.services (job + check message); every checked job is confirmed (apply message)."""
 
-    from rfp.models import Packet
+    name = "imports"  # ImportJob has no trail: "twice" is read from the vendors it writes
+    ROWS = 3
 
-    packets = Packet.objects.filter(pk__in=ids)
-    statuses = Counter(packets.values_list("status", flat=True))
-    rows = Packet.objects.filter(rfp_id=rfp_id).values("candidate").annotate(n=Count("pk")).filter(n__gt=1).count()
-    done_events = (
-        apps.get_model("rfp", "PacketEvent")
-        .objects.filter(pgh_obj_id__in=ids, pgh_created_at__gte=since, status="done")
-        .values("pgh_obj_id")
-        .annotate(n=Count("pgh_id"))
-        .filter(n__gt=1)
-        .count()
-    )
-    files = sum(1 for path in (media / "packets").rglob("*") if path.is_file())
-    generated = statuses.get("done", 0)
-    return {
-        "generated": generated,
-        "lost": len(ids) - generated - statuses.get("failed", 0),
-        "failed": statuses.get("failed", 0),
-        "twice": rows + done_events,
-        "reclaimed": packets.filter(attempts__gt=1).count(),
-        "stray_files": files - 3 * generated,  # saved by a render that was cut off before it finished
-    }
+    def prepare(self) -> None:
+        from accounts.models import User
+
+        self.user = User.objects.get(username="bench-lead")
+
+    def rows(self):
+        from vendors.models import ImportJob
+
+        return ImportJob.objects.filter(pk__in=self.ids)
+
+    def names(self, job: int) -> list[str]:
+        return [f"Fault Import {self.prefix} {job:04d}-{row}" for row in range(self.ROWS)]
+
+    def reset(self, scenario: str) -> None:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from vendors import services
+
+        self.prefix = f"{scenario}-{time.time_ns()}"
+        self.ids = []
+        for job in range(self.size):
+            lines = ["name,kinds,country"] + [f"{name},CRO,DE" for name in self.names(job)]
+            upload = SimpleUploadedFile(f"vendors-{job:04d}.csv", "\n".join(lines).encode())
+            self.ids.append(services.import_job_create(user=self.user, target="vendors", upload=upload).pk)
+
+    def advance(self) -> None:
+        from vendors import services
+
+        for job in self.rows().filter(status="ready"):
+            services.import_job_confirm(job=job)
+
+    def settled_count(self) -> int:
+        return self.rows().filter(status__in=["done", "failed", "invalid"]).count()
+
+    def outcome(self, since) -> dict:
+        from django.db.models import Count
+        from django.db.models.functions import Lower
+
+        from vendors.models import Vendor
+
+        result = super().outcome(since)
+        result["failed"] += self.rows().filter(status="invalid").count()
+        result["lost"] = len(self.ids) - result["generated"] - result["failed"]
+        written = Vendor.objects.filter(name__startswith=f"Fault Import {self.prefix} ")
+        doubled = written.values(low=Lower("name")).annotate(n=Count("pk")).filter(n__gt=1).count()
+        missing = self.ROWS * result["generated"] - written.values(low=Lower("name")).distinct().count()
+        result["twice"] = doubled
+        result["missing_rows"] = missing  # a job "done" whose vendors are not all there (half applied)
+        return result
+
+
+KINDS = {"packets": Packets, "reports": Reports, "imports": Imports}
 
 
 class Writers:
     """Two API clients creating vendors through gunicorn, recording every answer."""
 
-    def __init__(self, token: str):
+    def __init__(self, token: str, tag: str):
         self.token, self.stop = token, threading.Event()
+        self.prefix = f"Fault Writer {tag} "  # names unique to this scenario: the API refuses a duplicate name
         self.answers: list[tuple[float, int | str, str]] = []  # (time, status or error, vendor name)
         self.threads = [threading.Thread(target=self.run, args=(n,), daemon=True) for n in range(2)]
         for thread in self.threads:
@@ -218,7 +397,7 @@ class Writers:
         i = 0
         while not self.stop.is_set():
             i += 1
-            name = f"Fault Writer {n}-{i:05d}"
+            name = f"{self.prefix}{n}-{i:05d}"
             body = json.dumps({"name": name, "kinds": ["CRO"], "country": "DE"}).encode()
             request = urllib.request.Request(
                 f"http://127.0.0.1:{PORT}/api/v1/vendors/",
@@ -246,29 +425,37 @@ class Writers:
             thread.join(timeout=60)
 
 
-def scenario(name: str, ids, rfp_id: int, scratch: Path, env: dict, timeout: float, token: str, servers) -> dict:
-    from django.db.models.functions import Now
+def scenario(name: str, batch: Batch, scratch: Path, env: dict, timeout: float, token: str, servers) -> dict:
+    from django.db import connection
 
     from core import outbox
-    from rfp.models import Packet
 
-    media = scratch / "media"
-    db_retry(reset, ids, media)
-    since = db_retry(lambda: Packet.objects.annotate(now=Now()).values_list("now", flat=True).first())
+    def now():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT now()")
+            return cursor.fetchone()[0]
+
+    db_retry(batch.reset, name)
+    since = db_retry(now)
     services_up = [worker(scratch, env), beat(scratch, env)]
     writers = None
     if name == "postgres":
         services_up.append(gunicorn(scratch, {**env, **PRODUCTION}))
-        writers = Writers(token)
-    result: dict = {"scenario": name}
+        writers = Writers(token, batch.name)
+    result: dict = {"kind": batch.name, "scenario": name}
+
+    def done() -> int:
+        batch.advance()
+        return batch.done_count()
+
     try:
         started = time.monotonic()
         db_retry(outbox.relay)
-        while db_retry(done_count, ids) < 0.3 * len(ids):
+        while db_retry(done) < 0.3 * len(batch.ids):
             if time.monotonic() - started > timeout:
-                raise SystemExit(f"{name}: the batch did not reach 30 % within {timeout:.0f} s")
+                raise SystemExit(f"{batch.name} {name}: the batch did not reach 30 % within {timeout:.0f} s")
             time.sleep(0.1)
-        done_before = db_retry(done_count, ids)
+        done_before = db_retry(batch.done_count)
         fault = time.monotonic()
         if name == "kill":
             services_up[0].kill()
@@ -282,10 +469,10 @@ def scenario(name: str, ids, rfp_id: int, scratch: Path, env: dict, timeout: flo
         result["fault_took_s"] = time.monotonic() - fault
         resumed = None
         while True:
-            done = db_retry(done_count, ids)
-            if resumed is None and done > done_before + 2:  # beyond what was finishing at the fault
+            finished = db_retry(done)
+            if resumed is None and finished > done_before + 2:  # beyond what was finishing at the fault
                 resumed = time.monotonic() - fault
-            if db_retry(settled_count, ids) == len(ids):
+            if db_retry(batch.settled_count) == len(batch.ids):
                 break
             if time.monotonic() - fault > timeout:
                 break
@@ -301,7 +488,7 @@ def scenario(name: str, ids, rfp_id: int, scratch: Path, env: dict, timeout: flo
             writers.finish()
         for service in services_up:
             service.kill(signal.SIGTERM)
-    result.update(db_retry(outcome, ids, rfp_id, media, since))
+    result.update(db_retry(batch.outcome, since))
     return result
 
 
@@ -309,7 +496,7 @@ def writer_outcome(writers: Writers, fault: float) -> dict:
     from vendors.models import Vendor
 
     acknowledged = [name for _, status, name in writers.answers if status == 201]
-    stored = set(Vendor.objects.filter(name__startswith="Fault Writer").values_list("name", flat=True))
+    stored = set(Vendor.objects.filter(name__startswith=writers.prefix).values_list("name", flat=True))
     refused = [(t - fault, status) for t, status, _ in writers.answers if t >= fault and status != 201]
     last_refused = max((t for t, _ in refused), default=None)
     resumed = None
@@ -333,12 +520,18 @@ PRODUCTION: dict = {}
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--packets", type=int, default=200)
+    parser.add_argument("--packets", type=int, default=200, help="RFP packets in the batch")
+    parser.add_argument("--reports", type=int, default=100, help="audit report PDFs in the batch")
+    parser.add_argument("--imports", type=int, default=50, help="import files (3 vendors each) in the batch")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated kinds of job")
     parser.add_argument("--only", default="kill,redis,postgres", help="comma-separated scenarios")
     parser.add_argument("--timeout", type=float, default=600, help="seconds a scenario may take")
     args = parser.parse_args()
-
-    from benchmarks.packets import build
+    kinds = args.kinds.split(",")
+    if unknown := set(kinds) - set(KINDS):
+        parser.error(f"unknown kinds: {', '.join(sorted(unknown))}; choose from {', '.join(KINDS)}")
+    if unknown := set(args.only.split(",")) - {"kill", "redis", "postgres"}:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}; choose from kill, redis, postgres")
 
     scratch = Path(tempfile.mkdtemp(prefix="faults-"))
     servers = {}
@@ -358,6 +551,7 @@ def main() -> None:
 
         for noisy in ("weasyprint", "fontTools", "pgtrigger"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        from django.contrib.auth.models import Group
         from django.core.management import call_command
         from rest_framework.authtoken.models import Token
 
@@ -365,20 +559,30 @@ def main() -> None:
 
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
-        rfp, ids = build(args.packets)
+        media = scratch / "media"
+        sizes = {"packets": args.packets, "reports": args.reports, "imports": args.imports}
+        batches = [KINDS[kind](sizes[kind], media) for kind in KINDS if kind in kinds]
+        if "packets" not in kinds:  # the packets' RFP makes the lead who uploads imports and calls the API
+            lead = User.objects.create(username="bench-lead", first_name="Priya", last_name="Raman")
+            lead.groups.add(Group.objects.get(name="Procurement lead"))
+        for batch in batches:
+            batch.prepare()
         servers["redis"].stop()  # the generation's messages: each scenario publishes its own
         servers["redis"].start()
         token = Token.objects.create(user=User.objects.get(username="bench-lead")).key
         print(
-            f"private PostgreSQL :{PG_PORT} and Redis :{REDIS_PORT}; {len(ids)} packets of RFP {rfp.pk} in "
-            f"{time.perf_counter() - started:.0f} s; worker --concurrency 2, beat every "
+            f"private PostgreSQL :{PG_PORT} and Redis :{REDIS_PORT}; "
+            + ", ".join(f"{batch.size} {batch.name}" for batch in batches)
+            + f" prepared in {time.perf_counter() - started:.0f} s; worker --concurrency 2, beat every "
             f"{FAST['OUTBOX_RELAY_SECONDS']} s, soft time limit {FAST['CELERY_TASK_SOFT_TIME_LIMIT']} s, "
-            f"OUTBOX_REQUEUE_AFTER {FAST['OUTBOX_REQUEUE_AFTER']} s"
+            f"OUTBOX_REQUEUE_AFTER {FAST['OUTBOX_REQUEUE_AFTER']} s",
+            flush=True,
         )
-        for name in args.only.split(","):
-            result = scenario(name, ids, rfp.pk, scratch, env, args.timeout, token, servers)
-            results.append(result)
-            report(result, len(ids))
+        for batch in batches:
+            for name in args.only.split(","):
+                result = scenario(name, batch, scratch, env, args.timeout, token, servers)
+                results.append(result)
+                report(result, batch.size)
         from django.db import connections
 
         connections.close_all()
@@ -386,26 +590,33 @@ def main() -> None:
         for server in servers.values():
             server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    bad = [r["scenario"] for r in results if r["lost"] or r["twice"] or r["failed"] or r.get("acknowledged_lost")]
+    bad = [
+        f"{r['kind']} {r['scenario']}"
+        for r in results
+        if r["lost"] or r["twice"] or r["failed"] or r.get("missing_rows") or r.get("acknowledged_lost")
+    ]
     if bad:
         raise SystemExit(f"jobs lost, failed or duplicated in: {', '.join(bad)}")
 
 
 def report(r: dict, total: int) -> None:
     resumed = f"{r['resumed_s']:.1f} s" if r["resumed_s"] is not None else "never"
+    missing = f", vendors missing {r['missing_rows']}" if "missing_rows" in r else ""
     print(
-        f"  {r['scenario']:9s} fault at {r['done_at_fault']}/{total} done (took {r['fault_took_s']:.1f} s): "
-        f"generated {r['generated']}, lost {r['lost']}, failed {r['failed']}, generated twice {r['twice']}, "
-        f"re-claimed {r['reclaimed']}, stray files {r['stray_files']}; generating again {resumed} after the "
-        f"fault, batch complete {r['complete_s']:.1f} s after it"
+        f"  {r['kind']:8s} {r['scenario']:9s} fault at {r['done_at_fault']}/{total} done "
+        f"(took {r['fault_took_s']:.1f} s): finished {r['generated']}, lost {r['lost']}, failed {r['failed']}, "
+        f"done twice {r['twice']}{missing}, re-claimed {r['reclaimed']}, stray files {r['stray_files']}; "
+        f"finishing again {resumed} after the fault, batch complete {r['complete_s']:.1f} s after it",
+        flush=True,
     )
     if "writes" in r:
         resumed = f"{r['writes_resumed_s']:.1f} s" if r["writes_resumed_s"] is not None else "-"
         print(
-            f"            API writes: {r['writes']} sent, {r['acknowledged']} acknowledged (201), "
+            f"                     API writes: {r['writes']} sent, {r['acknowledged']} acknowledged (201), "
             f"{r['acknowledged_lost']} acknowledged but lost, {r['server_errors_500']} answered 500; "
             f"other answers after the fault: {r['outage_answers'] or 'none'}; writes succeeded again {resumed} "
-            "after the fault"
+            "after the fault",
+            flush=True,
         )
 
 

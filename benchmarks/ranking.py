@@ -3,7 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/vendorselect_bench .venv/bin/python benchmarks/ranking.py
 
 Builds (once, idempotently) an evaluation with 500 candidates x 6 criteria x 5 evaluators in the
-benchmark database, then times the ranking API, the ranking page and the sensitivity API.
+benchmark database, then times the ranking API, the ranking page and the sensitivity API; then the
+same for a program with two steps whose candidates propose three sites each (site-level evidence).
 """
 
 import os
@@ -104,6 +105,98 @@ def build():
     return evaluation
 
 
+SITES_NAME = f"Benchmark program with steps {CANDIDATES}x{EVALUATORS}, 3 proposed sites"
+
+
+def build_with_sites(base):
+    """The same candidates and scores, for a program with a drug substance step (scale) and a drug
+    product step; every vendor proposes two sites for the first and one for the second."""
+    import datetime
+    import random
+    from decimal import Decimal
+
+    from scoring import program, services
+    from scoring.models import Candidate, Evaluation, ProposedSite, Score
+    from vendors.models import RegulatoryInspection, Service, Site
+
+    evaluation = Evaluation.objects.filter(name=SITES_NAME).first()
+    if evaluation:
+        return evaluation
+    rng = random.Random(2)
+    vendors = [c.vendor for c in base.candidates.select_related("vendor")]
+    Site.objects.bulk_create(
+        [
+            Site(
+                vendor=v,
+                name=name,
+                country="US",
+                quality_regime="cGMP",
+                scale_unit="L",
+                scale_min=Decimal(50),
+                scale_max=Decimal(rng.choice([500, 3000])),
+            )
+            for v in vendors
+            for name in ("Second plant", "Fill plant")
+        ],
+        ignore_conflicts=True,
+    )
+    sites = list(Site.objects.filter(vendor__in=vendors))
+    extra = [s for s in sites if s.name in ("Second plant", "Fill plant")]
+    ds, dp = Service.objects.get(code="api-manufacturing"), Service.objects.get(code="fill-finish")
+    Site.capabilities.through.objects.bulk_create(
+        [Site.capabilities.through(site_id=s.pk, service_id=(dp if s.name == "Fill plant" else ds).pk) for s in sites],
+        ignore_conflicts=True,
+    )
+    RegulatoryInspection.objects.bulk_create(
+        [
+            RegulatoryInspection(
+                site=s,
+                agency="FDA",
+                classification=rng.choice(["NAI", "VAI", "OAI"]),
+                end_date=datetime.date(2025, 1, 1),
+            )
+            for s in extra
+        ]
+    )
+    evaluation = services.evaluation_create(lead=base.lead, name=SITES_NAME, evaluators=list(base.evaluators.all()))
+    first = program.step_add(
+        evaluation=evaluation,
+        user=base.lead,
+        step="drug_substance",
+        services=["api-manufacturing"],
+        scale_unit="L",
+        scale_min="100",
+        scale_max="400",
+        launch_scale="2000",
+    )
+    second = program.step_add(evaluation=evaluation, user=base.lead, step="drug_product", services=["fill-finish"])
+    candidates = Candidate.objects.bulk_create(
+        [Candidate(evaluation=evaluation, vendor=v, added_by=base.lead) for v in vendors]
+    )
+    by_vendor = {}
+    for s in sites:
+        by_vendor.setdefault(s.vendor_id, []).append(s)
+    ProposedSite.objects.bulk_create(
+        [
+            ProposedSite(candidate=c, step=second if s.name == "Fill plant" else first, site=s)
+            for c in candidates
+            for s in by_vendor[c.vendor_id]
+        ]
+    )
+    evaluation = services.evaluation_transition(evaluation=evaluation, user=base.lead, action="start_scoring")
+    judged = list(evaluation.criteria.filter(evidence=""))
+    evaluators = list(evaluation.evaluators.all())
+    Score.objects.bulk_create(
+        [
+            Score(candidate=c, criterion=k, evaluator=e, value=rng.randint(1, 5))
+            for c in candidates
+            for k in judged
+            for e in evaluators
+        ]
+    )
+    return evaluation
+
+
 def measure(client, url, repeat=7):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -133,17 +226,26 @@ def main():
 
     call_command("migrate", verbosity=0)
     evaluation = build()
+    with_sites = build_with_sites(evaluation)
     client = Client()
     client.force_login(User.objects.get(username="bench-lead"))
-    print(f"evaluation: {CANDIDATES} candidates x 6 criteria x {EVALUATORS} evaluators")
-    for label, url in [
-        ("ranking API", f"/api/v1/evaluations/{evaluation.pk}/ranking/"),
-        ("ranking page", f"/evaluations/{evaluation.pk}/ranking/"),
-        ("sensitivity API (10,000 samples)", f"/api/v1/evaluations/{evaluation.pk}/sensitivity/?top=20"),
-        ("sensitivity page", f"/evaluations/{evaluation.pk}/sensitivity/"),
-    ]:
-        median_ms, queries = measure(client, url, repeat=5)
-        print(f"  {label:<34} median {median_ms:8.1f} ms   {queries} queries")
+    for title, chosen, pages in (
+        (f"evaluation: {CANDIDATES} candidates x 6 criteria x {EVALUATORS} evaluators", evaluation, True),
+        (f"program with 2 steps, 3 proposed sites per candidate ({CANDIDATES} x 6 x {EVALUATORS})", with_sites, False),
+    ):
+        print(title)
+        urls = [
+            ("ranking API", f"/api/v1/evaluations/{chosen.pk}/ranking/"),
+            ("ranking page", f"/evaluations/{chosen.pk}/ranking/"),
+        ]
+        if pages:
+            urls += [
+                ("sensitivity API (10,000 samples)", f"/api/v1/evaluations/{chosen.pk}/sensitivity/?top=20"),
+                ("sensitivity page", f"/evaluations/{chosen.pk}/sensitivity/"),
+            ]
+        for label, url in urls:
+            median_ms, queries = measure(client, url, repeat=5)
+            print(f"  {label:<34} median {median_ms:8.1f} ms   {queries} queries")
 
 
 if __name__ == "__main__":

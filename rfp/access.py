@@ -3,7 +3,7 @@ evaluation); the evaluation's lead creates, generates, sends and records proposa
 
 from django.db.models import QuerySet
 
-from rfp.models import Rfp
+from rfp.models import Packet, Rfp
 from scoring.access import is_lead, visible_evaluations
 
 
@@ -13,3 +13,14 @@ def visible_rfps(user) -> QuerySet[Rfp]:
 
 def can_manage(user, shortlist) -> bool:
     return is_lead(user, shortlist.evaluation) and user.has_perm("rfp.add_rfp")
+
+
+def page_flags(user, rfp: Rfp, packets=()) -> dict:
+    """What the RFP page offers `user`, for the template: every operation is the lead's (the services
+    check the same rules again). `packets`: the latest packet per vendor (services.progress)."""
+    manage = can_manage(user, rfp.shortlist)
+    return {
+        "manage": manage,  # edit, generate, attach, record proposals and questions, answer, upload
+        "deliver": manage and any(p.status == Packet.Status.DONE for p in packets),
+        "retry": {p.pk for p in packets if manage and (p.status == Packet.Status.FAILED or getattr(p, "stuck", False))},
+    }

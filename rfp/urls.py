@@ -11,6 +11,15 @@ urlpatterns = [
     path("<int:pk>/edit/", views.rfp_edit, name="edit"),
     path("<int:pk>/progress/", views.rfp_progress, name="progress"),
     path("<int:pk>/download-all/", views.rfp_download_all, name="download-all"),
+    # The page's operations (POST), one URL each as in the API.
+    path("<int:pk>/generate/", views.rfp_generate, name="generate"),
+    path("<int:pk>/attachments/", views.attachment_add, name="attachments"),
+    path("<int:pk>/packets/<int:packet_pk>/retry/", views.packet_retry, name="packet-retry"),
+    path("<int:pk>/deliveries/", views.delivery_record, name="deliveries"),
+    path("<int:pk>/proposals/", views.proposal_record, name="proposals"),
+    path("<int:pk>/proposals/<int:proposal_pk>/documents/", views.proposal_document_add, name="proposal-documents"),
+    path("<int:pk>/questions/", views.question_record, name="questions"),
+    path("<int:pk>/questions/<int:question_pk>/answer/", views.question_answer, name="question-answer"),
     path("packets/<int:pk>/<str:kind>/", views.packet_download, name="packet-download"),
     path("proposal-documents/<int:pk>/", views.proposal_document, name="proposal-document"),
 ]

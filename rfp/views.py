@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -9,12 +12,11 @@ from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import ServiceError, refusals_on_page
-from core.forms import posted_id
+from core.errors import refusals_on_page
 from rfp import access, rendering, services
-from rfp.forms import DeliveryForm, ProposalForm, QuestionForm, RfpForm
+from rfp.forms import AnswerForm, DeliveryForm, ProposalForm, QuestionForm, RfpForm, UploadForm
 from rfp.models import Packet, Proposal, ProposalDocument, Question, Rfp, RfpTemplate
 from scoring.access import visible_evaluations
 from scoring.models import Shortlist
@@ -107,108 +109,157 @@ def rfp_edit(request, pk: int):
     )
 
 
-def _detail_context(request, rfp: Rfp) -> dict:
-    candidates = [e.candidate for e in rfp.shortlist.entries.select_related("candidate__vendor")]
+def _candidates(rfp: Rfp) -> list:
+    return [e.candidate for e in rfp.shortlist.entries.select_related("candidate__vendor")]
+
+
+def _detail_context(request, rfp: Rfp, **forms) -> dict:
+    """The page; `forms`: a bound form that was refused, shown with its errors in place of the blank one."""
+    progress = services.progress(rfp)
+    candidates = _candidates(rfp)
+    done = [p for p in progress["packets"] if p.status == Packet.Status.DONE]
+    flags = access.page_flags(request.user, rfp, progress["packets"])
+    if "delivery_form" in forms:  # a refused sending is shown again with its errors, packets or not
+        flags["deliver"] = flags["manage"]
     return {
         "rfp": rfp,
         "evaluation": rfp.shortlist.evaluation,
-        "progress": services.progress(rfp),
-        "can_manage": access.can_manage(request.user, rfp.shortlist),
+        "progress": progress,
+        "flags": flags,
         "attachments": rfp.attachments.all(),
         "history": rfp.packets.select_related("candidate__vendor", "template").prefetch_related("deliveries"),
         "proposals": rfp.proposals.select_related("candidate__vendor").prefetch_related("documents"),
         "questions": rfp.questions.select_related("candidate__vendor"),
         "proposal_form": ProposalForm(candidates=candidates),
         "question_form": QuestionForm(candidates=candidates),
-        "delivery_form": DeliveryForm(),
+        "delivery_form": DeliveryForm(rfp=rfp, packets=done),
+        **forms,
     }
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_GET
 def rfp_detail(request, pk: int):
     rfp = _rfp(request, pk)
-    if request.method == "POST":
-        return _detail_action(request, rfp)
     return render(request, "rfp/rfp_detail.html", _detail_context(request, rfp))
 
 
-def _detail_action(request, rfp: Rfp):
-    """One POST endpoint for the page's small forms (action=...)."""
-    action = request.POST.get("action", "")
-    user = request.user
-    candidates = [e.candidate for e in rfp.shortlist.entries.select_related("candidate__vendor")]
-    with refusals_on_page(request):
-        try:
-            if action == "generate":
-                packets = services.rfp_generate(rfp=rfp, user=user)
-                queued = sum(p.status == Packet.Status.QUEUED for p in packets)
-                messages.success(request, f"{queued} packet(s) queued; {len(packets) - queued} unchanged, reused.")
-            elif action == "attach":
-                if "file" not in request.FILES:
-                    raise ServiceError("Choose a file.", "file")
-                services.attachment_add(rfp=rfp, user=user, upload=request.FILES["file"])
-                messages.success(request, "Attachment added; generate again to put it into the packets.")
-            elif action == "retry":
-                packet = get_object_or_404(Packet, rfp=rfp, pk=posted_id(request, "packet"))
-                services.packet_retry(packet=packet, user=user)
-                messages.success(request, "Packet queued again.")
-            elif action == "deliver":
-                packet = get_object_or_404(Packet, rfp=rfp, pk=posted_id(request, "packet"))
-                form = DeliveryForm(request.POST)
-                if not form.is_valid():
-                    raise ServiceError("; ".join(e for errors in form.errors.values() for e in errors))
-                services.delivery_record(packet=packet, user=user, **form.cleaned_data)
-                messages.success(request, "Sending recorded.")
-            elif action == "proposal":
-                form = ProposalForm(request.POST, candidates=candidates)
-                if not form.is_valid():
-                    raise ServiceError("; ".join(e for errors in form.errors.values() for e in errors))
-                data = form.cleaned_data
-                services.proposal_record(
-                    rfp=rfp,
-                    user=user,
-                    candidate_id=data["candidate"],
-                    received_on=data["received_on"],
-                    price=data["price"],
-                    currency=data["currency"],
-                    notes=data["notes"],
-                )
-                messages.success(request, "Proposal recorded.")
-            elif action == "document":
-                proposal = get_object_or_404(Proposal, rfp=rfp, pk=posted_id(request, "proposal"))
-                if "file" not in request.FILES:
-                    raise ServiceError("Choose a file.", "file")
-                services.proposal_document_add(proposal=proposal, user=user, upload=request.FILES["file"])
-                messages.success(request, "Document added to the proposal.")
-            elif action == "question":
-                form = QuestionForm(request.POST, candidates=candidates)
-                if not form.is_valid():
-                    raise ServiceError("; ".join(e for errors in form.errors.values() for e in errors))
-                data = form.cleaned_data
-                services.question_record(
-                    rfp=rfp,
-                    user=user,
-                    candidate_id=data["candidate"],
-                    question=data["question"],
-                    asked_on=data["asked_on"],
-                )
-                messages.success(request, "Question logged.")
-            elif action == "answer":
-                question = get_object_or_404(Question, rfp=rfp, pk=posted_id(request, "question"))
-                answered_on = request.POST.get("answered_on") or timezone.localdate().isoformat()
-                services.question_answer(
-                    question=question,
-                    user=user,
-                    answer=request.POST.get("answer", ""),
-                    answered_on=timezone.datetime.fromisoformat(answered_on).date(),
-                )
-                messages.success(request, "Answer logged.")
-            else:
-                messages.error(request, "Unknown action.")
-        except ValueError:
-            messages.error(request, "Give dates as YYYY-MM-DD.")
-    return redirect(rfp)
+# --- The page's operations: one URL each, as in the API (rfp/api.py) -----------------------------------
+#
+# Each is a POST of one small form of the page; the form's cleaned_data are the keyword arguments of
+# its rfp.services function, and the answer is a redirect back to the page with the outcome (PRG).
+# Only the evaluation's lead operates (403 for the rest of the team, 404 for whoever cannot see the RFP);
+# a form with errors changes nothing and is shown again with them (or, for the one-field forms, its
+# errors become messages naming the field); a refusal by the service goes the same way.
+
+
+def _managed_rfp(request, pk: int) -> Rfp:
+    rfp = _rfp(request, pk)
+    if not access.page_flags(request.user, rfp)["manage"]:
+        raise PermissionDenied("Only the evaluation's lead manages the RFP.")
+    return rfp
+
+
+def _flash_errors(request, form) -> None:
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        label = (field.label or name.replace("_", " ").capitalize()) if field else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+def _operate(request, rfp: Rfp, form, call, *, success, slot: str = ""):
+    """Run `call(**form.cleaned_data)` when the form is valid; `success` may be a function of the result.
+    `slot`: the page's context name of the form, to show it again with its errors; without one, the
+    errors and refusals are flashed and the page is shown again by the redirect."""
+    if form.is_valid():
+        with refusals_on_page(request, form if slot else None) as outcome:
+            result = call(**form.cleaned_data)
+        if not outcome.refused:
+            messages.success(request, success(result) if callable(success) else success)
+            return redirect(rfp)
+    elif not slot:
+        _flash_errors(request, form)
+    if not slot:
+        return redirect(rfp)
+    return render(request, "rfp/rfp_detail.html", _detail_context(request, rfp, **{slot: form}))
+
+
+def _generated(packets: list[Packet]) -> str:
+    queued = sum(p.status == Packet.Status.QUEUED for p in packets)
+    return f"{queued} packet(s) queued; {len(packets) - queued} unchanged, reused."
+
+
+@login_required
+@require_POST
+def rfp_generate(request, pk: int):
+    rfp = _managed_rfp(request, pk)
+    call = partial(services.rfp_generate, rfp=rfp, user=request.user)
+    return _operate(request, rfp, forms.Form(request.POST), call, success=_generated)
+
+
+@login_required
+@require_POST
+def attachment_add(request, pk: int):
+    rfp = _managed_rfp(request, pk)
+    call = partial(services.attachment_add, rfp=rfp, user=request.user)
+    form = UploadForm(request.POST, request.FILES)
+    return _operate(request, rfp, form, call, success="Attachment added; generate again to put it into the packets.")
+
+
+@login_required
+@require_POST
+def packet_retry(request, pk: int, packet_pk: int):
+    rfp = _managed_rfp(request, pk)
+    packet = get_object_or_404(Packet, rfp=rfp, pk=packet_pk)
+    call = partial(services.packet_retry, packet=packet, user=request.user)
+    return _operate(request, rfp, forms.Form(request.POST), call, success="Packet queued again.")
+
+
+@login_required
+@require_POST
+def delivery_record(request, pk: int):
+    rfp = _managed_rfp(request, pk)
+    form = DeliveryForm(request.POST, rfp=rfp, packets=services.progress(rfp)["packets"])
+    call = partial(services.delivery_record, user=request.user)
+    return _operate(request, rfp, form, call, success="Sending recorded.", slot="delivery_form")
+
+
+@login_required
+@require_POST
+def proposal_record(request, pk: int):
+    rfp = _managed_rfp(request, pk)
+    form = ProposalForm(request.POST, candidates=_candidates(rfp))
+    call = partial(services.proposal_record, rfp=rfp, user=request.user)
+    return _operate(request, rfp, form, call, success="Proposal recorded.", slot="proposal_form")
+
+
+@login_required
+@require_POST
+def proposal_document_add(request, pk: int, proposal_pk: int):
+    rfp = _managed_rfp(request, pk)
+    proposal = get_object_or_404(Proposal, rfp=rfp, pk=proposal_pk)
+    call = partial(services.proposal_document_add, proposal=proposal, user=request.user)
+    form = UploadForm(request.POST, request.FILES)
+    return _operate(request, rfp, form, call, success="Document added to the proposal.")
+
+
+@login_required
+@require_POST
+def question_record(request, pk: int):
+    rfp = _managed_rfp(request, pk)
+    form = QuestionForm(request.POST, candidates=_candidates(rfp))
+    call = partial(services.question_record, rfp=rfp, user=request.user)
+    return _operate(request, rfp, form, call, success="Question logged.", slot="question_form")
+
+
+@login_required
+@require_POST
+def question_answer(request, pk: int, question_pk: int):
+    rfp = _managed_rfp(request, pk)
+    question = get_object_or_404(Question, rfp=rfp, pk=question_pk)
+    call = partial(services.question_answer, question=question, user=request.user)
+    return _operate(request, rfp, AnswerForm(request.POST), call, success="Answer logged.")
 
 
 @login_required
@@ -216,11 +267,9 @@ def _detail_action(request, rfp: Rfp):
 def rfp_progress(request, pk: int):
     """The packets panel alone: htmx polls it while packets are being generated."""
     rfp = _rfp(request, pk)
-    return render(
-        request,
-        "rfp/_packets.html",
-        {"rfp": rfp, "progress": services.progress(rfp), "can_manage": access.can_manage(request.user, rfp.shortlist)},
-    )
+    progress = services.progress(rfp)
+    flags = access.page_flags(request.user, rfp, progress["packets"])
+    return render(request, "rfp/_packets.html", {"rfp": rfp, "progress": progress, "flags": flags})
 
 
 FILES = {"pdf": ("pdf", "application/pdf"), "xlsx": ("questionnaire", None), "zip": ("bundle", "application/zip")}

@@ -2,15 +2,16 @@
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from accounts.roles import MANAGER, has_role
+from accounts.roles import MANAGER, QA, has_role
 from scoring.models import Evaluation, Shortlist, Submission
 
 
 def visible_evaluations(user) -> QuerySet[Evaluation]:
-    """Evaluations are visible to their team (lead and evaluators) and to managers."""
+    """Evaluations are visible to their team (lead and evaluators), to managers and to quality
+    assurance (who sign shortlists "Approved for quality")."""
     if not user.is_authenticated:
         return Evaluation.objects.none()
-    if has_role(user, MANAGER):
+    if has_role(user, MANAGER) or has_role(user, QA):
         return Evaluation.objects.all()
     return Evaluation.objects.filter(Q(lead=user) | Q(evaluators=user)).distinct()
 
@@ -30,6 +31,29 @@ def may_act(user, evaluation: Evaluation, who: str) -> bool:
     if who == "evaluator":
         return is_evaluator(user, evaluation)
     return is_lead(user, evaluation) or is_evaluator(user, evaluation)
+
+
+def evaluation_flags(user, evaluation: Evaluation) -> dict[str, bool]:
+    """What `user` may do on the evaluation's pages, for the templates (the services check again)."""
+    lead = is_lead(user, evaluation)
+    evaluator = is_evaluator(user, evaluation)
+    status = evaluation.status
+    open_ = status != Evaluation.Status.CLOSED
+    return {
+        "is_lead": lead,
+        "is_evaluator": evaluator,
+        # The scorecard (criteria, sub-criteria, their sources) and the must-have gates: only in draft.
+        "can_edit_setup": lead and status == Evaluation.Status.DRAFT,
+        "can_add_candidates": lead and open_,
+        # Program steps are fixed with the scorecard; the sites a candidate proposes until review.
+        "can_propose_sites": lead and status in (Evaluation.Status.DRAFT, Evaluation.Status.SCORING),
+        "can_override_knockouts": lead,
+        "can_set_weights": lead and open_,
+        "weights_locked": status != Evaluation.Status.DRAFT,  # a new weight version needs a reason
+        "can_transition": lead,
+        "can_score": evaluator and status == Evaluation.Status.SCORING,
+        "can_override_derived": open_ and (lead or evaluator),
+    }
 
 
 def is_evaluator(user, evaluation: Evaluation) -> bool:

@@ -13,12 +13,14 @@ from rest_framework.response import Response
 from accounts.roles import EVALUATOR, has_role
 from core.errors import contains_nul, request_object
 from core.openapi import FIELD_ERRORS, VALIDATION_ERROR
-from scoring import access, selectors, services, shortlists
+from scoring import access, ahp, program, selectors, services, shortlists
 from scoring.models import (
     Candidate,
     Criterion,
     Evaluation,
     KnockoutRule,
+    ProgramStep,
+    ProposedSite,
     Score,
     Shortlist,
     ShortlistDecision,
@@ -73,6 +75,34 @@ class UsernameField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
+class ProgramStepSerializer(serializers.ModelSerializer):
+    """A program step: what a site must do for it. Writes go through scoring.program (validated there,
+    400 with the field)."""
+
+    dosage_form = serializers.SlugRelatedField(slug_field="code", queryset=DosageForm.objects.all(), allow_null=True)
+    services = serializers.SlugRelatedField(slug_field="code", queryset=Service.objects.all(), many=True)
+    label = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = ProgramStep
+        fields = [
+            "id",
+            "step",
+            "label",
+            "dosage_form",
+            "services",
+            "quality_regime",
+            "scale_unit",
+            "scale_min",
+            "scale_max",
+            "launch_scale",
+            "volume_note",
+            "position",
+        ]
+        read_only_fields = ["position"]
+        extra_kwargs = {"quality_regime": {"required": False}}
+
+
 class EvaluationSerializer(serializers.ModelSerializer):
     modality = TermField(Modality, required=False, allow_null=True)
     dosage_form = TermField(DosageForm, required=False, allow_null=True)
@@ -88,6 +118,12 @@ class EvaluationSerializer(serializers.ModelSerializer):
         queryset=Evaluation.evaluators.field.related_model.objects.all(),
     )
     criteria = CriterionSerializer(many=True, read_only=True)
+    steps = ProgramStepSerializer(
+        many=True,
+        required=False,
+        help_text="The program's steps (drug substance, drug product, testing...); "
+        "on update use /evaluations/{id}/steps/.",
+    )
 
     class Meta:
         model = Evaluation
@@ -108,11 +144,13 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "needed_by",
             "aggregation",
             "required_approvals",
+            "qa_approval_required",
             "early_review_reason",
             "status",
             "lead",
             "evaluators",
             "criteria",
+            "steps",
             "created_at",
             "updated_at",
         ]
@@ -165,11 +203,55 @@ class WeightSetSerializer(serializers.ModelSerializer):
         return {keys[w.criterion_id]: float(w.percent) for w in weight_set.weights.all()}
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "array", "items": {"oneOf": [{"type": "number"}, {"type": "string", "example": "1/3"}]}},
+    }
+)
+class PairwiseField(serializers.Field):
+    """AHP judgments, read by scoring.ahp.parse_pairwise: the whole matrix or only its upper triangle."""
+
+    def to_internal_value(self, data):
+        try:
+            return ahp.parse_pairwise(data)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+    def to_representation(self, value):
+        return value
+
+
 class WeightInputSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=WeightSet.Method.choices)
-    percents = serializers.DictField(child=serializers.DecimalField(max_digits=9, decimal_places=4), required=False)
-    pairwise = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), required=False)
-    justification = serializers.CharField(required=False, allow_blank=True, default="")
+    percents = serializers.DictField(
+        child=serializers.DecimalField(max_digits=9, decimal_places=4),
+        required=False,
+        help_text="Direct weights: percent by criterion key, adding up to 100 (within 0.05).",
+    )
+    pairwise = PairwiseField(
+        required=False,
+        help_text="AHP: judgments on Saaty's scale (1/9 to 9; numbers or strings such as 1/3), row criterion "
+        "versus column criterion in criterion order. Either the whole reciprocal matrix, or only the judgments "
+        "above its diagonal (n - 1 rows of n - 1, n - 2, …, 1 entries). A consistency ratio (CR) above 0.20 is "
+        "refused; the answer names the three most inconsistent judgments and the values consistent with the weights.",
+    )
+    justification = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="AHP with CR between 0.10 and 0.20: at least one sentence (20 characters or more, 3 words or "
+        "more, ending with a full stop).",
+    )
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        write_only=True,
+        style={"input_type": "password"},
+        help_text="AHP with CR between 0.10 and 0.20: the lead's password, re-entered (re-authentication, "
+        "counted by the login lockout). Ignored otherwise.",
+    )
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
@@ -179,13 +261,50 @@ class WeightInputSerializer(serializers.Serializer):
         return attrs
 
 
+class ProposedSiteSerializer(serializers.ModelSerializer):
+    site_name = serializers.CharField(source="site.name", read_only=True)
+
+    class Meta:
+        model = ProposedSite
+        fields = ["step", "site", "site_name", "suggested"]
+
+
 class CandidateSerializer(serializers.ModelSerializer):
     vendor_name = serializers.CharField(source="vendor.name", read_only=True)
+    proposed_sites = ProposedSiteSerializer(many=True, read_only=True)
 
     class Meta:
         model = Candidate
-        fields = ["id", "vendor", "vendor_name", "knockout_override", "knockout_override_reason", "added_at"]
+        fields = [
+            "id",
+            "vendor",
+            "vendor_name",
+            "knockout_override",
+            "knockout_override_reason",
+            "added_at",
+            "proposed_sites",
+        ]
         read_only_fields = ["knockout_override", "knockout_override_reason", "added_at"]
+
+
+SitesInputSerializer = inline_serializer(
+    "ProposedSitesInput",
+    {
+        "sites": serializers.DictField(
+            child=serializers.ListField(child=serializers.IntegerField()),
+            help_text="{step id: [site ids]}: every program step with at least one site of the vendor that can do it.",
+        )
+    },
+)
+
+
+class GateSerializer(serializers.Serializer):
+    rule = serializers.ChoiceField(choices=KnockoutRule.Rule.choices)
+    label = serializers.CharField()
+    enabled = serializers.BooleanField()
+    default_on = serializers.BooleanField()
+    years = serializers.IntegerField()
+    off_reason = serializers.CharField()
 
 
 class ScoreInputSerializer(serializers.Serializer):
@@ -238,7 +357,21 @@ TransitionSerializer = inline_serializer(
 )
 KnockoutInputSerializer = inline_serializer(
     "KnockoutRules",
-    {"rules": serializers.DictField(child=serializers.IntegerField(allow_null=True, min_value=1, max_value=30))},
+    {
+        "rules": serializers.DictField(
+            child=serializers.IntegerField(allow_null=True, min_value=1, max_value=20),
+            help_text="The gates that are on, each with its red-flag window in years (or null); the others are off.",
+        ),
+        "reason": serializers.CharField(required=False, help_text="Required when a default gate is turned off."),
+        "years": serializers.IntegerField(required=False, min_value=1, max_value=20),
+    },
+)
+KnockoutOutputSerializer = inline_serializer(
+    "KnockoutGates",
+    {
+        "rules": serializers.DictField(child=serializers.IntegerField(), help_text="The gates that are on: years."),
+        "gates": GateSerializer(many=True),
+    },
 )
 DETAIL = inline_serializer("ScoringRefusal", {"detail": serializers.CharField()})
 
@@ -261,6 +394,9 @@ class EvaluationViewSet(
         "candidates": "lead",
         "override_knockout": "lead",
         "knockouts": "lead",
+        "steps": "lead",
+        "step_detail": "lead",
+        "candidate_sites": "lead",
         "add_criterion": "lead",
         "change_criterion": "lead",
         "scores": "evaluator",
@@ -285,19 +421,40 @@ class EvaluationViewSet(
         return (
             access.visible_evaluations(self.request.user)
             .select_related("lead", "modality", "dosage_form", "phase")
-            .prefetch_related("required_services", "allowed_kinds", "evaluators", "criteria")
+            .prefetch_related(
+                "required_services",
+                "allowed_kinds",
+                "evaluators",
+                "criteria",
+                "steps__dosage_form",
+                "steps__services",
+            )
             .order_by("-created_at")
         )
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         evaluators = data.pop("evaluators", [])
-        serializer.instance = services.evaluation_create(lead=self.request.user, evaluators=evaluators, **data)
+        steps = [
+            {
+                **step,
+                "dosage_form": step["dosage_form"].code if step.get("dosage_form") else None,
+                "services": [service.code for service in step["services"]] if "services" in step else None,
+            }
+            for step in data.pop("steps", [])
+        ]
+        serializer.instance = services.evaluation_create(
+            lead=self.request.user, evaluators=evaluators, steps=steps, **data
+        )
 
     def perform_update(self, serializer):
         evaluation = serializer.instance
         if not access.is_lead(self.request.user, evaluation):
             raise PermissionDenied("Only the evaluation's lead can change it.")
+        if "steps" in serializer.validated_data:
+            raise serializers.ValidationError(
+                {"steps": [f"Change the steps at /api/v1/evaluations/{evaluation.pk}/steps/."]}
+            )
         locked = set(serializer.validated_data) - {"name", "description", "evaluators", "needed_by"}
         if evaluation.status != Evaluation.Status.DRAFT and locked:
             raise serializers.ValidationError({field: ["Fixed once scoring has started."] for field in sorted(locked)})
@@ -346,6 +503,8 @@ class EvaluationViewSet(
                 pairwise=values["pairwise"],
                 justification=values["justification"],
                 reason=values["reason"],
+                password=values["password"],
+                request=request,
             )
         return Response(WeightSetSerializer(weight_set, context=context).data, status=status.HTTP_201_CREATED)
 
@@ -380,22 +539,102 @@ class EvaluationViewSet(
         candidate = services.candidate_override_knockout(candidate=candidate, user=request.user, reason=reason)
         return Response(CandidateSerializer(candidate).data)
 
-    @extend_schema(methods=["GET"], responses={200: KnockoutInputSerializer})
+    @extend_schema(methods=["GET"], responses={200: KnockoutOutputSerializer})
     @extend_schema(
         methods=["POST"],
         request=KnockoutInputSerializer,
-        responses={200: KnockoutInputSerializer, 400: VALIDATION_ERROR, 409: DETAIL},
+        responses={200: KnockoutOutputSerializer, 400: VALIDATION_ERROR, 409: DETAIL},
     )
     @action(detail=True, methods=["get", "post"])
     def knockouts(self, request, pk=None):
+        """The must-have gates. The defaults are on for a new evaluation; turning one off needs a reason."""
         evaluation = self.get_object()
         if request.method == "POST":
-            rules = request_object(request).get("rules")
+            body = request_object(request)
+            rules = body.get("rules")
             if not isinstance(rules, dict):
                 return Response({"rules": ["Give an object of rule: years (or null)."]}, status=400)
-            services.knockout_rule_set(evaluation=evaluation, user=request.user, rules=rules)
-        rules = {r.rule: r.years for r in KnockoutRule.objects.filter(evaluation=evaluation)}
-        return Response({"rules": rules})
+            program.gates_set(
+                evaluation=evaluation,
+                user=request.user,
+                rules=rules,
+                reason=str(body.get("reason") or ""),
+                years=body.get("years"),
+            )
+        gates = list(KnockoutRule.objects.filter(evaluation=evaluation).order_by("pk"))
+        return Response(
+            {
+                "rules": {g.rule: g.years for g in gates if g.enabled},
+                "gates": [
+                    {
+                        "rule": g.rule,
+                        "label": g.get_rule_display(),
+                        "enabled": g.enabled,
+                        "default_on": g.rule in KnockoutRule.DEFAULT_ON,
+                        "years": g.years,
+                        "off_reason": g.off_reason,
+                    }
+                    for g in gates
+                ],
+            }
+        )
+
+    @extend_schema(methods=["GET"], responses={200: ProgramStepSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"],
+        request=ProgramStepSerializer,
+        responses={201: ProgramStepSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def steps(self, request, pk=None):
+        """The program's steps: what each needs (dosage form, services, quality regime, batch sizes)."""
+        evaluation = self.get_object()
+        if request.method == "POST":
+            step = program.step_add(evaluation=evaluation, user=request.user, **_step_input(request))
+            return Response(ProgramStepSerializer(step).data, status=status.HTTP_201_CREATED)
+        steps = evaluation.steps.select_related("dosage_form").prefetch_related("services")
+        return Response(ProgramStepSerializer(steps, many=True).data)
+
+    @extend_schema(
+        methods=["PATCH"],
+        request=ProgramStepSerializer,
+        responses={200: ProgramStepSerializer, 400: VALIDATION_ERROR, 404: DETAIL, 409: DETAIL},
+    )
+    @extend_schema(methods=["DELETE"], responses={204: None, 404: DETAIL, 409: DETAIL})
+    @action(detail=True, methods=["patch", "delete"], url_path=r"steps/(?P<step_id>\d+)")
+    def step_detail(self, request, pk=None, step_id=None):
+        evaluation = self.get_object()
+        step = evaluation.steps.filter(pk=step_id).select_related("evaluation").first()
+        if step is None:
+            return Response({"detail": "No such step."}, status=404)
+        if request.method == "DELETE":
+            program.step_remove(step=step, user=request.user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        step = program.step_update(step=step, user=request.user, **_step_input(request))
+        return Response(ProgramStepSerializer(step).data)
+
+    @extend_schema(methods=["GET"], responses={200: ProposedSiteSerializer(many=True)})
+    @extend_schema(
+        methods=["PUT"],
+        request=SitesInputSerializer,
+        responses={200: ProposedSiteSerializer(many=True), 400: VALIDATION_ERROR, 404: DETAIL, 409: DETAIL},
+    )
+    @action(
+        detail=True, methods=["get", "put"], url_path=r"candidates/(?P<candidate_id>\d+)/sites", pagination_class=None
+    )
+    def candidate_sites(self, request, pk=None, candidate_id=None):
+        """The sites a candidate proposes for each program step (suggested from the sites' capabilities)."""
+        evaluation = self.get_object()
+        candidate = evaluation.candidates.filter(pk=candidate_id).select_related("evaluation", "vendor").first()
+        if candidate is None:
+            return Response({"detail": "No such candidate."}, status=404)
+        if request.method == "PUT":
+            sites = request_object(request).get("sites")
+            if not isinstance(sites, dict):
+                return Response({"sites": ["Give an object of step id: [site ids]."]}, status=400)
+            program.proposals_set(candidate=candidate, user=request.user, sites_by_step=sites)
+        proposals = candidate.proposed_sites.select_related("site")
+        return Response(ProposedSiteSerializer(proposals, many=True).data)
 
     @extend_schema(methods=["GET"], responses={200: ScoreSerializer(many=True)})
     @extend_schema(
@@ -674,6 +913,31 @@ class ShortlistViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             comment=data["comment"],
         )
         return Response(ShortlistSerializer(shortlist, context={"request": request}).data)
+
+
+STEP_FIELDS = (
+    "step",
+    "dosage_form",
+    "services",
+    "quality_regime",
+    "scale_unit",
+    "scale_min",
+    "scale_max",
+    "launch_scale",
+    "volume_note",
+)
+
+
+def _step_input(request) -> dict:
+    """The step fields of a request body, as given (scoring.program validates them)."""
+    body = request_object(request)
+    data = {name: body[name] for name in STEP_FIELDS if name in body}
+    if "services" in data and not isinstance(data["services"], list):
+        raise serializers.ValidationError({"services": ["Give a list of service codes."]})
+    for name, value in data.items():
+        if isinstance(value, (dict, list)) and name != "services":
+            raise serializers.ValidationError({name: ["Give a single value."]})
+    return data
 
 
 def register_routes(router) -> None:

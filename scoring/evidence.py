@@ -24,30 +24,75 @@ class Derived:
     evidence: list[str] = field(default_factory=list)
 
 
-def _inspection_score(classification: str, observations: int, warning_letter: bool) -> float:
+def _inspection_score(classification: str, observations: int | None, warning_letter: bool) -> float:
     if warning_letter:
         return 1.0
     if classification == "OAI":
         return 1.5
     if classification == "VAI":
-        return max(2.0, 4.0 - 0.25 * max(observations - 2, 0))
+        return max(2.0, 4.0 - 0.25 * max((observations or 0) - 2, 0))
     return 5.0
 
 
-def regulatory_track_record(inspections: list[dict], today: date, target_agencies=()) -> Derived:
-    """Recency-weighted mean of per-inspection scores.
+def inspection_flag(inspection: Mapping[str, Any]) -> dict | None:
+    """An OAI or a warning letter from an inspection, as a red flag (None for NAI/VAI)."""
+    if inspection["classification"] != "OAI" and not inspection["warning_letter"]:
+        return None
+    what = "OAI" + (", warning letter" if inspection["warning_letter"] else "")
+    return {
+        "site": inspection["site"],
+        "date": inspection["end_date"],
+        "active": False,
+        "label": f"{inspection['agency']} {what} {inspection['end_date']:%Y-%m-%d}",
+    }
+
+
+def red_flags(sites: Sequence[dict], inspections: Sequence[dict], today: date, years: int) -> list[dict]:
+    """The red flags that count now at `sites`: their OAI or warning-letter inspections and their own
+    records (warning letters, import alerts, statements of non-compliance), within the last `years`
+    or still active (an open warning letter, an active import alert, a statement still in force).
+    Inspections without a site id (hand-built inputs) count for the sites given."""
+    ids = {site.get("id") for site in sites}
+    flags = [dict(flag, site=site["name"]) for site in sites for flag in site.get("flags", ())]
+    flags += [
+        flag
+        for inspection in inspections
+        if inspection.get("site_id") in ids or inspection.get("site_id") is None
+        if (flag := inspection_flag(inspection)) is not None
+    ]
+    horizon = 365.25 * years
+    return sorted(
+        (f for f in flags if f["active"] or (today - f["date"]).days <= horizon), key=lambda f: f["date"], reverse=True
+    )
+
+
+def regulatory_track_record(
+    inspections: list[dict],
+    today: date,
+    target_agencies=(),
+    flags: Sequence[dict] = (),
+    window_years: int | None = None,
+) -> Derived:
+    """Recency-weighted mean of per-inspection scores, capped at 1 by a recent red flag.
 
     Per inspection: NAI 5; VAI 4, minus 0.25 for each Form 483 observation beyond two (not
     below 2); OAI 1.5; any warning letter 1. Weight 0.5 ** (age in years / 3): an inspection
     three years old counts half as much as one today. When the program names its target
     agencies, inspections by other agencies count half (the history that matters most is with
-    the agencies that will approve the product).
+    the agencies that will approve the product). The rubric says "1 = recent OAI or warning
+    letter": a red flag (`flags`, already restricted to the window of `window_years` and to the
+    sites that count) caps the score at 1 instead of being averaged away.
     """
     formula = (
         "Σ wᵢ·sᵢ / Σ wᵢ, wᵢ = 0.5^(ageᵢ/3 y) (× 0.5 if not a target agency); "
         "s: NAI 5, VAI 4 − 0.25 per 483 obs. > 2 (≥ 2), OAI 1.5, warning letter 1"
     )
-    if not inspections:
+    if window_years is not None:
+        formula += (
+            f"; capped at 1 by an OAI, warning letter, import alert or statement of non-compliance "
+            f"in the last {window_years} years (or still open)"
+        )
+    if not inspections and not flags:
         return Derived(None, formula, ["no regulatory inspections on record"])
     total = weights = 0.0
     evidence = []
@@ -62,11 +107,20 @@ def regulatory_track_record(inspections: list[dict], today: date, target_agencie
         total += weight * score
         weights += weight
         letter = ", warning letter" if inspection["warning_letter"] else ""
+        count = inspection["form_483_observations"]
+        observed = "obs. unknown" if count is None else f"{count} obs."
+        if inspection["agency"] != "FDA" and count is None:
+            observed = "no Form 483"
         evidence.append(
             f"{inspection['agency']} {inspection['end_date']:%Y-%m-%d} {inspection['classification']}"
-            f" ({inspection['form_483_observations']} obs.{letter}) at {inspection['site']}: {score:g} × {weight:.2f}"
+            f" ({observed}{letter}) at {inspection['site']}: {score:g} × {weight:.2f}"
         )
-    return Derived(round(total / weights, 2), formula, evidence)
+    value = round(total / weights, 2) if weights else None
+    if flags:
+        evidence.extend(f"red flag at {flag['site']}: {flag['label']}" for flag in flags)
+        value = 1.0 if value is None else min(value, 1.0)
+        evidence.append("capped at 1 by the red flag(s) above")
+    return Derived(value, formula, evidence)
 
 
 FINDING_PENALTY = {"critical": 2.0, "major": 1.0, "minor": 0.25, "observation": 0.0}
@@ -151,6 +205,11 @@ def scope_fit(requirement: dict, offer: dict) -> Derived:
     return Derived(round(1 + 4 * coverage, 2), formula, evidence)
 
 
+def _size(value: Decimal) -> str:
+    """A batch size as people write it: 2000, 0.5 (not 2000.000 or 2E+3)."""
+    return f"{Decimal(value).normalize():f}"
+
+
 def _in_unit(value: Decimal, from_unit: str, to_unit: str) -> Decimal | None:
     if from_unit == to_unit:
         return value
@@ -195,9 +254,9 @@ def scale_flexibility(requirement: dict, sites: list[dict]) -> Derived:
     def names(group):
         return ", ".join(site["name"] for site in group) or "none"
 
-    evidence = [f"needed now {low:g}–{high:g} {unit}: {names(now)}"]
+    evidence = [f"needed now {_size(low)}–{_size(high)} {unit}: {names(now)}"]
     if launch is not None:
-        evidence.append(f"launch {launch:g} {unit}: {names(later)}")
+        evidence.append(f"launch {_size(launch)} {unit}: {names(later)}")
     if now and (launch is None or {s["name"] for s in now} & {s["name"] for s in later}):
         value = 5.0 if launch is not None else 4.0
     elif now and later:
@@ -219,6 +278,10 @@ def scale_flexibility(requirement: dict, sites: list[dict]) -> Derived:
     return Derived(value, formula, evidence)
 
 
+def _has_scale(requirement: Mapping[str, Any]) -> bool:
+    return bool(requirement.get("unit")) and (requirement.get("min") is not None or requirement.get("max") is not None)
+
+
 def applicable(kind: str, requirement: dict) -> bool:
     """Whether the evaluation sets what a derived criterion measures against.
 
@@ -228,21 +291,20 @@ def applicable(kind: str, requirement: dict) -> bool:
     """
     if kind == "scope_fit":
         return bool(
-            requirement.get("services")
+            requirement.get("steps")
+            or requirement.get("services")
             or requirement.get("modality")
             or requirement.get("dosage_form")
             or requirement.get("phase")
         )
     if kind == "scale":
-        return bool(requirement.get("unit")) and (
-            requirement.get("min") is not None or requirement.get("max") is not None
-        )
+        return _has_scale(requirement) or any(_has_scale(step) for step in requirement.get("steps") or ())
     return True
 
 
 # Why a derived criterion does not apply, in the words the pages show (see `applicable`).
 NOT_APPLICABLE_REASONS = {
-    "scope_fit": "the evaluation requires no services, modality, dosage form or phase",
+    "scope_fit": "the evaluation requires no program step, services, modality, dosage form or phase",
     "scale": "the evaluation sets no batch-size range",
 }
 
@@ -254,6 +316,119 @@ def not_applicable_reason(kind: str, requirement: dict) -> str | None:
     return NOT_APPLICABLE_REASONS.get(kind, "the evaluation sets no requirement for this criterion")
 
 
+@dataclass
+class Scope:
+    """The sites a candidate is judged on. With program steps: the sites it proposes for each step
+    (GMP evidence is per site and activity); without steps: every site of the vendor."""
+
+    steps: list[dict]
+    by_step: dict[int, list[dict]]
+    proposed: list[dict]
+    others: list[dict]
+
+
+def candidate_scope(requirement: Mapping[str, Any], sites: list[dict], proposals: Mapping[int, Sequence[int]]) -> Scope:
+    steps = list(requirement.get("steps") or ())
+    if not steps:
+        return Scope([], {}, list(sites), [])
+    by_id = {site["id"]: site for site in sites}
+    by_step = {
+        step["id"]: [by_id[site_id] for site_id in proposals.get(step["id"], ()) if site_id in by_id] for step in steps
+    }
+    chosen = {site["id"] for group in by_step.values() for site in group}
+    return Scope(steps, by_step, [s for s in sites if s["id"] in chosen], [s for s in sites if s["id"] not in chosen])
+
+
+def site_cannot(site: dict, step: Mapping[str, Any]) -> str | None:
+    """Why `site` cannot do `step` (quality regime, services), or None when it can."""
+    if site["quality_regime"] != step["regime"]:
+        return f"{site['name']} works under {site['quality_regime']}, the step needs {step['regime']}"
+    missing = [code for code in step["services"] if code not in site.get("capabilities", ())]
+    if missing:
+        names = step.get("service_names", {})
+        return f"{site['name']} does not do {', '.join(names.get(code, code) for code in missing)}"
+    return None
+
+
+def able_sites(scope: Scope, step: Mapping[str, Any]) -> list[dict]:
+    return [site for site in scope.by_step.get(step["id"], ()) if site_cannot(site, step) is None]
+
+
+def step_scope_fit(requirement: dict, offer: dict, scope: Scope) -> Derived:
+    """Scope fit of a program with steps: 1 + 4 × coverage over the parts the evaluation sets.
+
+    Parts and weights: each step done by a proposed site under the step's regime with the step's
+    services 0.5 (shared between the steps, with the program-wide services the vendor offers);
+    the steps' dosage forms made by the vendor 0.2; modality 0.2; phase 0.1.
+    """
+    formula = (
+        "1 + 4 × (0.5·steps covered at a proposed site (and program services offered) + 0.2·dosage forms "
+        "+ 0.2·modality + 0.1·phase), over the parts set"
+    )
+    evidence, covered, counted = [], 0.0, 0
+    for step in scope.steps:
+        counted += 1
+        able = able_sites(scope, step)
+        if able:
+            covered += 1
+            evidence.append(f"{step['label']}: at {', '.join(site['name'] for site in able)}")
+        elif scope.by_step.get(step["id"]):
+            reasons = "; ".join(filter(None, (site_cannot(site, step) for site in scope.by_step[step["id"]])))
+            evidence.append(f"{step['label']}: not covered ({reasons})")
+        else:
+            evidence.append(f"{step['label']}: no site proposed")
+    required = set(requirement.get("services") or [])
+    if required:
+        offered = required & set(offer["services"])
+        counted += 1
+        covered += len(offered) / len(required)
+        missing = sorted(required - offered)
+        evidence.append(
+            f"program services: {len(offered)} of {len(required)} offered"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+        )
+    parts = [(0.5, covered / counted)] if counted else []
+    forms = [step["dosage_form"] for step in scope.steps if step.get("dosage_form")]
+    if forms:
+        made = [form for form in forms if form in offer["dosage_forms"]]
+        parts.append((0.2, len(made) / len(forms)))
+        evidence.append(
+            "dosage forms: "
+            + ", ".join(f"{form} {'made' if form in made else 'not made'}" for form in dict.fromkeys(forms))
+        )
+    for key, offered_key, weight, label in (
+        ("modality", "modalities", 0.2, "modality"),
+        ("phase", "phases", 0.1, "phase"),
+    ):
+        wanted = requirement.get(key)
+        if wanted:
+            hit = wanted in offer[offered_key]
+            parts.append((weight, 1.0 if hit else 0.0))
+            evidence.append(f"{label} {wanted}: {'offered' if hit else 'not offered'}")
+    coverage = sum(w * c for w, c in parts) / sum(w for w, _ in parts)
+    return Derived(round(1 + 4 * coverage, 2), formula, evidence)
+
+
+def step_scale_flexibility(requirement: dict, scope: Scope) -> Derived:
+    """Scale flexibility per step with a batch-size range, at the sites proposed for it that can do
+    it; the weakest step sets the score (a program is only as scalable as its narrowest step)."""
+    scaled = [step for step in scope.steps if _has_scale(step)]
+    if not scaled:
+        result = scale_flexibility(requirement, scope.proposed)
+        result.evidence = [f"{line} (proposed sites)" for line in result.evidence]
+        return result
+    values: list[float | None] = []
+    lines: list[str] = []
+    formula = ""
+    for step in scaled:
+        result = scale_flexibility(step, able_sites(scope, step))
+        formula = result.formula
+        values.append(result.value)
+        lines.extend(f"{step['label']}: {line}" for line in result.evidence)
+    known = [v for v in values if v is not None]
+    return Derived(min(known) if known else None, f"lowest over the steps of: {formula}", lines)
+
+
 def knockouts(
     rules: Sequence[Mapping[str, Any]],
     requirement: dict,
@@ -261,8 +436,14 @@ def knockouts(
     sites: list[dict],
     inspections: list[dict],
     today: date,
+    proposals: Mapping[int, Sequence[int]] | None = None,
 ) -> list[str]:
-    """Reasons why the vendor fails the evaluation's must-have gates (empty: it passes)."""
+    """Reasons why the candidate fails the evaluation's must-have gates (empty: it passes).
+
+    `rules` are the gates that are on. With program steps every gate is judged at the sites the
+    candidate proposes for the steps, and each reason names the step and the site.
+    """
+    scope = candidate_scope(requirement, sites, proposals or {})
     reasons = []
     for rule in rules:
         kind = rule["rule"]
@@ -271,35 +452,132 @@ def knockouts(
             if missing:
                 reasons.append("does not offer " + ", ".join(missing))
         elif kind == "cgmp_dosage_form":
-            form = requirement.get("dosage_form")
-            has_cgmp = any(site["quality_regime"] == "cGMP" for site in sites)
-            if form and (form not in offer["dosage_forms"] or not has_cgmp):
-                reasons.append(f"no cGMP manufacturing of {form}")
+            reasons.extend(_steps_not_covered(requirement, offer, scope, sites))
         elif kind == "no_red_flags":
-            years = rule["years"]
-            flagged = [
-                i
-                for i in inspections
-                if (today - i["end_date"]).days <= 365.25 * years
-                and (i["classification"] == "OAI" or i["warning_letter"])
-            ]
-            if flagged:
-                latest = max(flagged, key=lambda i: i["end_date"])
-                what = "warning letter" if latest["warning_letter"] else "OAI"
-                reasons.append(f"{what} in the last {years} years ({latest['agency']} {latest['end_date']:%Y-%m-%d})")
+            where = "proposed site " if scope.steps else ""
+            for flag in red_flags(scope.proposed, _at(inspections, scope.proposed, scope), today, rule["years"]):
+                reasons.append(f"{flag['label']} at {where}{flag['site']} (last {rule['years']} years or still open)")
+        elif kind == "company_red_flags" and scope.others:
+            for flag in red_flags(scope.others, _at(inspections, scope.others, scope), today, rule["years"]):
+                reasons.append(f"{flag['label']} at {flag['site']}, another site of the company")
         elif kind == "no_open_critical":
+            chosen = {site["id"] for site in scope.proposed}
             open_critical = [
-                f
+                (a["site"], f)
                 for a in offer.get("audits", ())
+                if a.get("site_id") in chosen or a.get("site_id") is None
                 for f in a["findings"]
                 if f["severity"] == "critical" and f["capa_status"] not in ("verified", "closed")
             ]
             if open_critical:
-                reasons.append(f"{len(open_critical)} open critical audit finding(s)")
+                at = ", ".join(sorted({name for name, _ in open_critical}))
+                reasons.append(f"{len(open_critical)} open critical audit finding(s) at {at}")
         elif kind == "scale_range":
-            unit, needed = requirement.get("unit"), _needed_range(requirement)
-            if unit and needed is not None:
-                low, high = needed
-                if not any(_site_covers(site, low, high, unit) for site in sites):
-                    reasons.append(f"no site covers {low:g}–{high:g} {unit}")
+            reasons.extend(_scale_not_covered(requirement, scope))
+        elif kind == "not_disqualified":
+            reasons.extend(disqualifications(requirement, offer, sites, proposals))
     return reasons
+
+
+def disqualifications(
+    requirement: dict, offer: dict, sites: list[dict], proposals: Mapping[int, Sequence[int]] | None = None
+) -> list[str]:
+    """Why the candidate may not be shortlisted at all (whatever gate override): the register's
+    disqualification of the vendor, or a proposed site disqualified for the work it would do."""
+    scope = candidate_scope(requirement, sites, proposals or {})
+    reasons = ["disqualified in the register"] if offer.get("status") == "disqualified" else []
+    for site, activity in _qualified(scope, "disqualified"):
+        reasons.append(f"{site['name']} is disqualified ({activity}) on the approved-supplier list")
+    return reasons
+
+
+def warnings(
+    rules: Sequence[Mapping[str, Any]],
+    requirement: dict,
+    sites: list[dict],
+    inspections: list[dict],
+    today: date,
+    proposals: Mapping[int, Sequence[int]] | None = None,
+) -> list[str]:
+    """What a QA head should see although no gate is failed: red flags at the company's other sites
+    (unless the lead made them a gate) and proposed sites not yet qualified."""
+    scope = candidate_scope(requirement, sites, proposals or {})
+    on = {rule["rule"] for rule in rules}
+    notes = []
+    if "company_red_flags" not in on and scope.others:
+        years = requirement.get("red_flag_years", 2)
+        for flag in red_flags(scope.others, _at(inspections, scope.others, scope), today, years):
+            notes.append(f"{flag['label']} at {flag['site']}, a site of the company not proposed")
+    for site in scope.proposed if scope.steps else ():  # without steps no site is proposed as such
+        if not any(q["status"] != "not_yet_qualified" for q in site.get("qualifications", ())):
+            notes.append(f"{site['name']} is not yet qualified")
+    return notes
+
+
+def _steps_not_covered(requirement: dict, offer: dict, scope: Scope, sites: list[dict]) -> list[str]:
+    if not scope.steps:  # without steps: the program's dosage form at the vendor, any cGMP site
+        form = requirement.get("dosage_form")
+        has_cgmp = any(site["quality_regime"] == "cGMP" for site in sites)
+        return (
+            [f"no cGMP manufacturing of {form}"] if form and (form not in offer["dosage_forms"] or not has_cgmp) else []
+        )
+    reasons = []
+    for step in scope.steps:
+        proposed = scope.by_step.get(step["id"], [])
+        if step.get("dosage_form") and step["dosage_form"] not in offer["dosage_forms"]:
+            reasons.append(f"{step['label']}: the vendor does not make {step['dosage_form']}")
+        if not proposed:
+            # Say why none was suggested: the vendor's sites that do part of the step, and what they lack.
+            near = [
+                site_cannot(site, step) for site in sites if set(step["services"]) & set(site.get("capabilities", ()))
+            ]
+            why = "; ".join(filter(None, near)) or "no site of the vendor does it"
+            reasons.append(f"{step['label']}: no site proposed ({why})")
+        elif not able_sites(scope, step):
+            why = "; ".join(filter(None, (site_cannot(site, step) for site in proposed)))
+            reasons.append(f"{step['label']}: no proposed site can do it ({why})")
+    return reasons
+
+
+def _scale_not_covered(requirement: dict, scope: Scope) -> list[str]:
+    checks = [(step["label"] + ": ", step, able_sites(scope, step)) for step in scope.steps if _has_scale(step)]
+    if not checks and _has_scale(requirement):
+        checks = [("", requirement, scope.proposed)]
+    reasons = []
+    for label, needs, candidates in checks:
+        needed, unit = _needed_range(needs), needs.get("unit") or ""
+        if needed is None:
+            continue
+        low, high = needed
+        if any(_site_covers(site, low, high, unit) for site in candidates):
+            continue
+        where = "proposed site" if scope.steps else "site"
+        reasons.append(f"{label}no {where} covers {_size(low)}–{_size(high)} {unit}")
+    return reasons
+
+
+def _at(inspections: list[dict], sites: list[dict], scope: Scope) -> list[dict]:
+    """The inspections of `sites`; without program steps every inspection counts (all sites are in)."""
+    if not scope.steps:
+        return inspections if sites is scope.proposed else []
+    ids = {site["id"] for site in sites}
+    return [i for i in inspections if i.get("site_id") in ids]
+
+
+def _qualified(scope: Scope, status: str) -> list[tuple[dict, str]]:
+    """(site, activity label) pairs of the proposed sites whose approved-supplier entry has `status`
+    for the whole site or for an activity the site is proposed for."""
+    hits = []
+    for site in scope.proposed:
+        activities: set[str] = set()
+        for step in scope.steps:
+            if site in scope.by_step.get(step["id"], ()):
+                activities.update(step["services"])
+        for entry in site.get("qualifications", ()):
+            if entry["status"] != status:
+                continue
+            if entry["activity"] is None:
+                hits.append((site, "all activities"))
+            elif not scope.steps or entry["activity"] in activities:
+                hits.append((site, entry["activity"]))
+    return hits

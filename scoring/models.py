@@ -63,6 +63,12 @@ class Evaluation(models.Model):
         default=default_required_approvals,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_REQUIRED_APPROVALS)],
     )
+    # Quality assurance must sign too ("Approved for quality"), besides the managers' approvals.
+    qa_approval_required = models.BooleanField(
+        "quality assurance must approve",
+        default=False,
+        help_text="A shortlist is approved only once quality assurance has signed “Approved for quality” too.",
+    )
     # Why the lead moved to review before every evaluator had submitted (empty when all had).
     early_review_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -182,22 +188,109 @@ class CriterionWeight(models.Model):
 
 @pghistory.track()
 class KnockoutRule(models.Model):
+    """A must-have gate. Every evaluation holds one row per rule: the defaults are on, and a default
+    gate is turned off only with a recorded reason (a decision that can be wrong by default is not
+    one a QA head can sign)."""
+
     class Rule(models.TextChoices):
         ALL_SERVICES = "all_services", "Offers every required service"
-        CGMP_DOSAGE_FORM = "cgmp_dosage_form", "Holds cGMP for the program's dosage form"
-        NO_RED_FLAGS = "no_red_flags", "No OAI or warning letter in the last N years"
-        SCALE_RANGE = "scale_range", "A site covers the required scale range"
-        NO_OPEN_CRITICAL = "no_open_critical", "No open critical audit finding"
+        # The code predates program steps; the rule is now "every step at a site that can do it".
+        CGMP_DOSAGE_FORM = (
+            "cgmp_dosage_form",
+            "Every program step at a proposed site that does it under the step's quality regime (cGMP, GLP, GCP)",
+        )
+        NO_RED_FLAGS = (
+            "no_red_flags",
+            "No OAI, warning letter, import alert or statement of non-compliance at a proposed site in the last N years",
+        )
+        SCALE_RANGE = "scale_range", "A proposed site covers each step's batch-size range"
+        NO_OPEN_CRITICAL = "no_open_critical", "No open critical audit finding at a proposed site"
+        NOT_DISQUALIFIED = (
+            "not_disqualified",
+            "No proposed site disqualified on the approved-supplier list, vendor not disqualified in the register",
+        )
+        COMPANY_RED_FLAGS = (
+            "company_red_flags",
+            "No red flags at the company's other sites either (otherwise shown as warnings)",
+        )
+
+    # On for a new evaluation; company-wide red flags are a warning unless the lead asks for a gate.
+    DEFAULT_ON = (
+        Rule.ALL_SERVICES,
+        Rule.CGMP_DOSAGE_FORM,
+        Rule.NO_RED_FLAGS,
+        Rule.SCALE_RANGE,
+        Rule.NO_OPEN_CRITICAL,
+        Rule.NOT_DISQUALIFIED,
+    )
+    DEFAULT_YEARS = 2
 
     evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="knockout_rules")
     rule = models.CharField(max_length=20, choices=Rule.choices)
-    years = models.PositiveSmallIntegerField(default=5, help_text="For the red-flag rule.")
+    enabled = models.BooleanField(default=True)
+    off_reason = models.TextField("why the gate is off", blank=True)
+    years = models.PositiveSmallIntegerField(
+        default=DEFAULT_YEARS,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text="The red-flag window, in years (also caps the regulatory score).",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["evaluation", "rule"], name="knockout_rule_unique")]
 
     def __str__(self) -> str:
         return self.get_rule_display()
+
+
+@pghistory.track()
+class ProgramStep(models.Model):
+    """What the program needs from one manufacturing or service step (GMP evidence is per site and
+    activity, so each step is judged at the sites a candidate proposes for it)."""
+
+    class Step(models.TextChoices):
+        DRUG_SUBSTANCE = "drug_substance", "Drug substance"
+        DRUG_PRODUCT = "drug_product", "Drug product / fill-finish"
+        TESTING = "testing", "Testing and release"
+        PACKAGING = "packaging", "Packaging and labelling"
+        DEVELOPMENT = "development", "Process and analytical development"
+        NONCLINICAL = "nonclinical", "Nonclinical studies"
+        CLINICAL = "clinical", "Clinical services"
+
+    # The regime a step is done under unless the lead says otherwise.
+    DEFAULT_REGIME = {Step.NONCLINICAL: "GLP", Step.CLINICAL: "GCP"}
+    # The services a site must offer for a step when the lead names none.
+    DEFAULT_SERVICES = {
+        Step.DRUG_SUBSTANCE: ["api-manufacturing"],
+        Step.DRUG_PRODUCT: ["drug-product-manufacturing"],
+        Step.TESTING: ["release-testing"],
+        Step.PACKAGING: ["packaging-labelling"],
+        Step.DEVELOPMENT: ["process-development"],
+        Step.NONCLINICAL: ["preclinical-toxicology"],
+        Step.CLINICAL: ["clinical-monitoring"],
+    }
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="steps")
+    step = models.CharField(max_length=20, choices=Step.choices)
+    dosage_form = models.ForeignKey(DosageForm, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    services = models.ManyToManyField(Service, blank=True, related_name="+", help_text="What the site must do.")
+    quality_regime = models.CharField(max_length=4, choices=Site.QualityRegime.choices)
+    scale_unit = models.CharField(max_length=2, choices=Site.ScaleUnit.choices, blank=True)
+    scale_min = models.DecimalField(
+        "batch size needed now, from", max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    scale_max = models.DecimalField("batch size needed now, to", max_digits=12, decimal_places=3, null=True, blank=True)
+    launch_scale = models.DecimalField("batch size at launch", max_digits=12, decimal_places=3, null=True, blank=True)
+    volume_note = models.CharField(
+        "volumes", max_length=200, blank=True, help_text="E.g. 4 batches a year now, 12 at launch."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        label = self.get_step_display()
+        return f"{label} ({self.dosage_form})" if self.dosage_form_id else label
 
 
 @pghistory.track()
@@ -215,6 +308,25 @@ class Candidate(models.Model):
 
     def __str__(self) -> str:
         return str(self.vendor)
+
+
+@pghistory.track()
+class ProposedSite(models.Model):
+    """A site a candidate would use for a program step (suggested from the sites' capabilities,
+    editable by the lead)."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="proposed_sites")
+    step = models.ForeignKey(ProgramStep, on_delete=models.PROTECT, related_name="proposals")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    suggested = models.BooleanField(default=False, help_text="Proposed automatically from the site's capabilities.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["step__position", "step_id", "site__name"]
+        constraints = [models.UniqueConstraint(fields=["candidate", "step", "site"], name="proposed_site_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.site} for {self.step}"
 
 
 @pghistory.track()
@@ -391,4 +503,10 @@ class ShortlistDecision(models.Model):
         return self.get_decision_display()
 
 
-trail.track_links(Evaluation.evaluators, Evaluation.required_services, Evaluation.allowed_kinds, app_label="scoring")
+trail.track_links(
+    Evaluation.evaluators,
+    Evaluation.required_services,
+    Evaluation.allowed_kinds,
+    ProgramStep.services,
+    app_label="scoring",
+)

@@ -18,7 +18,7 @@ import numpy as np
 from scoring import engine, evidence
 
 DISAGREEMENT_FLAG = 2  # evaluators two or more rubric points apart
-_NO_OFFER: dict[str, list[str]] = {"services": [], "modalities": [], "dosage_forms": [], "phases": []}
+NO_OFFER: dict[str, list[str]] = {"services": [], "modalities": [], "dosage_forms": [], "phases": []}
 
 # What the evidence functions know about a vendor: its offer (services, modalities, dosage
 # forms, phases, completed audits), its sites and its regulatory inspections, as plain values.
@@ -47,6 +47,8 @@ class CandidateInput:
     vendor_id: int
     vendor_name: str
     knockout_override: bool = False
+    # program step id -> ids of the sites the candidate proposes for it (empty without steps)
+    proposals: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     ref: Any = None
 
 
@@ -110,6 +112,12 @@ class Row:
     knockouts: list[str]
     knocked_out: bool
     index: int = 0  # the row of this candidate in Ranking.matrix
+    # Red flags at the company's other sites, sites not yet qualified: shown, not gates.
+    warnings: list[str] = field(default_factory=list)
+    # (step label, [site names]) the candidate proposes; empty without program steps.
+    proposed: list[tuple[str, list[str]]] = field(default_factory=list)
+    # Why it may not be shortlisted at all (disqualified vendor or proposed site), whatever override.
+    disqualified: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -126,6 +134,7 @@ class Ranking:
     not_applicable: list[Any] = field(default_factory=list)
     # One entry per criterion: why it does not apply to the evaluation, or None when it applies.
     not_applicable_reasons: list[str | None] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)  # the program steps (requirement_of), in order
 
 
 def _ref(item: Any) -> Any:
@@ -149,14 +158,47 @@ def evaluator_scores(inputs: RankingInputs) -> np.ndarray:
     return scores
 
 
-def derive(kind: str, requirement, offer, sites, inspections, today) -> evidence.Derived:
+def derive(kind: str, requirement, offer, sites, inspections, today, proposals=None) -> evidence.Derived:
+    """A derived criterion's value for one candidate, from the sites it proposes (all the vendor's
+    sites when the program has no steps)."""
+    scope = evidence.candidate_scope(requirement, sites, proposals or {})
+    chosen = {site["id"] for site in scope.proposed}
     if kind == "regulatory":
-        return evidence.regulatory_track_record(inspections, today, requirement["agencies"])
+        years = requirement.get("red_flag_years", 2)
+        at_sites = [i for i in inspections if i.get("site_id") in chosen] if scope.steps else inspections
+        flags = evidence.red_flags(scope.proposed, at_sites, today, years)
+        return evidence.regulatory_track_record(at_sites, today, requirement["agencies"], flags, years)
     if kind == "scope_fit":
-        return evidence.scope_fit(requirement, offer)
+        return (
+            evidence.step_scope_fit(requirement, offer, scope)
+            if scope.steps
+            else evidence.scope_fit(requirement, offer)
+        )
     if kind == "quality":
-        return evidence.quality_systems(offer.get("audits", []), today)
+        audits = offer.get("audits", [])
+        if scope.steps:
+            audits = [a for a in audits if a.get("site_id") in chosen]
+        return evidence.quality_systems(audits, today)
+    if scope.steps:
+        return evidence.step_scale_flexibility(requirement, scope)
     return evidence.scale_flexibility(requirement, sites)
+
+
+def _gates(inputs: RankingInputs, candidate: CandidateInput) -> tuple[list[str], list[str], list, list[str]]:
+    """Knock-out reasons, warnings, the proposed sites per step and the disqualifications of one candidate."""
+    offer, sites, inspections = inputs.facts.get(candidate.vendor_id, (NO_OFFER, [], []))
+    requirement, today = inputs.requirement, inputs.today
+    reasons = evidence.knockouts(
+        inputs.knockout_rules, requirement, offer, sites, inspections, today, candidate.proposals
+    )
+    notes = evidence.warnings(inputs.knockout_rules, requirement, sites, inspections, today, candidate.proposals)
+    names = {site["id"]: site["name"] for site in sites}
+    proposed = [
+        (step["label"], [names[i] for i in candidate.proposals.get(step["id"], ()) if i in names])
+        for step in requirement.get("steps") or ()
+    ]
+    barred = evidence.disqualifications(requirement, offer, sites, candidate.proposals)
+    return reasons, notes, proposed, barred
 
 
 def compute_ranking(inputs: RankingInputs) -> Ranking:
@@ -185,10 +227,12 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
 
     today = inputs.today
     matrix = aggregated.copy()
-    cells_by_row, knockout_lists = [], []
+    cells_by_row, knockout_lists, gate_notes = [], [], []
     for i, candidate in enumerate(candidates):
-        offer, sites, inspections = inputs.facts.get(candidate.vendor_id, (_NO_OFFER, [], []))
-        knockout_lists.append(evidence.knockouts(inputs.knockout_rules, requirement, offer, sites, inspections, today))
+        offer, sites, inspections = inputs.facts.get(candidate.vendor_id, (NO_OFFER, [], []))
+        gate_reasons, notes, proposed, barred = _gates(inputs, candidate)
+        knockout_lists.append(gate_reasons)
+        gate_notes.append((notes, proposed, barred))
         cells = []
         for j, criterion in enumerate(criteria):
             if not_applicable[j]:
@@ -203,7 +247,7 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
                     )
                 )
             elif criterion.evidence:
-                derived = derive(criterion.evidence, requirement, offer, sites, inspections, today)
+                derived = derive(criterion.evidence, requirement, offer, sites, inspections, today, candidate.proposals)
                 override = inputs.overrides.get((candidate.id, criterion.id))
                 value = float(override[0]) if override else derived.value
                 matrix[i, j] = np.nan if value is None else value
@@ -258,6 +302,9 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
                     completeness=filled / expected_cells if n_leaves else 1.0,
                     knockouts=knockout_lists[i],
                     knocked_out=bool(knocked_out[i]),
+                    warnings=gate_notes[i][0],
+                    proposed=gate_notes[i][1],
+                    disqualified=gate_notes[i][2],
                 ),
             )
         )
@@ -277,6 +324,7 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
         matrix,
         [_ref(c) for c, na in zip(criteria, not_applicable, strict=True) if na],
         reasons,
+        list(requirement.get("steps") or ()),
     )
 
 
@@ -293,10 +341,7 @@ def _withheld_ranking(inputs: RankingInputs, weights, scores, progress, reasons)
     leaves = inputs.leaf_scores.shape[2]
     rows = []
     for i, candidate in enumerate(inputs.candidates):
-        offer, sites, inspections = inputs.facts.get(candidate.vendor_id, (_NO_OFFER, [], []))
-        knockouts = evidence.knockouts(
-            inputs.knockout_rules, inputs.requirement, offer, sites, inspections, inputs.today
-        )
+        knockouts, notes, proposed, barred = _gates(inputs, candidate)
         cells = []
         for j, criterion in enumerate(criteria):
             value = None
@@ -323,6 +368,9 @@ def _withheld_ranking(inputs: RankingInputs, weights, scores, progress, reasons)
             completeness=filled / leaves if leaves else 1.0,
             knockouts=knockouts,
             knocked_out=bool(knockouts) and not candidate.knockout_override,
+            warnings=notes,
+            proposed=proposed,
+            disqualified=barred,
         )
         rows.append(((candidate.vendor_name.casefold(), candidate.vendor_name, candidate.id), row))
     rows.sort(key=lambda r: r[0])
@@ -338,6 +386,7 @@ def _withheld_ranking(inputs: RankingInputs, weights, scores, progress, reasons)
         matrix=None,
         not_applicable=[_ref(c) for c, reason in zip(criteria, reasons, strict=True) if reason is not None],
         not_applicable_reasons=reasons,
+        steps=list(inputs.requirement.get("steps") or ()),
     )
 
 

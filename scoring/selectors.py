@@ -14,9 +14,20 @@ from django.utils import timezone
 
 from audits.models import Audit, Finding
 from scoring import access
-from scoring.models import Candidate, Criterion, DerivedOverride, Evaluation, Score, Submission, WeightSet
+from scoring.models import (
+    Candidate,
+    Criterion,
+    DerivedOverride,
+    Evaluation,
+    KnockoutRule,
+    ProposedSite,
+    Score,
+    Submission,
+    WeightSet,
+)
 from scoring.ranking_compute import (
     DISAGREEMENT_FLAG,
+    NO_OFFER,
     CandidateInput,
     Cell,
     CriterionInput,
@@ -29,7 +40,15 @@ from scoring.ranking_compute import (
     sensitivity,
 )
 from vendors.filters import VendorFilter
-from vendors.models import RegulatoryInspection, Site, Vendor
+from vendors.models import (
+    GmpCertificate,
+    ImportAlert,
+    RegulatoryInspection,
+    Site,
+    SiteQualification,
+    Vendor,
+    WarningLetter,
+)
 
 __all__ = [
     "DISAGREEMENT_FLAG",
@@ -50,7 +69,11 @@ def current_weight_set(evaluation: Evaluation) -> WeightSet | None:
     return evaluation.weight_sets.prefetch_related("weights").order_by("-version").first()
 
 
-def requirement_of(evaluation: Evaluation) -> dict:
+def requirement_of(evaluation: Evaluation, gates: list[KnockoutRule] | None = None) -> dict:
+    """What the program needs, as plain values: program-wide terms and, per program step, the
+    dosage form, the services a site must do, its quality regime and batch sizes (three queries)."""
+    gates = list(evaluation.knockout_rules.all()) if gates is None else gates
+    red_flag = next((gate for gate in gates if gate.rule == KnockoutRule.Rule.NO_RED_FLAGS), None)
     return {
         "services": [s.code for s in evaluation.required_services.all()],
         # A foreign key that is None reads as None without a query.
@@ -62,7 +85,29 @@ def requirement_of(evaluation: Evaluation) -> dict:
         "max": evaluation.scale_max,
         "launch": evaluation.launch_scale,
         "agencies": tuple(evaluation.target_agencies or ()),
+        "red_flag_years": red_flag.years if red_flag else KnockoutRule.DEFAULT_YEARS,
+        "steps": program_steps(evaluation),
     }
+
+
+def program_steps(evaluation: Evaluation) -> list[dict]:
+    steps = evaluation.steps.select_related("dosage_form").prefetch_related("services")
+    return [
+        {
+            "id": step.pk,
+            "step": step.step,
+            "label": str(step),
+            "dosage_form": step.dosage_form.code if step.dosage_form else None,
+            "services": [service.code for service in step.services.all()],
+            "service_names": {service.code: service.name for service in step.services.all()},
+            "regime": step.quality_regime,
+            "unit": step.scale_unit,
+            "min": step.scale_min,
+            "max": step.scale_max,
+            "launch": step.launch_scale,
+        }
+        for step in steps
+    ]
 
 
 def _candidates(evaluation: Evaluation) -> list[Candidate]:
@@ -93,12 +138,18 @@ def vendor_facts(evaluation: Evaluation) -> dict[int, VendorFacts]:
         for vendor_id, code in through.objects.filter(**in_evaluation).values_list("vendor_id", f"{key}__code"):
             entry(vendor_id)[0][relation].append(code)
     site_fields = ("id", "vendor_id", "name", "quality_regime", "scale_min", "scale_max", "scale_unit")
-    for site in Site.objects.filter(**in_evaluation).order_by("name").values(*site_fields):
+    site_rows = {
+        site["id"]: site for site in Site.objects.filter(**in_evaluation).order_by("name").values(*site_fields)
+    }
+    for site in site_rows.values():
+        site.update(capabilities=[], qualifications=[], flags=[])
         entry(site["vendor_id"])[1].append(site)
+    _site_evidence(evaluation, site_rows)
     inspections = RegulatoryInspection.objects.filter(site__vendor__candidacies__evaluation=evaluation).order_by(
         "-end_date"
     )
     for row in inspections.values(
+        "site_id",
         "site__vendor_id",
         "site__name",
         "agency",
@@ -116,14 +167,64 @@ def vendor_facts(evaluation: Evaluation) -> dict[int, VendorFacts]:
     return facts
 
 
+def _site_evidence(evaluation: Evaluation, sites: dict[int, dict]) -> None:
+    """Each candidate site's capabilities, approved-supplier entries and red flags (warning letters,
+    import alerts, statements of non-compliance), as plain values: five queries."""
+    on_site = {"site__vendor__candidacies__evaluation": evaluation}
+    for site_id, code in Site.capabilities.through.objects.filter(**on_site).values_list("site_id", "service__code"):
+        sites[site_id]["capabilities"].append(code)
+    for site_id, activity, status in SiteQualification.objects.filter(**on_site).values_list(
+        "site_id", "activity__code", "status"
+    ):
+        sites[site_id]["qualifications"].append({"activity": activity, "status": status})
+    for site_id, issued, closed, subject in WarningLetter.objects.filter(**on_site).values_list(
+        "site_id", "issued_on", "closed_on", "subject"
+    ):
+        state = f"closed {closed:%Y-%m-%d}" if closed else "open"
+        sites[site_id]["flags"].append(
+            {
+                "date": issued,
+                "active": closed is None,
+                "label": f"warning letter {issued:%Y-%m-%d} ({state}): {subject}",
+            }
+        )
+    for site_id, number, status, listed in ImportAlert.objects.filter(**on_site).values_list(
+        "site_id", "number", "status", "listed_on"
+    ):
+        active = status == ImportAlert.Status.ACTIVE
+        sites[site_id]["flags"].append(
+            {
+                "date": listed,
+                "active": active,
+                "label": f"import alert {number} listed {listed:%Y-%m-%d}" + ("" if active else " (removed)"),
+            }
+        )
+    today = timezone.localdate()
+    for site_id, authority, number, issued, until in GmpCertificate.objects.filter(
+        kind=GmpCertificate.Kind.NON_COMPLIANCE, **on_site
+    ).values_list("site_id", "authority", "number", "issued_on", "valid_until"):
+        sites[site_id]["flags"].append(
+            {
+                "date": issued,
+                "active": until is None or until >= today,
+                "label": f"{authority} statement of non-compliance {number} {issued:%Y-%m-%d}",
+            }
+        )
+
+
 def _vendor_audits(evaluation: Evaluation) -> dict[int, list[dict]]:
     """Completed audits of the candidates' sites with their findings and CAPA, as plain values."""
     audits: dict[int, dict] = {}
     by_vendor: dict[int, list[dict]] = {}
     for done in Audit.objects.filter(site__vendor__candidacies__evaluation=evaluation).values(
-        "id", "site__vendor_id", "site__name", "actual_end"
+        "id", "site_id", "site__vendor_id", "site__name", "actual_end"
     ):
-        audit: dict = {"site": done["site__name"], "end_date": done["actual_end"], "findings": []}
+        audit: dict = {
+            "site": done["site__name"],
+            "site_id": done["site_id"],
+            "end_date": done["actual_end"],
+            "findings": [],
+        }
         audits[done["id"]] = audit
         by_vendor.setdefault(done["site__vendor_id"], []).append(audit)
     for finding in Finding.objects.filter(audit__site__vendor__candidacies__evaluation=evaluation).values(
@@ -185,8 +286,16 @@ def load_ranking_inputs(evaluation: Evaluation, viewer) -> RankingInputs:
     withheld = access.blind_to_others(viewer, evaluation)
     candidates = _candidates(evaluation)
     facts = vendor_facts(evaluation)
-    requirement = requirement_of(evaluation)
-    rules = list(evaluation.knockout_rules.values("rule", "years"))
+    for candidate in candidates:  # the register's status, for the disqualification gate
+        facts.setdefault(candidate.vendor_id, ({**NO_OFFER}, [], []))[0]["status"] = candidate.vendor.status
+    gates = list(evaluation.knockout_rules.all())
+    requirement = requirement_of(evaluation, gates)
+    rules = [{"rule": gate.rule, "years": gate.years} for gate in gates if gate.enabled]
+    proposals: dict[int, dict[int, list[int]]] = {}
+    for candidate_id, step_id, site_id in ProposedSite.objects.filter(candidate__evaluation=evaluation).values_list(
+        "candidate_id", "step_id", "site_id"
+    ):
+        proposals.setdefault(candidate_id, {}).setdefault(step_id, []).append(site_id)
     overrides = {
         (o.candidate_id, o.criterion_id): (float(o.value), o.justification)
         for o in DerivedOverride.objects.filter(candidate__evaluation=evaluation)
@@ -224,6 +333,7 @@ def load_ranking_inputs(evaluation: Evaluation, viewer) -> RankingInputs:
                 vendor_id=c.vendor_id,
                 vendor_name=c.vendor.name,
                 knockout_override=bool(c.knockout_override),
+                proposals={step: tuple(sites) for step, sites in proposals.get(c.pk, {}).items()},
                 ref=c,
             )
             for c in candidates

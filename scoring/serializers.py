@@ -76,6 +76,14 @@ class RankingRowSerializer(serializers.Serializer):
     knocked_out = serializers.BooleanField()
     knockouts = serializers.ListField(child=serializers.CharField())
     knockout_override = serializers.CharField(allow_null=True, help_text="Why the knock-out was overridden.")
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Shown, not gates: red flags at the company's other sites, proposed sites not yet qualified.",
+    )
+    proposed_sites = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Per program step: {step, sites}: the sites the candidate proposes (empty without steps).",
+    )
     cells = RankingCellSerializer(many=True)
     contributions = serializers.DictField(child=serializers.FloatField(), help_text="By criterion key.")
 
@@ -96,6 +104,8 @@ def row_data(row: Row, keys: list[str]) -> dict:
         "knocked_out": row.knocked_out,
         "knockouts": row.knockouts,
         "knockout_override": candidate.knockout_override_reason if candidate.knockout_override else None,
+        "warnings": row.warnings,
+        "proposed_sites": [{"step": step, "sites": sites} for step, sites in row.proposed],
         "cells": [cell_data(key, cell) for key, cell in zip(keys, row.cells, strict=True)],
         "contributions": dict(zip(keys, row.contributions, strict=True)),
     }

@@ -7,7 +7,7 @@ from typing import NoReturn
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -20,7 +20,7 @@ from accounts import notifications
 from accounts.models import Notification
 from core import trail
 from core.errors import ServiceError
-from scoring import access, engine
+from scoring import access, ahp, engine, program
 from scoring.models import (
     MAX_REQUIRED_APPROVALS,
     RUBRIC_MAX,
@@ -30,7 +30,6 @@ from scoring.models import (
     CriterionWeight,
     DerivedOverride,
     Evaluation,
-    KnockoutRule,
     Score,
     Shortlist,
     Submission,
@@ -105,7 +104,7 @@ DEFAULT_CRITERIA = [
 ]
 
 
-def evaluation_create(*, lead, name: str, evaluators=(), **context) -> Evaluation:
+def evaluation_create(*, lead, name: str, evaluators=(), steps=(), **context) -> Evaluation:
     if not access.can_create_evaluation(lead):
         _refuse("Only procurement leads create evaluations.", status=403)
     if not name.strip():
@@ -123,6 +122,9 @@ def evaluation_create(*, lead, name: str, evaluators=(), **context) -> Evaluatio
         if kinds is not None:
             evaluation.allowed_kinds.set(kinds)
         evaluation.evaluators.set(evaluators)
+        program.default_gates(evaluation)
+        for step in steps:
+            program.step_add(evaluation=evaluation, user=lead, **step)
         criteria = Criterion.objects.bulk_create(
             [
                 Criterion(
@@ -190,8 +192,12 @@ def _check_weight_change(evaluation: Evaluation, reason: str) -> None:
         _refuse("Weights are locked once scoring has started: give a reason to create a new version.", "reason")
 
 
+WEIGHT_SUM_TOLERANCE = Decimal("0.05")  # percentages rounded for display (19.96 + …) still count as 100
+
+
 def weights_set_direct(*, evaluation: Evaluation, user, percents: dict[str, object], reason: str = "") -> WeightSet:
-    """Direct weights as percentages by criterion key: non-negative, summing to 100."""
+    """Direct weights as percentages by criterion key: non-negative, summing to 100 (within 0.05, so
+    that the rounded AHP weights can be entered again); stored rescaled to exactly 100."""
     _require_lead(user, evaluation, "set weights")
     _check_weight_change(evaluation, reason)
     criteria = {c.key: c for c in evaluation.top_criteria()}
@@ -215,14 +221,43 @@ def weights_set_direct(*, evaluation: Evaluation, user, percents: dict[str, obje
             _refuse(f"The weight of {criteria[key].name} must be zero or more.", "percents")
         values[criteria[key].pk] = value
     total = sum(values.values(), Decimal(0))
-    if abs(total - 100) > Decimal("0.01"):
-        _refuse(f"Weights must add up to 100 %; they add up to {total.normalize():f} %.", "percents")
+    if abs(total - 100) > WEIGHT_SUM_TOLERANCE:
+        _refuse(
+            f"Weights must add up to 100 % (within {WEIGHT_SUM_TOLERANCE} %); they add up to {total.normalize():f} %.",
+            "percents",
+        )
     with transaction.atomic():
-        return _new_weight_set(evaluation, user, WeightSet.Method.DIRECT, values, reason=reason.strip())
+        return _new_weight_set(
+            evaluation, user, WeightSet.Method.DIRECT, _percents_of_100(values, total), reason=reason.strip()
+        )
 
 
-def weights_set_ahp(*, evaluation: Evaluation, user, pairwise, justification: str = "", reason: str = "") -> WeightSet:
-    """Weights from an AHP pairwise matrix in criterion order; CR > 0.10 needs a justification."""
+def _percents_of_100(values: dict[int, Decimal], total: Decimal) -> dict[int, Decimal]:
+    """Percentages rescaled to add up to exactly 100 at the stored 4 decimals (the remainder to the largest)."""
+    if total == 100:
+        return values
+    rounded = {pk: (v * 100 / total).quantize(Decimal("0.0001")) for pk, v in values.items()}
+    rounded[max(rounded, key=lambda pk: rounded[pk])] += Decimal(100) - sum(rounded.values())
+    return rounded
+
+
+def weights_set_ahp(
+    *,
+    evaluation: Evaluation,
+    user,
+    pairwise,
+    justification: str = "",
+    reason: str = "",
+    password: str = "",
+    request=None,
+) -> WeightSet:
+    """Weights from an AHP pairwise matrix in criterion order (scoring.ahp.parse_pairwise reads one).
+
+    Consistency ratio up to 0.10: accepted. Between 0.10 and 0.20: accepted with a justification of at
+    least one sentence (ahp.justification_problem) and the lead's password, re-entered (`request` is the
+    one the password is checked in, for the lockout). Above 0.20: refused whatever the justification.
+    Every refusal for inconsistency names the judgments that contribute most and the consistent values.
+    """
     _require_lead(user, evaluation, "set weights")
     _check_weight_change(evaluation, reason)
     criteria = list(evaluation.top_criteria())
@@ -233,12 +268,31 @@ def weights_set_ahp(*, evaluation: Evaluation, user, pairwise, justification: st
         result = engine.ahp_weights(matrix)
     except (ValueError, TypeError) as error:
         _refuse(f"Invalid pairwise comparisons: {error}.", "pairwise")
-    if result.consistency_ratio > engine.CONSISTENCY_THRESHOLD and not justification.strip():
-        _refuse(
-            f"The comparisons are inconsistent (CR = {result.consistency_ratio:.3f} > 0.10): revise them, "
-            "or record a justification to use them anyway.",
-            "justification",
-        )
+    ratio = float(result.consistency_ratio)
+    justification = justification.strip() if isinstance(justification, str) else ""
+    if ratio > ahp.CONSISTENCY_THRESHOLD:
+        advice = ahp.inconsistency_advice(matrix, result.weights, [c.name for c in criteria])
+        advice = f" Most inconsistent: {advice}." if advice else ""
+        if ratio > ahp.REFUSE_ABOVE:
+            _refuse(
+                f"The comparisons are too inconsistent to use (CR = {ratio:.3f} > {ahp.REFUSE_ABOVE:.2f}): "
+                f"revise them.{advice}",
+                "pairwise",
+            )
+        problem = ahp.justification_problem(justification)
+        if problem:
+            _refuse(
+                f"The comparisons are inconsistent (CR = {ratio:.3f} > {ahp.CONSISTENCY_THRESHOLD:.2f}): revise "
+                f"them, or justify them and re-enter your password to use them anyway. {problem}{advice}",
+                "justification",
+            )
+        # Outside any transaction: a wrong password counts for the lockout (axes) and that must stay.
+        if not password or authenticate(request, username=user.username, password=password) is None:
+            _refuse(
+                "The password is not correct; the weights were not saved. Inconsistent comparisons "
+                f"(CR = {ratio:.3f}) are used only with your password.",
+                "password",
+            )
     percents = {c.pk: Decimal(str(w * 100)) for c, w in zip(criteria, result.weights, strict=True)}
     # Rounding to 4 decimals must still add up to exactly 100: give the remainder to the largest weight.
     rounded = {pk: p.quantize(Decimal("0.0001")) for pk, p in percents.items()}
@@ -251,8 +305,8 @@ def weights_set_ahp(*, evaluation: Evaluation, user, pairwise, justification: st
             WeightSet.Method.AHP,
             rounded,
             pairwise=matrix.tolist(),
-            consistency_ratio=float(result.consistency_ratio),
-            justification=justification.strip(),
+            consistency_ratio=ratio,
+            justification=justification if ratio > ahp.CONSISTENCY_THRESHOLD else "",
             reason=reason.strip(),
         )
 
@@ -483,7 +537,9 @@ def candidate_add(*, evaluation: Evaluation, user, vendor) -> Candidate:
         _refuse(f"{vendor.name} is not of an allowed kind ({kinds}).", "vendor")
     try:
         with transaction.atomic():
-            return Candidate.objects.create(evaluation=evaluation, vendor=vendor, added_by=user)
+            candidate = Candidate.objects.create(evaluation=evaluation, vendor=vendor, added_by=user)
+            program.suggest_for_candidate(candidate)
+            return candidate
     except IntegrityError:
         _refuse(f"{vendor.name} is already a candidate.", "vendor", status=409)
 
@@ -499,19 +555,11 @@ def candidate_override_knockout(*, candidate: Candidate, user, reason: str) -> C
     return candidate
 
 
-def knockout_rule_set(*, evaluation: Evaluation, user, rules: dict[str, int | None]) -> None:
-    """Replace the evaluation's must-have gates: {rule: years or None}."""
-    _require_lead(user, evaluation, "change knock-out rules")
-    if evaluation.status != Evaluation.Status.DRAFT:
-        _refuse("Knock-out rules are fixed once scoring has started.", status=409)
-    unknown = set(rules) - set(KnockoutRule.Rule.values)
-    if unknown:
-        _refuse(f"Unknown rule {', '.join(sorted(unknown))}; allowed: {', '.join(KnockoutRule.Rule.values)}.", "rules")
-    with transaction.atomic():
-        evaluation.knockout_rules.all().delete()
-        KnockoutRule.objects.bulk_create(
-            [KnockoutRule(evaluation=evaluation, rule=rule, years=years or 5) for rule, years in rules.items()]
-        )
+def knockout_rule_set(
+    *, evaluation: Evaluation, user, rules: dict[str, int | None], reason: str = "", years: int | None = None
+) -> None:
+    """Which must-have gates are on ({rule: years or None}); see program.gates_set."""
+    program.gates_set(evaluation=evaluation, user=user, rules=rules, reason=reason, years=years)
 
 
 def _require_scoring(user, evaluation: Evaluation) -> None:

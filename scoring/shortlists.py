@@ -22,7 +22,7 @@ from django.utils import timezone
 import core.pdf
 from accounts import notifications, signatures
 from accounts.models import Notification, Signature
-from accounts.roles import MANAGER
+from accounts.roles import MANAGER, QA, has_role
 from core import trail
 from core.errors import ServiceError
 from scoring import access, selectors
@@ -33,8 +33,29 @@ from scoring.services import ScoringError, checked_approvals
 MEANINGS = {
     ShortlistDecision.Decision.APPROVE: Signature.Meaning.APPROVED,
     ShortlistDecision.Decision.REJECT: Signature.Meaning.REJECTED,
-    ShortlistDecision.Decision.RETURN: Signature.Meaning.REVIEWED,
+    ShortlistDecision.Decision.RETURN: Signature.Meaning.RETURNED,
 }
+
+
+def meaning_of(user, decision: str) -> str:
+    """The Part 11 meaning of a decision: quality assurance's approval is "Approved for quality",
+    a distinct meaning from a manager's business approval."""
+    if decision == ShortlistDecision.Decision.APPROVE and has_role(user, QA) and not has_role(user, MANAGER):
+        return Signature.Meaning.APPROVED_FOR_QUALITY
+    return MEANINGS[ShortlistDecision.Decision(decision)]
+
+
+def approval_complete(shortlist: Shortlist) -> bool:
+    """Enough approvals, and quality assurance's among them when the version's policy asks for it."""
+    meanings = list(
+        Signature.objects.filter(
+            pk__in=shortlist.decisions.filter(decision=ShortlistDecision.Decision.APPROVE).values("signature_id")
+        ).values_list("meaning", flat=True)
+    )
+    qa_needed = bool((shortlist.snapshot or {}).get("qa_approval_required"))
+    return len(meanings) >= shortlist.required_approvals and (
+        not qa_needed or Signature.Meaning.APPROVED_FOR_QUALITY in meanings
+    )
 
 
 def _refuse(message: str, field: str | None = None, status: int = 400) -> NoReturn:
@@ -126,9 +147,22 @@ def build_snapshot(shortlist: Shortlist, submitted_at) -> dict:
         "submitted_at": submitted_at.isoformat(),
         "rationale": shortlist.rationale,
         "required_approvals": shortlist.required_approvals,
+        "qa_approval_required": evaluation.qa_approval_required,
         "weight_set": (
             {"version": result.weight_set.version, "method": result.weight_set.method} if result.weight_set else None
         ),
+        # The must-have gates as they stood, each gate that is off with its recorded reason.
+        "gates": [
+            {
+                "rule": g.rule,
+                "label": g.get_rule_display(),
+                "on": g.enabled,
+                "years": g.years,
+                "off_reason": g.off_reason,
+            }
+            for g in evaluation.knockout_rules.order_by("pk")
+        ],
+        "program_steps": [step["label"] for step in result.steps],
         "criteria": [
             {
                 "id": c.pk,
@@ -152,6 +186,8 @@ def build_snapshot(shortlist: Shortlist, submitted_at) -> dict:
                 "completeness": _number(row["completeness"]),
                 "knocked_out": row["knocked_out"],
                 "knockouts": row["knockouts"],
+                "warnings": row["warnings"],
+                "proposed_sites": row["proposed_sites"],
                 "chosen": row["candidate"] in chosen,
             }
             for row in RankingRowSerializer(result.rows, many=True, context={"criteria": result.criteria}).data
@@ -202,6 +238,13 @@ def shortlist_propose(
     known = set(evaluation.candidates.filter(pk__in=ids).values_list("pk", flat=True))
     if ids - known:
         _refuse(f"Not candidates of this evaluation: {', '.join(map(str, sorted(ids - known)))}.", "candidates")
+    barred = [
+        f"{row.candidate.vendor.name}: {'; '.join(row.disqualified)}"
+        for row in selectors.ranking(evaluation, user).rows
+        if row.candidate.pk in ids and row.disqualified
+    ]
+    if barred:  # no gate override lifts a disqualification
+        _refuse(f"Disqualified, so not shortlisted: {' | '.join(barred)}.", "candidates")
     with transaction.atomic():
         locked = Evaluation.objects.select_for_update().get(pk=evaluation.pk)  # one proposer at a time
         if required < locked.required_approvals:  # the policy was raised meanwhile
@@ -262,7 +305,8 @@ def shortlist_submit(*, shortlist: Shortlist, user) -> Shortlist:
         shortlist.save()
         if shortlist.required_approvals > policy:  # raising is allowed, and binds every later version
             Evaluation.objects.filter(pk=evaluation.pk).update(required_approvals=shortlist.required_approvals)
-        managers = get_user_model().objects.filter(groups__name=MANAGER).exclude(pk=user.pk)
+        deciders = [MANAGER, QA] if evaluation.qa_approval_required else [MANAGER]
+        managers = get_user_model().objects.filter(groups__name__in=deciders).exclude(pk=user.pk).distinct()
         notifications.notify(
             managers,
             Notification.Kind.APPROVAL_REQUESTED,
@@ -279,7 +323,7 @@ def _check_decision(shortlist: Shortlist, user, decision: str, seen_hash: str, c
     if shortlist.proposed_by_id == user.pk:
         _refuse("You proposed this shortlist; another manager must decide it (separation of duties).", status=403)
     if not user.has_perm("scoring.decide_shortlist"):
-        _refuse("Only managers approve, reject or return shortlists.", status=403)
+        _refuse("Only managers and quality assurance approve, reject or return shortlists.", status=403)
     if shortlist.status != Shortlist.Status.SUBMITTED:
         _refuse(
             f"Version {shortlist.version} is {shortlist.get_status_display().lower()}; it is not awaiting a decision.",
@@ -314,7 +358,8 @@ def _decide(request, shortlist, user, decision, password, seen_hash, comment) ->
     # Outside the transaction: the failed attempt must survive for the lockout count. A wrong password
     # raises SignatureError, a refusal under "password".
     signatures.reauthenticate(request=request, user=user, password=password, record=shortlist)
-    trail.reason(f"{MEANINGS[decision].label}: {comment.strip()}" if comment.strip() else MEANINGS[decision].label)
+    meaning = Signature.Meaning(meaning_of(user, decision))
+    trail.reason(f"{meaning.label}: {comment.strip()}" if comment.strip() else meaning.label)
     with transaction.atomic():
         shortlist = Shortlist.objects.select_for_update().select_related("evaluation").get(pk=shortlist.pk)
         _check_decision(shortlist, user, decision, seen_hash, comment)  # again, under the lock
@@ -322,7 +367,7 @@ def _decide(request, shortlist, user, decision, password, seen_hash, comment) ->
             user=user,
             record=shortlist,
             snapshot=signed_content(shortlist.snapshot, decision, comment.strip()),
-            meaning=MEANINGS[decision],
+            meaning=meaning,
         )
         try:
             with transaction.atomic():
@@ -335,12 +380,11 @@ def _decide(request, shortlist, user, decision, password, seen_hash, comment) ->
                 )
         except IntegrityError:
             _refuse("You have already signed a decision on this version.", status=409)
-        approvals = shortlist.decisions.filter(decision=ShortlistDecision.Decision.APPROVE).count()
         if decision == ShortlistDecision.Decision.REJECT:
             shortlist.reject()
         elif decision == ShortlistDecision.Decision.RETURN:
             shortlist.return_for_changes()
-        elif approvals >= shortlist.required_approvals:
+        elif approval_complete(shortlist):
             shortlist.approve()
         if shortlist.status != Shortlist.Status.SUBMITTED:
             shortlist.decided_at = timezone.now()
@@ -394,7 +438,7 @@ def manifest(shortlist: Shortlist) -> list[dict]:
 
 
 def pending_for(user):
-    """Shortlists awaiting this manager's signature."""
+    """Shortlists awaiting this manager's (or quality assurance's) signature."""
     if not user.has_perm("scoring.decide_shortlist"):
         return Shortlist.objects.none()
     return (

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,14 +12,41 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import refusals_on_page
-from core.forms import posted_id
-from scoring import access, charts, exports, selectors, services, shortlists
-from scoring.forms import EvaluationForm, KnockoutForm
-from scoring.models import Candidate, Criterion, Evaluation, Score, Shortlist, ShortlistDecision, Submission
-from vendors.models import Vendor
+from scoring import access, ahp, charts, exports, program, selectors, services, shortlists
+from scoring.forms import (
+    AhpForm,
+    CandidateAddForm,
+    CriterionAddForm,
+    CriterionUpdateForm,
+    DerivedOverrideForm,
+    EvaluationForm,
+    KnockoutForm,
+    KnockoutOverrideForm,
+    ProgramStepForm,
+    ProposedSitesForm,
+    ScoreCellForm,
+    ShortlistDecisionForm,
+    ShortlistProposeForm,
+    TransitionForm,
+    WeightsDirectForm,
+)
+from scoring.models import (
+    Candidate,
+    Criterion,
+    Evaluation,
+    KnockoutRule,
+    ProgramStep,
+    ProposedSite,
+    Score,
+    Shortlist,
+    ShortlistDecision,
+    Submission,
+)
+from vendors.models import Site, Vendor
 
 
 def _evaluation(request, pk: int) -> Evaluation:
@@ -73,111 +101,309 @@ def evaluation_create(request):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_GET
 def evaluation_detail(request, pk: int):
-    evaluation = _evaluation(request, pk)
-    is_lead = access.is_lead(request.user, evaluation)
-    if request.method == "POST":
-        if not is_lead:
-            raise PermissionDenied("Only the evaluation's lead can change it.")
-        action = request.POST.get("action", "")
-        if action in services.TRANSITIONS:
-            with refusals_on_page(request, success=f"Done: {services.TRANSITIONS[action]}."):
-                services.evaluation_transition(
-                    evaluation=evaluation, user=request.user, action=action, reason=request.POST.get("reason", "")
-                )
-        elif action == "add_candidate":
-            vendor = Vendor.objects.filter(pk=posted_id(request, "vendor")).first()
-            if vendor is None:
-                messages.error(request, "Choose a vendor from the register.")
-            else:
-                with refusals_on_page(request, success=f"{vendor.name} added."):
-                    services.candidate_add(evaluation=evaluation, user=request.user, vendor=vendor)
-        elif action == "override":
-            candidate = get_object_or_404(
-                Candidate.objects.select_related("evaluation"),
-                pk=posted_id(request, "candidate"),
-                evaluation=evaluation,
-            )
-            with refusals_on_page(request, success="Knock-out overridden."):
-                services.candidate_override_knockout(
-                    candidate=candidate, user=request.user, reason=request.POST.get("reason", "")
-                )
-        elif action == "knockouts":
-            form = KnockoutForm(request.POST)
-            if form.is_valid():
-                rules = dict.fromkeys(form.cleaned_data["rules"], form.cleaned_data["years"])
-                with refusals_on_page(request, success="Must-have gates saved."):
-                    services.knockout_rule_set(evaluation=evaluation, user=request.user, rules=rules)
-            else:
-                messages.error(
-                    request, "Check the gates: " + "; ".join(e for errors in form.errors.values() for e in errors)
-                )
-        elif action == "add_criterion":
-            fields = {k: request.POST.get(k, "") for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")}
-            parent = Criterion.objects.filter(evaluation=evaluation, pk=posted_id(request, "parent")).first()
-            with refusals_on_page(
-                request,
-                success="Sub-criterion added." if parent else "Criterion added at weight 0: adjust the weights.",
-            ):
-                services.criterion_add(
-                    evaluation=evaluation,
-                    user=request.user,
-                    parent=parent,
-                    local_weight=request.POST.get("local_weight") or 1,
-                    **fields,
-                )
-        elif action in ("update_criterion", "remove_criterion"):
-            criterion = get_object_or_404(
-                Criterion.objects.select_related("evaluation"),
-                evaluation=evaluation,
-                pk=posted_id(request, "criterion"),
-            )
-            if action == "remove_criterion":
-                with refusals_on_page(request, success="Criterion removed; the other weights were rescaled to 100 %."):
-                    services.criterion_remove(criterion=criterion, user=request.user)
-            else:
-                fields = {
-                    k: request.POST.get(k, "") for k in ("name", "description", "rubric_1", "rubric_3", "rubric_5")
-                }
-                if "evidence" in request.POST:
-                    fields["evidence"] = request.POST["evidence"]
-                with refusals_on_page(request, success="Criterion saved."):
-                    services.criterion_update(criterion=criterion, user=request.user, **fields)
-        elif action in ("weights_direct", "weights_ahp"):
-            _save_weights(request, evaluation, action)
-        else:
-            messages.error(request, "Unknown action.")
-        return redirect(evaluation)
+    return _render_detail(request, _evaluation(request, pk))
+
+
+def _render_detail(request, evaluation: Evaluation, forms: dict | None = None):
+    """The overview page; `forms` are bound forms shown again with their errors (weights)."""
+    flags = access.evaluation_flags(request.user, evaluation)
     weight_set = selectors.current_weight_set(evaluation)
     criteria = list(evaluation.top_criteria().prefetch_related("children"))
     percents = {w.criterion_id: w.percent for w in weight_set.weights.all()} if weight_set else {}
     result = selectors.ranking(evaluation, request.user)
-    suggestions, needed = selectors.candidate_suggestions(evaluation) if is_lead else ([], 0)
-    rules = {r.rule: r.years for r in evaluation.knockout_rules.all()}
+    suggestions, needed = selectors.candidate_suggestions(evaluation) if flags["is_lead"] else ([], 0)
+    gates = list(evaluation.knockout_rules.order_by("pk"))
+    red_flag_years = next((g.years for g in gates if g.rule == KnockoutRule.Rule.NO_RED_FLAGS), None)
+    steps = list(evaluation.steps.select_related("dosage_form").prefetch_related("services"))
+    candidate_rows = sorted(result.rows, key=lambda r: (r.candidate.vendor.name.casefold(), r.candidate.pk))
+    forms = forms or {}
+    locked = flags["weights_locked"]
+    direct_form = forms.get("direct") or WeightsDirectForm(
+        criteria=criteria,
+        locked=locked,
+        initial={f"weight_{c.key}": _two_decimals(percents.get(c.pk)) for c in criteria},
+    )
+    ahp_form = forms.get("ahp") or AhpForm(
+        criteria=criteria, locked=locked, matrix=weight_set.pairwise if weight_set else None
+    )
     return render(
         request,
         "scoring/evaluation_detail.html",
         {
             "evaluation": evaluation,
-            "is_lead": is_lead,
-            "is_evaluator": access.is_evaluator(request.user, evaluation),
+            **flags,
+            "flags": flags,
             "criteria_weights": [(c, percents.get(c.pk)) for c in criteria],
             "weight_set": weight_set,
             "weight_history": evaluation.weight_sets.select_related("created_by").order_by("-version"),
-            "ahp_rows": _ahp_rows(criteria, weight_set),
+            "direct_form": direct_form,
+            "ahp_form": ahp_form,
+            "ahp_help": ahp.HELP,
+            "open_form": next(iter(forms), ""),
             "ranking": result,
             # A list of candidates, not a ranking: in name order for everyone, whatever anyone scored.
-            "candidate_rows": sorted(result.rows, key=lambda r: (r.candidate.vendor.name.casefold(), r.candidate.pk)),
+            "candidate_rows": candidate_rows,
+            "candidate_entries": list(
+                zip(candidate_rows, _site_forms(evaluation, flags, steps, candidate_rows), strict=True)
+            ),
+            "steps": steps,
+            "step_form": ProgramStepForm(),
+            "gates": gates,
             "waiting_for": [user for user, _done, _expected, submitted in result.evaluator_progress if not submitted],
             "suggestions": suggestions,
             "services_needed": needed,
-            "knockout_form": KnockoutForm(initial={"rules": list(rules), "years": next(iter(rules.values()), 5)}),
+            "knockout_form": KnockoutForm(
+                initial={
+                    "rules": [g.rule for g in gates if g.enabled],
+                    "years": red_flag_years or KnockoutRule.DEFAULT_YEARS,
+                }
+            ),
             "transitions": [
                 (name, label) for name, label in services.TRANSITIONS.items() if _can_transition(evaluation, name)
             ],
             "evidence_choices": Criterion.Evidence.choices,
         },
+    )
+
+
+def _site_forms(evaluation: Evaluation, flags: dict, steps: list, rows) -> list:
+    """Per candidate row, the lead's form of the sites it proposes for each step (None when the page
+    offers no such form): two queries for all candidates."""
+    if not (flags["can_propose_sites"] and steps):
+        return [None] * len(rows)
+    sites: dict[int, list[Site]] = {}
+    for site in Site.objects.filter(vendor__candidacies__evaluation=evaluation).order_by("name"):
+        sites.setdefault(site.vendor_id, []).append(site)
+    chosen: dict[int, dict[str, list[int]]] = {}
+    for candidate_id, step_id, site_id in ProposedSite.objects.filter(candidate__evaluation=evaluation).values_list(
+        "candidate_id", "step_id", "site_id"
+    ):
+        chosen.setdefault(candidate_id, {}).setdefault(f"step_{step_id}", []).append(site_id)
+    return [
+        ProposedSitesForm(
+            candidate=row.candidate,
+            steps=steps,
+            sites=sites.get(row.candidate.vendor_id, []),
+            initial=chosen.get(row.candidate.pk, {}),
+            prefix=f"c{row.candidate.pk}",
+        )
+        for row in rows
+    ]
+
+
+def _two_decimals(percent) -> Decimal:
+    """A stored weight as the direct form shows it: 19.9637 -> 19.96 (the service accepts the rounding)."""
+    return (percent or Decimal(0)).quantize(Decimal("0.01"))
+
+
+def _errors_text(form) -> str:
+    """A form's errors as one message, each field's under its label."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        parts.extend(f"{label}: {error}" if label else error for error in errors)
+    return " ".join(dict.fromkeys(parts))
+
+
+def _apply(request, evaluation: Evaluation, form, service, success, *, back=None, in_place: str = ""):
+    """One page operation: a valid form's cleaned_data are the service's keyword arguments (with the
+    evaluation's user); a refusal goes to the form. Done: back to the page with the message (PRG).
+    Refused: the form's errors as a message on the page, or, for `in_place` forms (the weights, with
+    many inputs), the page again with the form and its errors."""
+    if form.is_valid():
+        data = form.cleaned_data
+        text = success(data) if callable(success) else success
+        with refusals_on_page(request, form, success=text) as outcome:
+            service(user=request.user, **data)
+        if not outcome.refused:
+            return redirect(back or evaluation)
+    if in_place:
+        return _render_detail(request, evaluation, {in_place: form})
+    messages.error(request, _errors_text(form))
+    return redirect(back or evaluation)
+
+
+def _lead_evaluation(request, pk: int, action: str = "change it") -> Evaluation:
+    evaluation = _evaluation(request, pk)
+    if not access.is_lead(request.user, evaluation):
+        raise PermissionDenied(f"Only the evaluation's lead can {action}.")
+    return evaluation
+
+
+@login_required
+@require_POST
+def evaluation_transition(request, pk: int, action: str):
+    evaluation = _lead_evaluation(request, pk)
+    if action not in services.TRANSITIONS:
+        raise Http404("No such step.")
+    return _apply(
+        request,
+        evaluation,
+        TransitionForm(request.POST),
+        partial(services.evaluation_transition, evaluation=evaluation, action=action),
+        f"Done: {services.TRANSITIONS[action]}.",
+    )
+
+
+@login_required
+@require_POST
+def candidate_add(request, pk: int):
+    evaluation = _lead_evaluation(request, pk, "add candidates")
+    return _apply(
+        request,
+        evaluation,
+        CandidateAddForm(request.POST),
+        partial(services.candidate_add, evaluation=evaluation),
+        lambda data: f"{data['vendor'].name} added.",
+    )
+
+
+@login_required
+@require_POST
+def knockout_override(request, pk: int):
+    evaluation = _lead_evaluation(request, pk, "override a knock-out")
+    return _apply(
+        request,
+        evaluation,
+        KnockoutOverrideForm(request.POST, evaluation=evaluation),
+        services.candidate_override_knockout,
+        "Knock-out overridden.",
+    )
+
+
+@login_required
+@require_POST
+def knockouts_set(request, pk: int):
+    evaluation = _lead_evaluation(request, pk, "change knock-out rules")
+    form = KnockoutForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Check the gates: " + "; ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(evaluation)
+    return _apply(
+        request, evaluation, form, partial(program.gates_set, evaluation=evaluation), "Must-have gates saved."
+    )
+
+
+@login_required
+@require_POST
+def step_add(request, pk: int):
+    evaluation = _lead_evaluation(request, pk, "define the program steps")
+    return _apply(
+        request,
+        evaluation,
+        ProgramStepForm(request.POST),
+        partial(program.step_add, evaluation=evaluation),
+        "Program step added; each candidate's sites that can do it are proposed.",
+    )
+
+
+@login_required
+@require_POST
+def step_remove(request, pk: int, step_id: int):
+    evaluation = _lead_evaluation(request, pk, "define the program steps")
+    step = get_object_or_404(ProgramStep.objects.select_related("evaluation"), evaluation=evaluation, pk=step_id)
+    return _apply(
+        request, evaluation, TransitionForm(request.POST), partial(program.step_remove, step=step), f"{step} removed."
+    )
+
+
+@login_required
+@require_POST
+def candidate_sites(request, pk: int, candidate_id: int):
+    evaluation = _lead_evaluation(request, pk, "change the proposed sites")
+    candidate = get_object_or_404(
+        Candidate.objects.select_related("evaluation", "vendor"), evaluation=evaluation, pk=candidate_id
+    )
+    form = ProposedSitesForm(
+        request.POST,
+        candidate=candidate,
+        steps=evaluation.steps.all(),
+        sites=candidate.vendor.sites.all(),
+        prefix=f"c{candidate.pk}",
+    )
+    return _apply(
+        request,
+        evaluation,
+        form,
+        partial(program.proposals_set, candidate=candidate),
+        f"Sites proposed by {candidate.vendor.name} saved.",
+    )
+
+
+@login_required
+@require_POST
+def criterion_add(request, pk: int):
+    evaluation = _lead_evaluation(request, pk, "change the scorecard")
+    return _apply(
+        request,
+        evaluation,
+        CriterionAddForm(request.POST, evaluation=evaluation),
+        partial(services.criterion_add, evaluation=evaluation),
+        lambda data: "Sub-criterion added." if data["parent"] else "Criterion added at weight 0: adjust the weights.",
+    )
+
+
+def _criterion(evaluation: Evaluation, criterion_id: int) -> Criterion:
+    return get_object_or_404(Criterion.objects.select_related("evaluation"), evaluation=evaluation, pk=criterion_id)
+
+
+@login_required
+@require_POST
+def criterion_update(request, pk: int, criterion_id: int):
+    evaluation = _lead_evaluation(request, pk, "change the scorecard")
+    criterion = _criterion(evaluation, criterion_id)
+    return _apply(
+        request,
+        evaluation,
+        CriterionUpdateForm(request.POST),
+        partial(services.criterion_update, criterion=criterion),
+        "Criterion saved.",
+    )
+
+
+@login_required
+@require_POST
+def criterion_remove(request, pk: int, criterion_id: int):
+    evaluation = _lead_evaluation(request, pk, "change the scorecard")
+    criterion = _criterion(evaluation, criterion_id)
+    with refusals_on_page(request, success="Criterion removed; the other weights were rescaled to 100 %."):
+        services.criterion_remove(criterion=criterion, user=request.user)
+    return redirect(evaluation)
+
+
+@login_required
+@require_POST
+def weights_direct(request, pk: int):
+    evaluation = _lead_evaluation(request, pk, "set weights")
+    form = WeightsDirectForm(
+        request.POST, criteria=evaluation.top_criteria(), locked=evaluation.status != Evaluation.Status.DRAFT
+    )
+    return _apply(
+        request,
+        evaluation,
+        form,
+        partial(services.weights_set_direct, evaluation=evaluation),
+        "New weights saved.",
+        in_place="direct",
+    )
+
+
+@login_required
+@require_POST
+def weights_ahp(request, pk: int):
+    evaluation = _lead_evaluation(request, pk, "set weights")
+    form = AhpForm(
+        request.POST, criteria=evaluation.top_criteria(), locked=evaluation.status != Evaluation.Status.DRAFT
+    )
+    return _apply(
+        request,
+        evaluation,
+        form,
+        partial(services.weights_set_ahp, evaluation=evaluation, request=request),
+        "Weights derived from the pairwise comparisons.",
+        in_place="ahp",
     )
 
 
@@ -217,85 +443,38 @@ def _can_transition(evaluation: Evaluation, name: str) -> bool:
     return any(t.name == name for t in evaluation.get_available_status_transitions())
 
 
-def _ahp_rows(criteria, weight_set):
-    matrix = weight_set.pairwise if weight_set and weight_set.pairwise else None
-    return [
-        (row, [(col, (matrix[i][j] if matrix else 1), j > i) for j, col in enumerate(criteria)])
-        for i, row in enumerate(criteria)
-    ]
-
-
-def _save_weights(request, evaluation: Evaluation, action: str) -> None:
-    criteria = list(evaluation.top_criteria())
-    reason = request.POST.get("reason", "")
-    if action == "weights_direct":
-        percents = {c.key: request.POST.get(f"weight_{c.key}", "").strip() or "0" for c in criteria}
-        try:
-            parsed = {k: Decimal(v) for k, v in percents.items()}
-        except InvalidOperation:
-            messages.error(request, "Weights must be numbers.")
-            return
-        with refusals_on_page(request, success="New weights saved."):
-            services.weights_set_direct(evaluation=evaluation, user=request.user, percents=parsed, reason=reason)
-        return
-    n = len(criteria)
-    matrix = [[1.0] * n for _ in range(n)]
-    try:
-        for i in range(n):
-            for j in range(i + 1, n):
-                value = _saaty(request.POST.get(f"ahp_{i}_{j}", "1"))
-                matrix[i][j], matrix[j][i] = value, 1 / value
-    except ValueError:
-        messages.error(request, "Each comparison is a number from 1/9 to 9 (e.g. 3 or 1/3).")
-        return
-    with refusals_on_page(request, success="Weights derived from the pairwise comparisons."):
-        services.weights_set_ahp(
-            evaluation=evaluation,
-            user=request.user,
-            pairwise=matrix,
-            justification=request.POST.get("justification", ""),
-            reason=reason,
-        )
-
-
-def _saaty(text: str) -> float:
-    text = text.strip()
-    if "/" in text:
-        top, bottom = text.split("/", 1)
-        value = float(top) / float(bottom)
-    else:
-        value = float(text)
-    if not 1 / 9 - 1e-9 <= value <= 9 + 1e-9:
-        raise ValueError(text)
-    return value
-
-
 RANKING_BAR_WIDTH = 140  # px: narrow enough for six criteria columns beside it at 1440 px
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_POST
+def derived_override(request, pk: int):
+    """From the ranking page: a justified value instead of a derived one (lead or evaluators)."""
+    evaluation = _evaluation(request, pk)
+    if not access.evaluation_flags(request.user, evaluation)["can_override_derived"]:
+        raise PermissionDenied("Only the evaluation's team can override a derived score, while it is open.")
+    return _apply(
+        request,
+        evaluation,
+        DerivedOverrideForm(request.POST, evaluation=evaluation),
+        services.derived_override,
+        lambda data: f"{data['criterion'].name} of {data['candidate'].vendor.name} overridden.",
+        back=reverse("scoring:ranking", args=[evaluation.pk]),
+    )
+
+
+def effective_weights(result) -> list[float]:
+    """The weights the totals use, in percent: the criteria that do not apply are left out at 0 and the
+    others share 100 % (the engine normalises the weights it is given; the headers show the same)."""
+    weights = [float(w) for w in result.weights]
+    total = sum(weights)
+    return [100 * w / total if total > 0 else 0.0 for w in weights]
+
+
+@login_required
+@require_GET
 def ranking_page(request, pk: int):
     evaluation = _evaluation(request, pk)
-    if request.method == "POST":
-        candidate = (
-            Candidate.objects.filter(evaluation=evaluation, pk=posted_id(request, "candidate"))
-            .select_related("evaluation", "vendor")
-            .first()
-        )
-        criterion = Criterion.objects.filter(evaluation=evaluation, pk=posted_id(request, "criterion")).first()
-        if candidate is None or criterion is None:
-            messages.error(request, "Choose a candidate and a derived criterion.")
-        else:
-            with refusals_on_page(request, success=f"{criterion.name} of {candidate.vendor.name} overridden."):
-                services.derived_override(
-                    candidate=candidate,
-                    criterion=criterion,
-                    user=request.user,
-                    value=request.POST.get("value", ""),
-                    justification=request.POST.get("justification", ""),
-                )
-        return redirect("scoring:ranking", pk=evaluation.pk)
     result = selectors.ranking(evaluation, request.user)
     if request.GET.get("export") in exports.FORMATS and not result.withheld:
         return exports.ranking_export(result, request.GET["export"])
@@ -309,7 +488,7 @@ def ranking_page(request, pk: int):
                 (row, charts.contribution_bar(row.contributions, result.criteria, width=RANKING_BAR_WIDTH))
                 for row in result.rows
             ],
-            "header": list(zip(result.criteria, result.weights, result.not_applicable_reasons, strict=True)),
+            "header": list(zip(result.criteria, effective_weights(result), result.not_applicable_reasons, strict=True)),
             "not_applicable": [
                 (c, reason) for c, reason in zip(result.criteria, result.not_applicable_reasons, strict=True) if reason
             ],
@@ -317,8 +496,7 @@ def ranking_page(request, pk: int):
             "legend": charts.legend(result.criteria),
             "flag": selectors.DISAGREEMENT_FLAG,
             "is_evaluator": access.is_evaluator(request.user, evaluation),
-            "can_override": evaluation.status != Evaluation.Status.CLOSED
-            and (access.is_lead(request.user, evaluation) or access.is_evaluator(request.user, evaluation)),
+            "can_override": access.evaluation_flags(request.user, evaluation)["can_override_derived"],
             # A criterion that does not apply has no value to override.
             "derived_criteria": [
                 c for c, na in zip(result.criteria, result.not_applicable_reasons, strict=True) if c.evidence and not na
@@ -425,26 +603,13 @@ def score_cell(request, pk: int):
     evaluation = _evaluation(request, pk)
     if not access.is_evaluator(request.user, evaluation):
         raise PermissionDenied("Only the evaluation's evaluators score it.")
-    revision = request.POST.get("revision") or None
-    candidate_id, criterion_id = request.POST.get("candidate", ""), request.POST.get("criterion", "")
-    if not (
-        candidate_id.isascii() and candidate_id.isdecimal() and criterion_id.isascii() and criterion_id.isdecimal()
-    ):
+    form = ScoreCellForm(request.POST, evaluation=evaluation)
+    if not form.is_valid():
         return HttpResponse("Unknown cell.", status=400)
-    criterion = get_object_or_404(Criterion, pk=criterion_id, evaluation=evaluation)
-    candidate = get_object_or_404(Candidate.objects.select_related("vendor"), pk=candidate_id, evaluation=evaluation)
+    candidate, criterion = form.candidate, form.criterion
     score = None
     with refusals_on_page(request, notify=False) as outcome:  # the cell shows the refusal itself
-        score = services.score_save(
-            evaluation=evaluation,
-            user=request.user,
-            candidate_id=candidate.pk,
-            criterion_id=criterion.pk,
-            value=request.POST.get("value", ""),
-            rationale=request.POST.get("rationale", "")[:5000],
-            evidence_url=request.POST.get("evidence_url", "").strip(),
-            revision=int(revision) if revision and revision.isascii() and revision.isdecimal() else None,
-        )
+        score = services.score_save(evaluation=evaluation, user=request.user, **form.cleaned_data)
     error = ""
     if outcome.error:
         error = outcome.error.message
@@ -492,15 +657,13 @@ def shortlist_page(request, pk: int):
     if request.method == "POST":
         if not is_lead:
             raise PermissionDenied("Only the evaluation's lead proposes shortlists.")
-        submit = request.POST.get("action") == "submit"
+        submit = request.POST.get("action") == "submit"  # the button: save the draft, or save and submit
+        form = ShortlistProposeForm(request.POST, evaluation=evaluation)
+        if not form.is_valid():
+            messages.error(request, _errors_text(form))
+            return redirect("scoring:shortlists", pk=evaluation.pk)
         with refusals_on_page(request, success="Submitted for approval." if submit else "Draft saved.") as outcome:
-            shortlist = shortlists.shortlist_propose(
-                evaluation=evaluation,
-                user=request.user,
-                candidate_ids=request.POST.getlist("candidates"),
-                rationale=request.POST.get("rationale", ""),
-                required_approvals=request.POST.get("required_approvals"),
-            )
+            shortlist = shortlists.shortlist_propose(evaluation=evaluation, user=request.user, **form.cleaned_data)
             if submit:
                 shortlists.shortlist_submit(shortlist=shortlist, user=request.user)
         if submit and not outcome.refused:
@@ -546,16 +709,12 @@ def shortlist_detail(request, pk: int, shortlist_pk: int):
     """Exactly what was submitted (the frozen snapshot), its hash, the signatures, and the decision form."""
     evaluation, shortlist = _shortlist(request, pk, shortlist_pk)
     if request.method == "POST":
+        form = ShortlistDecisionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _errors_text(form))
+            return redirect(shortlist.get_absolute_url())
         with refusals_on_page(request, success="Your decision is signed and recorded."):
-            shortlists.shortlist_decide(
-                request=request,
-                shortlist=shortlist,
-                user=request.user,
-                decision=request.POST.get("decision", ""),
-                password=request.POST.get("password", ""),
-                seen_hash=request.POST.get("snapshot_hash", ""),
-                comment=request.POST.get("comment", ""),
-            )
+            shortlists.shortlist_decide(request=request, shortlist=shortlist, user=request.user, **form.cleaned_data)
         return redirect(shortlist.get_absolute_url())
     blind = access.blind_to_others(request.user, evaluation)
     if request.GET.get("export") == "pdf" and shortlist.snapshot:

@@ -18,6 +18,7 @@ ROLE_USERS = {
     "auditor": roles.AUDITOR,
     "manager": roles.MANAGER,
     "admin": roles.ADMIN,
+    "qa": roles.QA,
 }
 
 

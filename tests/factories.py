@@ -66,3 +66,45 @@ class InspectionFactory(factory.django.DjangoModelFactory):
     agency = RegulatoryInspection.Agency.FDA
     end_date = factory.LazyFunction(lambda: date.today() - timedelta(days=200))
     classification = RegulatoryInspection.Classification.NAI
+
+
+class WarningLetterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "vendors.WarningLetter"
+
+    site = factory.SubFactory(SiteFactory)
+    issued_on = factory.LazyFunction(lambda: date.today() - timedelta(days=100))
+    subject = "CGMP/Finished Pharmaceuticals/Adulterated"
+    reference = factory.Sequence(lambda n: f"MARCS-CMS {600000 + n}")
+
+
+class ImportAlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "vendors.ImportAlert"
+
+    site = factory.SubFactory(SiteFactory)
+    number = "66-40"
+    status = "active"
+    listed_on = factory.LazyFunction(lambda: date.today() - timedelta(days=60))
+
+
+class GmpCertificateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "vendors.GmpCertificate"
+
+    site = factory.SubFactory(SiteFactory)
+    kind = "certificate"
+    authority = "EMA"
+    number = factory.Sequence(lambda n: f"DE_BY_01_GMP_2025_{n:04d}")
+    issued_on = factory.LazyFunction(lambda: date.today() - timedelta(days=300))
+    valid_until = factory.LazyFunction(lambda: date.today() + timedelta(days=700))
+
+
+class SiteQualificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "vendors.SiteQualification"
+
+    site = factory.SubFactory(SiteFactory)
+    activity = None
+    status = "approved"
+    decided_on = factory.LazyFunction(lambda: date.today() - timedelta(days=30))

@@ -249,3 +249,29 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
                 found[f"{username} {url}"] = violations
     context.close()
     assert found == {}
+
+
+def test_the_biologics_program_is_judged_at_the_proposed_sites(page, demo):
+    """The demo's mAb program: default gates knock out four candidates, each for a reason that names
+    its step and site; a warning letter at another site of the strong candidate is only a warning."""
+    login(page, "lead")
+    page.goto("/evaluations/")
+    page.get_by_role("link", name=re.compile("Phase II mAb")).click()
+    steps = page.locator("section", has=page.get_by_role("heading", name="Program steps"))
+    assert "Drug substance (Biologic drug substance)" in steps.inner_text()
+    assert "Drug product / fill-finish (Sterile injectable)" in steps.inner_text()
+    gates = page.locator("section", has=page.get_by_role("heading", name="Must-have gates"))
+    assert gates.get_by_text("on", exact=True).count() == 6
+    page.get_by_role("link", name="Ranking", exact=True).click()
+    table = page.locator("table.ranking-table")
+    table.wait_for()
+    text = table.inner_text()
+    assert "FDA OAI" in text and "Borealis Leipzig campus" in text
+    assert "Cobalt aseptic development lab works under GLP, the step needs cGMP" in text
+    assert "Delphine vial packaging plant does not do Fill-finish" in text
+    assert "no proposed site covers 2000–2000 L" in text
+    arcadia = table.get_by_role("row").filter(has_text="Arcadia Biologics")
+    assert "Arcadia tablet plant, a site of the company not proposed" in arcadia.inner_text()
+    assert "KO" not in arcadia.locator("td").first.inner_text()
+    shot(page, "biologics-ranking")
+    assert page.console_errors == [], page.console_errors

@@ -177,11 +177,11 @@ def test_a_refusal_on_a_real_page_shows_its_message(client_as, users):
         user=users["auditor"], site=SiteFactory(), type="routine", planned_start=TODAY, planned_end=TODAY
     )
     client = client_as("auditor")
-    response = client.post(audit.get_absolute_url(), {"action": "close"}, follow=True)
+    response = client.post(f"/audits/{audit.pk}/transition/close/", follow=True)
     assert response.status_code == 200
     assert "You cannot close the audit while it is" in response.content.decode()
     assert Audit.objects.get(pk=audit.pk).status == "planned"
-    signing = client.post(audit.get_absolute_url(), {"action": "sign", "password": "x"}, follow=True)
+    signing = client.post(f"/audits/{audit.pk}/sign/", {"password": "x"}, follow=True)
     assert "Only a drafted report can be signed" in signing.content.decode()
-    stranger = client_as("manager").post(audit.get_absolute_url(), {"action": "close"})
+    stranger = client_as("manager").post(f"/audits/{audit.pk}/transition/close/")
     assert stranger.status_code == 403  # "Only the lead auditor can close the audit": PermissionDenied

@@ -332,7 +332,9 @@ def test_from_a_new_evaluation_to_an_audit_that_changes_a_score(browser, live_se
     assert ranking_cell(page, AUDITED, "Rank").inner_text().strip() == "2"  # no longer the leader
     shot(page, "journey-ranking-after-audit")
     page.get_by_role("link", name="Compare", exact=True).click()
+    page.wait_for_url("**/compare/")
     compared = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Quality systems"))
+    compared.wait_for()  # the headings below are read at once, not retried: the compare table must be there
     headings = [text.strip() for text in page.locator("table thead th").all_text_contents()]
     assert compared.get_by_role("cell").nth(headings.index(AUDITED) - 1).inner_text().strip() == "2.00"
     # The radar's axis labels lie inside the chart (its viewBox), so none is cut off at any width.

@@ -141,9 +141,9 @@ def test_changes_that_need_a_reason_carry_it(api_as, reviewed, client_as):
     decide(api_as("manager"), shortlist, "return", comment="Add the runner-up.")
     events = Events.objects.tracks(shortlist).filter(pgh_label="update").order_by("pgh_created_at")
     returned = [e for e in events if e.pgh_diff.get("status") == ["submitted", "returned"]]
-    assert [e.pgh_context.get("reason") for e in returned] == ["Reviewed: Add the runner-up."]
+    assert [e.pgh_context.get("reason") for e in returned] == ["Returned for changes: Add the runner-up."]
     page = client_as("manager").get(f"/history/scoring.Shortlist/{shortlist.pk}/").content.decode()
-    assert "Reviewed: Add the runner-up." in page
+    assert "Returned for changes: Add the runner-up." in page
 
 
 def test_links_and_role_changes_are_in_the_trail(api_as, users, client_as):

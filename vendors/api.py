@@ -18,11 +18,21 @@ from core.errors import contains_nul
 from core.openapi import FIELD_ERRORS
 from vendors import selectors, services
 from vendors.access import IMPORT_PERMISSIONS, visible_import_jobs
-from vendors.filters import InspectionFilter, SiteFilter, VendorFilter
+from vendors.filters import (
+    GmpCertificateFilter,
+    ImportAlertFilter,
+    InspectionFilter,
+    SiteFilter,
+    SiteQualificationFilter,
+    VendorFilter,
+    WarningLetterFilter,
+)
 from vendors.forms import validate_upload
 from vendors.models import (
     Contact,
     DosageForm,
+    GmpCertificate,
+    ImportAlert,
     ImportJob,
     Kind,
     Modality,
@@ -30,7 +40,9 @@ from vendors.models import (
     RegulatoryInspection,
     Service,
     Site,
+    SiteQualification,
     Vendor,
+    WarningLetter,
 )
 
 
@@ -158,24 +170,115 @@ class SiteSerializer(ModelCleanMixin, CountryFieldMixin, serializers.ModelSerial
 
 
 class InspectionSerializer(ModelCleanMixin, serializers.ModelSerializer):
+    confirm_nai_with_observations = serializers.BooleanField(
+        write_only=True,
+        default=False,
+        help_text="True to record an FDA NAI inspection with Form 483 observations (rare: usually VAI or OAI).",
+    )
+    observations_label = serializers.CharField(
+        read_only=True, help_text="“3 obs.” or “obs. unknown” for FDA inspections; empty for other agencies."
+    )
+
     class Meta:
         model = RegulatoryInspection
         fields = [
             "id",
             "site",
             "agency",
+            "inspection_type",
             "end_date",
             "classification",
             "agency_classification",
             "form_483_observations",
+            "observations_label",
             "warning_letter",
             "notes",
             "source",
             "source_id",
+            "confirm_nai_with_observations",
             "created_at",
         ]
         read_only_fields = ["created_at"]
         validators = []
+
+    def validate(self, attrs):
+        confirmed = attrs.pop("confirm_nai_with_observations", False)
+        attrs = super().validate(attrs)
+
+        def value(name):
+            return attrs[name] if name in attrs else getattr(self.instance, name, None)
+
+        problems = services.inspection_problems(
+            agency=value("agency"),
+            classification=value("classification"),
+            observations=value("form_483_observations"),
+            confirmed=confirmed,
+        )
+        if problems:
+            raise serializers.ValidationError({"confirm_nai_with_observations": [problems["confirm"]]})
+        return attrs
+
+
+class SiteRecordSerializer(ModelCleanMixin, serializers.ModelSerializer):
+    """A regulatory record of a site; its document is a PDF (multipart upload)."""
+
+    class Meta:
+        read_only_fields = ["created_at"]
+        validators = []
+
+
+class WarningLetterSerializer(SiteRecordSerializer):
+    class Meta(SiteRecordSerializer.Meta):
+        model = WarningLetter
+        fields = ["id", "site", "issued_on", "subject", "reference", "closed_on", "document", "notes", "created_at"]
+
+
+class ImportAlertSerializer(SiteRecordSerializer):
+    class Meta(SiteRecordSerializer.Meta):
+        model = ImportAlert
+        fields = ["id", "site", "number", "status", "listed_on", "removed_on", "reason", "document", "created_at"]
+
+
+class GmpCertificateSerializer(SiteRecordSerializer):
+    class Meta(SiteRecordSerializer.Meta):
+        model = GmpCertificate
+        fields = [
+            "id",
+            "site",
+            "kind",
+            "authority",
+            "number",
+            "eudragmdp_reference",
+            "issued_on",
+            "valid_until",
+            "document",
+            "notes",
+            "created_at",
+        ]
+
+
+class SiteQualificationSerializer(serializers.ModelSerializer):
+    activity = TermField(
+        Service, allow_null=True, required=False, help_text="Service code; null for every activity at the site."
+    )
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = SiteQualification
+        fields = [
+            "id",
+            "site",
+            "activity",
+            "status",
+            "decided_on",
+            "requalification_due",
+            "note",
+            "source",
+            "decided_by",
+            "created_at",
+        ]
+        read_only_fields = ["created_at", "decided_by"]
+        validators = []  # one row per (site, activity): a POST for an existing pair changes it
 
 
 class VendorViewSet(RegisterViewSet):
@@ -199,6 +302,65 @@ class InspectionViewSet(RegisterViewSet):
     serializer_class = InspectionSerializer
     filterset_class = InspectionFilter
     queryset = RegulatoryInspection.objects.order_by("-end_date", "-pk")
+
+
+class SiteRecordViewSet(RegisterViewSet):
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+
+
+class WarningLetterViewSet(SiteRecordViewSet):
+    """FDA warning letters to sites (and their close-out dates)."""
+
+    serializer_class = WarningLetterSerializer
+    filterset_class = WarningLetterFilter
+    queryset = WarningLetter.objects.order_by("-issued_on", "-pk")
+
+
+class ImportAlertViewSet(SiteRecordViewSet):
+    """FDA import alerts that list sites."""
+
+    serializer_class = ImportAlertSerializer
+    filterset_class = ImportAlertFilter
+    queryset = ImportAlert.objects.order_by("-listed_on", "-pk")
+
+
+class GmpCertificateViewSet(SiteRecordViewSet):
+    """GMP certificates and statements of non-compliance issued to sites."""
+
+    serializer_class = GmpCertificateSerializer
+    filterset_class = GmpCertificateFilter
+    queryset = GmpCertificate.objects.order_by("-issued_on", "-pk")
+
+
+class SiteQualificationViewSet(
+    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
+    """The approved-supplier list per site and activity. POST records a decision: it creates the
+    (site, activity) row or changes it (quality assurance only: the QA role, auditors, managers)."""
+
+    serializer_class = SiteQualificationSerializer
+    filterset_class = SiteQualificationFilter
+    permission_classes = [IsAuthenticated]
+    queryset = SiteQualification.objects.select_related("activity", "decided_by").order_by(
+        "site_id", "activity__position", "pk"
+    )
+
+    @extend_schema(responses={201: SiteQualificationSerializer, 403: FIELD_ERRORS})
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        row = services.record_site_qualification(
+            site=data["site"],
+            activity=data.get("activity"),
+            status=data["status"],
+            user=request.user,
+            decided_on=data["decided_on"],
+            requalification_due=data.get("requalification_due"),
+            note=data.get("note", ""),
+            source=data.get("source", ""),
+        )
+        return Response(self.get_serializer(row).data, status=status.HTTP_201_CREATED)
 
 
 class ContactViewSet(RegisterViewSet):
@@ -319,6 +481,10 @@ def register_routes(router) -> None:
     router.register("sites", SiteViewSet, basename="site")
     router.register("inspections", InspectionViewSet, basename="inspection")
     router.register("contacts", ContactViewSet, basename="contact")
+    router.register("warning-letters", WarningLetterViewSet, basename="warningletter")
+    router.register("import-alerts", ImportAlertViewSet, basename="importalert")
+    router.register("gmp-certificates", GmpCertificateViewSet, basename="gmpcertificate")
+    router.register("site-qualifications", SiteQualificationViewSet, basename="sitequalification")
     router.register("kinds", _vocabulary_viewset(Kind), basename="kind")
     router.register("services", _vocabulary_viewset(Service, ["group"]), basename="service")
     router.register("modalities", _vocabulary_viewset(Modality), basename="modality")

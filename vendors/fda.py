@@ -36,6 +36,23 @@ COLUMNS = [
     "product_type",
 ]
 SEVERITY = {"NAI": 0, "VAI": 1, "OAI": 2}
+# The register follows drug and biologic manufacturing; rows of other FDA programmes (devices,
+# foods, tobacco, veterinary) are skipped and listed in the report.
+KEPT_AREAS = ("drug", "biologic")
+POSTED = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False}
+
+
+def _kept_area(project_area: str, product_type: str) -> bool:
+    """Product type is the programme (Drugs, Biologics, Devices...); without it, the project area's name."""
+    text = (product_type or project_area).strip().lower()
+    return any(word in text for word in KEPT_AREAS)
+
+
+def _posted(raw: str) -> bool | None:
+    """Whether FDA posted citations for the row: True, False, or None when the file does not say."""
+    return POSTED.get(raw.strip().lower())
+
+
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%d-%b-%Y", "%Y-%m-%dT%H:%M:%S")
 SOURCE = RegulatoryInspection.Source.FDA_DASHBOARD
 
@@ -89,8 +106,20 @@ def check_inspections(columns: list[str], body: list[tuple[int, list[str]]], pro
         return cells[index] if index < len(cells) else ""
 
     merged: dict[str, dict] = {}
+    skipped: list[dict] = []
     total = len(body)
     for done, (number, cells) in enumerate(body, start=1):
+        area, product = cell(cells, "project_area").strip(), cell(cells, "product_type").strip()
+        if not _kept_area(area, product):
+            skipped.append(
+                {
+                    "row": number,
+                    "reason": f"not a drugs or biologics inspection ({' / '.join(x for x in (area, product) if x) or 'no project area'})",
+                }
+            )
+            if progress and (done % 500 == 0 or done == total):
+                progress(done, total)
+            continue
         row_errors = []
         values = {}
         for name, parse in (
@@ -112,7 +141,7 @@ def check_inspections(columns: list[str], body: list[tuple[int, list[str]]], pro
                     "legal_name": cell(cells, "legal_name").strip(),
                     "city": cell(cells, "city").strip(),
                     "country": cell(cells, "country/area").strip(),
-                    "citations": cell(cells, "posted_citations").strip().lower() in ("yes", "y", "true"),
+                    "citations": _posted(cell(cells, "posted_citations")),
                     "areas": [],
                     "worst_row": number,
                 }
@@ -136,12 +165,14 @@ def check_inspections(columns: list[str], body: list[tuple[int, list[str]]], pro
                 )
                 if area and area not in inspection["areas"]:
                     inspection["areas"].append(area)
-                inspection["citations"] |= cell(cells, "posted_citations").strip().lower() in ("yes", "y", "true")
+                posted = _posted(cell(cells, "posted_citations"))
+                if posted is not None:
+                    inspection["citations"] = bool(inspection["citations"]) or posted
         errors.extend(row_errors)
         if progress and (done % 500 == 0 or done == total):
             progress(done, total)
     if errors:
-        return ImportResult(columns, [], errors)
+        return ImportResult(columns, [], errors, skipped=skipped)
 
     sites = {
         s.fei_number: s
@@ -174,7 +205,17 @@ def check_inspections(columns: list[str], body: list[tuple[int, list[str]]], pro
                 "VAI": "Voluntary Action Indicated",
                 "OAI": "Official Action Indicated",
             }[inspection["classification"]],
-            "notes": "; ".join(inspection["areas"]) + ("; citations posted" if inspection["citations"] else ""),
+            # The export says whether citations were posted, never how many: the Form 483 count is
+            # not known (null), never a made-up zero.
+            "form_483_observations": None,
+            "notes": "; ".join(
+                [
+                    *inspection["areas"],
+                    {True: "citations posted", False: "no citations posted", None: "citations not known"}[
+                        inspection["citations"]
+                    ],
+                ]
+            ),
         }
         row = CheckedRow(
             row=inspection["row"],
@@ -191,7 +232,7 @@ def check_inspections(columns: list[str], body: list[tuple[int, list[str]]], pro
             row.action = "update" if row.changes else "unchanged"
         rows.append(row)
     rows.sort(key=lambda r: r.row)
-    return ImportResult(columns, rows, [], sorted(unmatched.values(), key=lambda f: f["legal_name"]))
+    return ImportResult(columns, rows, [], sorted(unmatched.values(), key=lambda f: f["legal_name"]), skipped=skipped)
 
 
 def apply_inspections(result: ImportResult, user=None, progress=None) -> dict[str, int]:

@@ -7,7 +7,22 @@ from django.db.models import Q
 from django_countries import countries
 from drf_spectacular.utils import extend_schema_field
 
-from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Site, Vendor
+from vendors.models import (
+    Agency,
+    DosageForm,
+    GmpCertificate,
+    ImportAlert,
+    Kind,
+    Modality,
+    Phase,
+    QualificationStatus,
+    RegulatoryInspection,
+    Service,
+    Site,
+    SiteQualification,
+    Vendor,
+    WarningLetter,
+)
 
 GRAMS_PER_UNIT = {"g": Decimal(1), "kg": Decimal(1000)}
 
@@ -107,6 +122,7 @@ class InspectionFilter(filters.FilterSet):
     vendor = filters.NumberFilter(field_name="site__vendor_id")
     agency = filters.MultipleChoiceFilter(choices=RegulatoryInspection.Agency.choices)
     classification = filters.MultipleChoiceFilter(choices=RegulatoryInspection.Classification.choices)
+    inspection_type = filters.MultipleChoiceFilter(choices=RegulatoryInspection.InspectionType.choices)
     warning_letter = filters.BooleanFilter()
     end_after = filters.DateFilter(field_name="end_date", lookup_expr="gte", label="Ended on or after")
     end_before = filters.DateFilter(field_name="end_date", lookup_expr="lte", label="Ended on or before")
@@ -129,3 +145,52 @@ class InspectionFilter(filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(site__name__icontains=value) | Q(site__vendor__name__icontains=value))
+
+
+class SiteRecordFilter(filters.FilterSet):
+    """Common to the regulatory records of a site: by site or vendor."""
+
+    site = filters.NumberFilter(field_name="site_id")
+    vendor = filters.NumberFilter(field_name="site__vendor_id")
+
+
+class WarningLetterFilter(SiteRecordFilter):
+    open = filters.BooleanFilter(field_name="closed_on", lookup_expr="isnull", label="Not closed out")
+    issued_after = filters.DateFilter(field_name="issued_on", lookup_expr="gte")
+    issued_before = filters.DateFilter(field_name="issued_on", lookup_expr="lte")
+
+    class Meta:
+        model = WarningLetter
+        fields = []
+
+
+class ImportAlertFilter(SiteRecordFilter):
+    status = filters.ChoiceFilter(choices=ImportAlert.Status.choices)
+    number = filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = ImportAlert
+        fields = []
+
+
+class GmpCertificateFilter(SiteRecordFilter):
+    kind = filters.ChoiceFilter(choices=GmpCertificate.Kind.choices)
+    authority = filters.MultipleChoiceFilter(choices=Agency.choices)
+    valid_on = filters.DateFilter(method="valid_on_day", label="Valid on (no end, or ending on or after)")
+
+    class Meta:
+        model = GmpCertificate
+        fields = []
+
+    def valid_on_day(self, queryset, name, value):
+        return queryset.filter(issued_on__lte=value).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=value))
+
+
+class SiteQualificationFilter(SiteRecordFilter):
+    status = filters.MultipleChoiceFilter(choices=QualificationStatus.choices)
+    activity = filters.CharFilter(field_name="activity__code", label="Activity (service code)")
+    site_wide = filters.BooleanFilter(field_name="activity", lookup_expr="isnull", label="All activities")
+
+    class Meta:
+        model = SiteQualification
+        fields = []

@@ -5,8 +5,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from core.forms import StyledFormMixin
-from vendors import access
-from vendors.models import Contact, ImportJob, RegulatoryInspection, Service, Site, Vendor
+from vendors import access, services
+from vendors.models import (
+    Contact,
+    GmpCertificate,
+    ImportAlert,
+    ImportJob,
+    QualificationStatus,
+    RegulatoryInspection,
+    Service,
+    Site,
+    Vendor,
+    WarningLetter,
+)
 
 IMPORT_EXTENSIONS = {".csv", ".xlsx"}
 
@@ -91,10 +102,17 @@ class SiteForm(StyledFormMixin, forms.ModelForm):
 
 
 class InspectionForm(StyledFormMixin, forms.ModelForm):
+    confirm = forms.BooleanField(
+        required=False,
+        label="Confirm: NAI with Form 483 observations",
+        help_text="Tick only when FDA did classify the inspection NAI although observations were issued.",
+    )
+
     class Meta:
         model = RegulatoryInspection
         fields = [
             "agency",
+            "inspection_type",
             "end_date",
             "classification",
             "agency_classification",
@@ -105,6 +123,19 @@ class InspectionForm(StyledFormMixin, forms.ModelForm):
             "source_id",
         ]
         widgets = {"end_date": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"form_483_observations": "FDA inspections only; leave empty when the number is not known."}
+
+    def clean(self):
+        cleaned = super().clean()
+        problems = services.inspection_problems(
+            agency=cleaned.get("agency", ""),
+            classification=cleaned.get("classification", ""),
+            observations=cleaned.get("form_483_observations"),
+            confirmed=bool(cleaned.get("confirm")),
+        )
+        for field, message in problems.items():
+            self.add_error(field, message)
+        return cleaned
 
 
 def allowed_targets(user) -> list[tuple[str, str]]:
@@ -127,3 +158,72 @@ class ImportForm(StyledFormMixin, forms.Form):
         upload = self.cleaned_data["file"]
         validate_upload(upload)
         return upload
+
+
+DATE = forms.DateInput(attrs={"type": "date"})
+PDF_INPUT = forms.ClearableFileInput(attrs={"accept": ".pdf,application/pdf"})
+
+
+class WarningLetterForm(StyledFormMixin, forms.ModelForm):
+    prefix = "warningletter"
+
+    class Meta:
+        model = WarningLetter
+        fields = ["issued_on", "subject", "reference", "closed_on", "document", "notes"]
+        widgets = {
+            "issued_on": DATE,
+            "closed_on": DATE,
+            "document": PDF_INPUT,
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+        help_texts = {"document": "The letter as a PDF (optional, up to 20 MB)."}
+
+
+class ImportAlertForm(StyledFormMixin, forms.ModelForm):
+    prefix = "importalert"
+
+    class Meta:
+        model = ImportAlert
+        fields = ["number", "status", "listed_on", "removed_on", "reason", "document"]
+        widgets = {
+            "listed_on": DATE,
+            "removed_on": DATE,
+            "document": PDF_INPUT,
+            "reason": forms.Textarea(attrs={"rows": 2}),
+        }
+        help_texts = {"document": "A PDF (optional, up to 20 MB)."}
+
+
+class GmpCertificateForm(StyledFormMixin, forms.ModelForm):
+    prefix = "gmpcertificate"
+
+    class Meta:
+        model = GmpCertificate
+        fields = ["kind", "authority", "number", "eudragmdp_reference", "issued_on", "valid_until", "document", "notes"]
+        widgets = {
+            "issued_on": DATE,
+            "valid_until": DATE,
+            "document": PDF_INPUT,
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+        help_texts = {"document": "The certificate or statement as a PDF (optional, up to 20 MB)."}
+
+
+RECORD_FORMS = {
+    "warningletter": WarningLetterForm,
+    "importalert": ImportAlertForm,
+    "gmpcertificate": GmpCertificateForm,
+}
+
+
+class SiteQualificationForm(StyledFormMixin, forms.Form):
+    prefix = "qualification"
+
+    activity = forms.ModelChoiceField(
+        queryset=Service.objects.all(), required=False, empty_label="All activities at the site"
+    )
+    status = forms.ChoiceField(choices=QualificationStatus.choices)
+    decided_on = forms.DateField(widget=DATE, label="Decided on")
+    requalification_due = forms.DateField(widget=DATE, required=False, label="Requalification due")
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000)
+    source = forms.CharField(required=False, max_length=200, help_text="E.g. “Audit #12, signed outcome”.")

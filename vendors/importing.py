@@ -61,6 +61,7 @@ class ImportResult:
     rows: list[CheckedRow]
     errors: list[RowError]
     unmatched: list[dict] = field(default_factory=list)  # FDA import: firms with no site of that FEI
+    skipped: list[dict] = field(default_factory=list)  # rows left out on purpose: {"row", "reason"}
 
     @property
     def counts(self) -> dict[str, int]:
@@ -68,6 +69,8 @@ class ImportResult:
         for row in self.rows:
             if row.action:
                 counts[row.action] += 1
+        if self.skipped:
+            counts["skipped"] = len(self.skipped)
         return counts
 
     def as_report(self) -> dict:
@@ -82,6 +85,7 @@ class ImportResult:
             if not self.errors
             else [],
             "unmatched": self.unmatched,
+            "skipped": self.skipped,
         }
 
 

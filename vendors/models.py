@@ -7,10 +7,12 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django_countries.fields import CountryField
 
 from core import trail
 from core.models import QueuedJob
+from vendors.validators import validate_pdf_document
 
 
 class Term(models.Model):
@@ -218,14 +220,31 @@ class Site(models.Model):
         super().validate_constraints(exclude=exclude)
 
 
+class Agency(models.TextChoices):
+    """The authorities whose inspections and certificates the register records."""
+
+    FDA = "FDA", "FDA"
+    EMA = "EMA", "EU national authority (EMA-coordinated)"
+    MHRA = "MHRA", "MHRA"
+    PMDA = "PMDA", "PMDA"
+    HC = "HC", "Health Canada"
+    ANVISA = "ANVISA", "ANVISA"
+    NMPA = "NMPA", "NMPA"
+    TGA = "TGA", "TGA"
+    SWISSMEDIC = "SWISSMEDIC", "Swissmedic"
+    WHO = "WHO", "WHO prequalification"
+    OTHER = "other", "Other"
+
+
 @pghistory.track()
 class RegulatoryInspection(models.Model):
-    class Agency(models.TextChoices):
-        FDA = "FDA", "FDA"
-        EMA = "EMA", "EMA / EU national authority"
-        MHRA = "MHRA", "MHRA"
-        PMDA = "PMDA", "PMDA"
-        OTHER = "other", "Other"
+    Agency = Agency
+
+    class InspectionType(models.TextChoices):
+        PRE_APPROVAL = "pre_approval", "Pre-approval / pre-licence (PAI/PLI)"
+        SURVEILLANCE = "surveillance", "Surveillance (routine)"
+        FOR_CAUSE = "for_cause", "For cause"
+        REMOTE = "remote", "Remote regulatory assessment"
 
     class Classification(models.TextChoices):
         # FDA's three outcomes; other agencies' outcomes map onto them (e.g. an EU GMP
@@ -242,12 +261,18 @@ class RegulatoryInspection(models.Model):
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="inspections")
     agency = models.CharField(max_length=10, choices=Agency.choices)
+    inspection_type = models.CharField(max_length=20, choices=InspectionType.choices, blank=True)
     end_date = models.DateField("inspection end date")
     classification = models.CharField(max_length=3, choices=Classification.choices)
     agency_classification = models.CharField(
         "agency's own wording", max_length=120, blank=True, help_text="E.g. “GMP certificate issued”."
     )
-    form_483_observations = models.PositiveSmallIntegerField("Form 483 observations", default=0)
+    form_483_observations = models.PositiveSmallIntegerField(
+        "Form 483 observations",
+        null=True,
+        blank=True,
+        help_text="FDA inspections only; empty when the number is not known.",
+    )
     warning_letter = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
@@ -269,10 +294,217 @@ class RegulatoryInspection(models.Model):
         return f"{self.agency} {self.end_date:%Y-%m-%d} {self.classification}"
 
     def clean(self):
-        from django.utils import timezone
-
         if self.end_date and self.end_date > timezone.localdate():
             raise ValidationError({"end_date": "An inspection's end date cannot be in the future."})
+        if self.form_483_observations is not None and self.agency and self.agency != Agency.FDA:
+            label = dict(Agency.choices).get(self.agency, self.agency)
+            raise ValidationError(
+                {
+                    "form_483_observations": "Form 483 observations are an FDA record; "
+                    f"leave the count empty for {label}."
+                }
+            )
+
+    @property
+    def observations_label(self) -> str:
+        """ "3 obs." / "obs. unknown" for FDA inspections (never a made-up zero); "" for other agencies."""
+        if self.agency != Agency.FDA:
+            return ""
+        if self.form_483_observations is None:
+            return "obs. unknown"
+        return f"{self.form_483_observations} obs."
+
+
+def _not_in_future(day, field: str, what: str) -> dict:
+    if day and day > timezone.localdate():
+        return {field: f"{what} cannot be in the future."}
+    return {}
+
+
+@pghistory.track()
+class WarningLetter(models.Model):
+    """An FDA warning letter to a site (and its close-out letter when FDA closed it)."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="warning_letters")
+    issued_on = models.DateField("issued on")
+    subject = models.CharField(max_length=300)
+    reference = models.CharField(max_length=60, blank=True, help_text="E.g. the MARCS-CMS number.")
+    closed_on = models.DateField("close-out letter date", null=True, blank=True)
+    document = models.FileField(
+        upload_to="regulatory/warning_letters/%Y/", blank=True, validators=[validate_pdf_document]
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issued_on", "-pk"]
+        indexes = [models.Index(fields=["site", "-issued_on"])]
+
+    def __str__(self) -> str:
+        return f"FDA warning letter {self.issued_on:%Y-%m-%d}: {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_on is None
+
+    def clean(self):
+        errors = _not_in_future(self.issued_on, "issued_on", "A warning letter's issue date")
+        if self.issued_on and self.closed_on and self.closed_on < self.issued_on:
+            errors["closed_on"] = "The close-out letter cannot be dated before the warning letter."
+        if not errors:
+            errors = _not_in_future(self.closed_on, "closed_on", "The close-out letter date")
+        if errors:
+            raise ValidationError(errors)
+
+
+@pghistory.track()
+class ImportAlert(models.Model):
+    """An FDA import alert that lists the site (its products detained without physical examination)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active (site listed)"
+        REMOVED = "removed", "Removed from the alert"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="import_alerts")
+    number = models.CharField("import alert number", max_length=20, help_text="E.g. 66-40.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    listed_on = models.DateField("listed on")
+    removed_on = models.DateField("removed on", null=True, blank=True)
+    reason = models.TextField(blank=True)
+    document = models.FileField(
+        upload_to="regulatory/import_alerts/%Y/", blank=True, validators=[validate_pdf_document]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-listed_on", "-pk"]
+        indexes = [models.Index(fields=["site", "status"])]
+
+    def __str__(self) -> str:
+        return f"FDA import alert {self.number} ({self.get_status_display().lower()})"
+
+    def clean(self):
+        errors = _not_in_future(self.listed_on, "listed_on", "The listing date")
+        if self.removed_on:
+            if self.status != self.Status.REMOVED:
+                errors["removed_on"] = "Give a removal date only for a site removed from the alert."
+            elif self.listed_on and self.removed_on < self.listed_on:
+                errors["removed_on"] = "The site cannot be removed from the alert before it was listed."
+            else:
+                errors |= _not_in_future(self.removed_on, "removed_on", "The removal date")
+        if errors:
+            raise ValidationError(errors)
+
+
+@pghistory.track()
+class GmpCertificate(models.Model):
+    """A GMP certificate, or a statement of non-compliance, issued to the site by an authority
+    (EudraGMDP for the EU authorities)."""
+
+    class Kind(models.TextChoices):
+        CERTIFICATE = "certificate", "GMP certificate"
+        NON_COMPLIANCE = "non_compliance", "Statement of non-compliance"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="gmp_certificates")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CERTIFICATE)
+    authority = models.CharField(max_length=10, choices=Agency.choices)
+    number = models.CharField("certificate or statement number", max_length=60)
+    eudragmdp_reference = models.CharField("EudraGMDP reference", max_length=60, blank=True)
+    issued_on = models.DateField("issued on")
+    valid_until = models.DateField("valid until", null=True, blank=True)
+    notes = models.TextField(blank=True)
+    document = models.FileField(
+        upload_to="regulatory/gmp_certificates/%Y/", blank=True, validators=[validate_pdf_document]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issued_on", "-pk"]
+        verbose_name = "GMP certificate or statement"
+        verbose_name_plural = "GMP certificates and statements"
+        indexes = [models.Index(fields=["site", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_authority_display()} {self.get_kind_display().lower()} {self.number}"
+
+    def clean(self):
+        errors = _not_in_future(self.issued_on, "issued_on", "The issue date")
+        if self.issued_on and self.valid_until and self.valid_until < self.issued_on:
+            errors["valid_until"] = "The validity cannot end before the certificate or statement was issued."
+        if errors:
+            raise ValidationError(errors)
+
+
+class QualificationStatus(models.TextChoices):
+    NOT_YET_QUALIFIED = "not_yet_qualified", "Not yet qualified"
+    APPROVED = "approved", "Approved"
+    APPROVED_WITH_CONDITIONS = "approved_with_conditions", "Approved with conditions"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+@pghistory.track()
+class SiteQualification(models.Model):
+    """The approved-supplier list, per site and activity: one row per (site, activity), and at
+    most one site-wide row (activity empty = every activity at the site)."""
+
+    Status = QualificationStatus
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="qualifications")
+    activity = models.ForeignKey(
+        Service,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: every activity at the site.",
+    )
+    status = models.CharField(max_length=25, choices=QualificationStatus.choices)
+    decided_on = models.DateField("decided on")
+    requalification_due = models.DateField("requalification due", null=True, blank=True)
+    note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=200, blank=True, help_text="E.g. “Audit #12, signed outcome”.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["site", "activity__position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "activity"],
+                condition=models.Q(activity__isnull=False),
+                name="qualification_per_activity",
+            ),
+            models.UniqueConstraint(
+                fields=["site"], condition=models.Q(activity__isnull=True), name="qualification_site_wide_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = self.activity.name if self.activity_id else "all activities"
+        return f"{self.site}: {what} — {self.get_status_display()}"
+
+    @property
+    def activity_label(self) -> str:
+        return self.activity.name if self.activity_id else "All activities"
+
+    def clean(self):
+        errors = _not_in_future(self.decided_on, "decided_on", "The decision date")
+        if self.decided_on and self.requalification_due and self.requalification_due < self.decided_on:
+            errors["requalification_due"] = "Requalification cannot fall due before the decision."
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_constraints(self, exclude=None):
+        if self.site_id:
+            same = SiteQualification.objects.filter(site_id=self.site_id, activity_id=self.activity_id).exclude(
+                pk=self.pk
+            )
+            if same.exists():
+                what = "this activity" if self.activity_id else "all activities"
+                raise ValidationError({"activity": f"The site already has a qualification for {what}."})
+        super().validate_constraints(exclude=exclude)
 
 
 class ImportJob(QueuedJob):
@@ -283,6 +515,10 @@ class ImportJob(QueuedJob):
         VENDORS = "vendors", "Vendors"
         SITES = "sites", "Sites"
         FDA_INSPECTIONS = "fda_inspections", "FDA inspections (Data Dashboard export)"
+        WARNING_LETTERS = "warning_letters", "FDA warning letters"
+        IMPORT_ALERTS = "import_alerts", "FDA import alerts"
+        GMP_CERTIFICATES = "gmp_certificates", "GMP certificates and statements of non-compliance"
+        SITE_QUALIFICATIONS = "site_qualifications", "Site qualifications (approved-supplier list)"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Waiting for a worker"

@@ -1,12 +1,21 @@
 """Reads of the register, shaped so that a page or an API list costs a fixed number of queries."""
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import date, timedelta
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from vendors.models import RegulatoryInspection, Site, Vendor
+from vendors.models import (
+    GmpCertificate,
+    ImportAlert,
+    RegulatoryInspection,
+    Site,
+    SiteQualification,
+    Vendor,
+    WarningLetter,
+)
 
 RECENT_YEARS = 5
 
@@ -82,3 +91,98 @@ def register_summary() -> dict:
         "approved": by_status.get(Vendor.Status.APPROVED, 0) + by_status.get(Vendor.Status.CONDITIONALLY_APPROVED, 0),
         "recent": flags,
     }
+
+
+# --- Regulatory red flags and the approved-supplier list, per site ------------------------------
+
+
+def site_red_flags(site_ids: Iterable[int], since: date) -> dict[int, list[dict]]:
+    """Per site (every id given, empty list when clean): its OAI inspections since `since`, FDA
+    warning letters issued since then or not closed, active import alerts, and statements of
+    non-compliance issued since then or still valid. Plain dicts (kind, date, label), newest first;
+    four queries whatever the number of sites."""
+    site_ids = list(dict.fromkeys(site_ids))
+    flags: dict[int, list[dict]] = {pk: [] for pk in site_ids}
+    if not site_ids:
+        return flags
+    today = timezone.localdate()
+    for site_id, agency, end_date, observations, wording in RegulatoryInspection.objects.filter(
+        site_id__in=site_ids, classification=RegulatoryInspection.Classification.OAI, end_date__gte=since
+    ).values_list("site_id", "agency", "end_date", "form_483_observations", "agency_classification"):
+        extra = ""
+        if agency == RegulatoryInspection.Agency.FDA:
+            extra = ", obs. unknown" if observations is None else f", {observations} obs."
+        flags[site_id].append(
+            {
+                "kind": "oai_inspection",
+                "date": end_date,
+                "label": f"{agency} inspection {end_date:%Y-%m-%d}: OAI{extra}" + (f" ({wording})" if wording else ""),
+            }
+        )
+    for site_id, issued_on, subject, closed_on in WarningLetter.objects.filter(
+        Q(issued_on__gte=since) | Q(closed_on__isnull=True), site_id__in=site_ids
+    ).values_list("site_id", "issued_on", "subject", "closed_on"):
+        state = " (open)" if closed_on is None else f" (closed {closed_on:%Y-%m-%d})"
+        flags[site_id].append(
+            {
+                "kind": "warning_letter",
+                "date": issued_on,
+                "label": f"FDA warning letter {issued_on:%Y-%m-%d}: {subject}{state}",
+                "open": closed_on is None,
+            }
+        )
+    for site_id, number, listed_on in ImportAlert.objects.filter(
+        site_id__in=site_ids, status=ImportAlert.Status.ACTIVE, removed_on__isnull=True
+    ).values_list("site_id", "number", "listed_on"):
+        flags[site_id].append(
+            {
+                "kind": "import_alert",
+                "date": listed_on,
+                "label": f"FDA import alert {number}: listed since {listed_on:%Y-%m-%d}",
+            }
+        )
+    for site_id, authority, number, issued_on, valid_until in GmpCertificate.objects.filter(
+        Q(issued_on__gte=since) | Q(valid_until__isnull=True) | Q(valid_until__gte=today),
+        site_id__in=site_ids,
+        kind=GmpCertificate.Kind.NON_COMPLIANCE,
+    ).values_list("site_id", "authority", "number", "issued_on", "valid_until"):
+        authority_label = dict(GmpCertificate._meta.get_field("authority").choices).get(authority, authority)
+        flags[site_id].append(
+            {
+                "kind": "non_compliance",
+                "date": issued_on,
+                "label": f"{authority_label} statement of non-compliance {issued_on:%Y-%m-%d}: {number}"
+                + (f" (valid until {valid_until:%Y-%m-%d})" if valid_until else ""),
+            }
+        )
+    for items in flags.values():
+        items.sort(key=lambda flag: flag["date"], reverse=True)
+    return flags
+
+
+def site_qualifications(site_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """Per site (every id given): its approved-supplier rows, the site-wide one (activity None) first;
+    one query."""
+    site_ids = list(dict.fromkeys(site_ids))
+    result: dict[int, list[dict]] = {pk: [] for pk in site_ids}
+    if not site_ids:
+        return result
+    rows = (
+        SiteQualification.objects.filter(site_id__in=site_ids)
+        .order_by("site_id", F("activity__position").asc(nulls_first=True), "activity__name")
+        .values_list("site_id", "activity__code", "status", "decided_on", "requalification_due")
+    )
+    for site_id, activity, status, decided_on, due in rows:
+        result[site_id].append(
+            {"activity": activity, "status": status, "decided_on": decided_on, "requalification_due": due}
+        )
+    return result
+
+
+def qualification_table(site_ids: Iterable[int]) -> list[SiteQualification]:
+    """The approved-supplier rows of the given sites for a page table (site, activity, decided by): one query."""
+    return list(
+        SiteQualification.objects.filter(site_id__in=list(site_ids))
+        .select_related("site", "activity", "decided_by")
+        .order_by("site__name", F("activity__position").asc(nulls_first=True), "activity__name")
+    )

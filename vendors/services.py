@@ -1,20 +1,42 @@
 """State changes of the register that more than one caller needs (views, API, worker)."""
 
 import logging
+from collections.abc import Callable
+from datetime import date
+from functools import partial
+from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from core import outbox
-from vendors import fda, importing
-from vendors.models import ImportJob
+from core import outbox, trail
+from core.errors import Kind, ServiceError
+from vendors import access, fda, importing, regulatory
+from vendors.models import (
+    Agency,
+    GmpCertificate,
+    ImportAlert,
+    ImportJob,
+    QualificationStatus,
+    RegulatoryInspection,
+    Service,
+    Site,
+    SiteQualification,
+    WarningLetter,
+)
 
 # The checker (read-only, every row) and the writer (all rows or none) of each import target.
-IMPORTERS = {
+# target -> (check(columns, body), apply(result, user=..., progress=...)): both plain callables.
+IMPORTERS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "vendors": (importing.check_vendors, importing.apply_vendors),
     "sites": (importing.check_sites, importing.apply_sites),
     "fda_inspections": (fda.check_inspections, fda.apply_inspections),
+    "warning_letters": (regulatory.check_warning_letters, partial(regulatory.apply_records, model=WarningLetter)),
+    "import_alerts": (regulatory.check_import_alerts, partial(regulatory.apply_records, model=ImportAlert)),
+    "gmp_certificates": (regulatory.check_gmp_certificates, partial(regulatory.apply_records, model=GmpCertificate)),
+    "site_qualifications": (regulatory.check_site_qualifications, regulatory.apply_site_qualifications),
 }
 
 logger = logging.getLogger(__name__)
@@ -147,3 +169,77 @@ IMPORT_APPLIES = outbox.register(
         fail=import_job_fail,
     )
 )
+
+
+# --- Regulatory inspections: the rules beyond the model's own ------------------------------------
+
+NAI_WITH_OBSERVATIONS = (
+    "An NAI inspection with Form 483 observations is rare (observations usually mean VAI or OAI): "
+    "check the classification, or confirm that this is what FDA recorded."
+)
+
+
+def inspection_problems(*, agency: str, classification: str, observations: int | None, confirmed: bool) -> dict:
+    """{field: message} beyond the model's own checks (which refuse a Form 483 count for another
+    agency than FDA): an NAI with observations only when confirmed. The field "confirm" is the
+    page's checkbox (the API's confirm_nai_with_observations)."""
+    if (
+        agency == Agency.FDA
+        and classification == RegulatoryInspection.Classification.NAI
+        and (observations or 0) > 0
+        and not confirmed
+    ):
+        return {"confirm": NAI_WITH_OBSERVATIONS}
+    return {}
+
+
+# --- The approved-supplier list per site -------------------------------------------------------
+
+
+def _refuse_invalid(error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        field, messages = next(iter(error.message_dict.items()))
+        raise ServiceError(messages[0], None if field == "__all__" else field) from None
+    raise ServiceError(error.messages[0]) from None
+
+
+def record_site_qualification(
+    *,
+    site: Site,
+    activity: Service | None,
+    status: str,
+    user,
+    decided_on: date,
+    requalification_due: date | None = None,
+    note: str = "",
+    source: str = "",
+) -> SiteQualification:
+    """Record the site's status for one activity (None: every activity at the site): creates the
+    row or changes it; the note is the trail entry's reason."""
+    if user is not None and not access.can_record_qualification(user):
+        raise ServiceError("Only quality assurance records a site's qualification.", kind=Kind.FORBIDDEN)
+    if status not in QualificationStatus.values:
+        raise ServiceError("Status must be one of " + ", ".join(QualificationStatus.values) + ".", "status")
+    if decided_on is None:
+        raise ServiceError("Give the date of the decision.", "decided_on")
+    with transaction.atomic():
+        row = (
+            SiteQualification.objects.select_for_update().filter(site=site, activity=activity).order_by("pk").first()
+        ) or SiteQualification(site=site, activity=activity)
+        row.status = status
+        row.decided_on = decided_on
+        row.requalification_due = requalification_due
+        row.note = note.strip()
+        row.source = source.strip()
+        row.decided_by = user
+        try:
+            row.full_clean(exclude=["site", "activity", "decided_by"])
+        except ValidationError as error:
+            _refuse_invalid(error)
+        trail.reason(row.note)
+        row.save()
+        if activity is None:
+            site.qualification = regulatory.STATUS_TO_SITE_OUTCOME[QualificationStatus(status)]
+            site.requalification_due = requalification_due
+            site.save(update_fields=["qualification", "requalification_due", "updated_at"])
+    return row

@@ -7,9 +7,18 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import refusals_on_page
 from vendors import access, exports, selectors, services
 from vendors.filters import InspectionFilter, VendorFilter
-from vendors.forms import ContactFormSet, ImportForm, InspectionForm, SiteForm, VendorForm
+from vendors.forms import (
+    RECORD_FORMS,
+    ContactFormSet,
+    ImportForm,
+    InspectionForm,
+    SiteForm,
+    SiteQualificationForm,
+    VendorForm,
+)
 from vendors.models import RegulatoryInspection, Site, Vendor
 
 PAGE_SIZE = 25
@@ -50,7 +59,8 @@ def vendor_detail(request, pk: int):
         vendor = selectors.vendor_detail(pk)
     except Vendor.DoesNotExist:
         raise Http404("No such vendor.") from None
-    return render(request, "vendors/vendor_detail.html", {"vendor": vendor})
+    qualifications = selectors.qualification_table(site.pk for site in vendor.sites.all())
+    return render(request, "vendors/vendor_detail.html", {"vendor": vendor, "qualifications": qualifications})
 
 
 @login_required
@@ -77,13 +87,78 @@ def vendor_edit(request, pk: int | None = None):
     return render(request, "vendors/vendor_form.html", {"form": form, "contacts": contacts, "vendor": vendor})
 
 
+def _site_page(request, pk: int, bound: dict | None = None, status: int = 200):
+    """The site page: facts, the approved-supplier list, inspections and the regulatory records, with
+    an add form for each record the user may keep (a refused form comes back bound, with its errors)."""
+    site = get_object_or_404(
+        Site.objects.select_related("vendor").prefetch_related(
+            "capabilities", "inspections", "warning_letters", "import_alerts", "gmp_certificates"
+        ),
+        pk=pk,
+    )
+    bound = bound or {}
+    forms = {
+        kind: bound.get(kind) or form_class()
+        for kind, form_class in RECORD_FORMS.items()
+        if access.can_keep(request.user, kind)
+    }
+    can_qualify = access.can_record_qualification(request.user)
+    context = {
+        "site": site,
+        "forms": forms,
+        "qualifications": selectors.qualification_table([site.pk]),
+        "qualification_form": (bound.get("qualification") or SiteQualificationForm()) if can_qualify else None,
+        "red_flags": selectors.site_red_flags([site.pk], selectors.red_flag_since())[site.pk],
+    }
+    return render(request, "vendors/site_detail.html", context, status=status)
+
+
 @login_required
 @require_GET
 def site_detail(request, pk: int):
-    site = get_object_or_404(
-        Site.objects.select_related("vendor").prefetch_related("capabilities", "inspections"), pk=pk
-    )
-    return render(request, "vendors/site_detail.html", {"site": site})
+    return _site_page(request, pk)
+
+
+@login_required
+@require_POST
+def site_record_add(request, pk: int, kind: str):
+    """Add a warning letter, import alert or GMP certificate/statement to the site."""
+    if kind not in RECORD_FORMS:
+        raise Http404("No such record.")
+    site = get_object_or_404(Site, pk=pk)
+    if not access.can_keep(request.user, kind):
+        raise PermissionDenied("Only auditors record regulatory records.")
+    form = RECORD_FORMS[kind](request.POST, request.FILES, instance=RECORD_FORMS[kind]._meta.model(site=site))
+    if not form.is_valid():
+        return _site_page(request, pk, bound={kind: form})
+    record = form.save()
+    messages.success(request, f"Recorded: {record}.")
+    return redirect(site)
+
+
+@login_required
+@require_POST
+def site_qualification_record(request, pk: int):
+    site = get_object_or_404(Site, pk=pk)
+    if not access.can_record_qualification(request.user):
+        raise PermissionDenied("Only quality assurance records a site's qualification.")
+    form = SiteQualificationForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        with refusals_on_page(request, form, success="Qualification recorded.") as outcome:
+            services.record_site_qualification(
+                site=site,
+                activity=data["activity"],
+                status=data["status"],
+                user=request.user,
+                decided_on=data["decided_on"],
+                requalification_due=data["requalification_due"],
+                note=data["note"],
+                source=data["source"],
+            )
+        if not outcome.refused:
+            return redirect(site)
+    return _site_page(request, pk, bound={"qualification": form})
 
 
 @login_required

@@ -10,8 +10,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.roles import EVALUATOR, MANAGER, ROLE_SLUGS, user_roles
+from accounts.roles import EVALUATOR, MANAGER, QA, ROLE_SLUGS, user_roles
 from audits.access import visible_audits
+from audits.models import Audit
 from core import trail
 from core.pdf import render_pdf
 from core.tabular import table_response
@@ -52,6 +53,14 @@ def home(request):
             .select_related("lead")
             .annotate(candidate_count=Count("candidates"))
             .order_by("-updated_at")[:10]
+        )
+    if QA in roles:
+        # What waits for quality assurance's signature: shortlists, and signed reports with no outcome yet.
+        context["pending"] = list(shortlists.pending_for(user)[:10])
+        context["awaiting_outcome"] = list(
+            Audit.objects.filter(status__in=[Audit.Status.SIGNED, Audit.Status.CLOSED], outcomes__isnull=True)
+            .select_related("site__vendor")
+            .order_by("-actual_end")[:10]
         )
     if EVALUATOR in roles:
         context["my_evaluations"] = list(

@@ -1,18 +1,14 @@
 from django.db import migrations
 
-from accounts.roles import grant_permissions
-
-# QA reads the whole trail, evaluations included, so by default only managers (who see every
-# evaluation); an administrator may give the permission to a QA group.
-GRANTS = {"Manager": ["accounts.view_audit_trail"]}
+from accounts import reference
 
 
 def grant(apps, schema_editor):
-    grant_permissions(apps, GRANTS)
+    reference.grant_trail(apps)
 
 
 def revoke(apps, schema_editor):
-    grant_permissions(apps, GRANTS, revoke=True)
+    reference.grant_trail(apps, revoke=True)
 
 
 class Migration(migrations.Migration):

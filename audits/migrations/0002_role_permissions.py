@@ -1,30 +1,14 @@
 from django.db import migrations
 
-from accounts.roles import grant_permissions
-
-VIEW = ["audits.view_audit", "audits.view_finding", "audits.view_capa"]
-GRANTS = {
-    "Auditor": [
-        *VIEW,
-        "audits.add_audit",
-        "audits.change_audit",
-        "audits.add_finding",
-        "audits.change_finding",
-        "audits.add_capa",
-        "audits.change_capa",
-    ],
-    "Procurement lead": VIEW,
-    "Manager": VIEW,
-    "Evaluator": VIEW,
-}
+from audits import reference
 
 
 def grant(apps, schema_editor):
-    grant_permissions(apps, GRANTS)
+    reference.grant_roles(apps)
 
 
 def revoke(apps, schema_editor):
-    grant_permissions(apps, GRANTS, revoke=True)
+    reference.grant_roles(apps, revoke=True)
 
 
 class Migration(migrations.Migration):

@@ -1,20 +1,14 @@
 from django.db import migrations
 
-from accounts.roles import grant_permissions
-
-GRANTS = {
-    "Procurement lead": ["scoring.add_evaluation", "scoring.change_evaluation", "scoring.view_evaluation"],
-    "Evaluator": ["scoring.view_evaluation"],
-    "Manager": ["scoring.view_evaluation"],
-}
+from scoring import reference
 
 
 def grant(apps, schema_editor):
-    grant_permissions(apps, GRANTS)
+    reference.grant_roles(apps)
 
 
 def revoke(apps, schema_editor):
-    grant_permissions(apps, GRANTS, revoke=True)
+    reference.grant_roles(apps, revoke=True)
 
 
 class Migration(migrations.Migration):

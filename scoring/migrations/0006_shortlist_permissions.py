@@ -1,20 +1,14 @@
 from django.db import migrations
 
-from accounts.roles import grant_permissions
-
-GRANTS = {
-    "Procurement lead": ["scoring.add_shortlist", "scoring.view_shortlist"],
-    "Evaluator": ["scoring.view_shortlist"],
-    "Manager": ["scoring.view_shortlist", "scoring.decide_shortlist"],
-}
+from scoring import reference
 
 
 def grant(apps, schema_editor):
-    grant_permissions(apps, GRANTS)
+    reference.grant_shortlists(apps)
 
 
 def revoke(apps, schema_editor):
-    grant_permissions(apps, GRANTS, revoke=True)
+    reference.grant_shortlists(apps, revoke=True)
 
 
 class Migration(migrations.Migration):

@@ -130,14 +130,14 @@ def test_lead_closes_from_the_page_and_the_audit_stays_a_record(api_as, client_a
         services.capa_update(capa=_capa(signed, number), user=users["auditor"], status="verified")
     client = client_as("auditor")
     page = client.get(f"/audits/{signed.pk}/").content.decode()
-    assert 'value="close"' in page and "Close the audit" in page
-    response = client.post(f"/audits/{signed.pk}/", {"action": "close"}, follow=True)
+    assert f'action="/audits/{signed.pk}/transition/close/"' in page and "Close the audit" in page
+    response = client.post(f"/audits/{signed.pk}/transition/close/", follow=True)
     assert "Done: close the audit." in response.content.decode()
     audit = Audit.objects.get(pk=signed.pk)
     assert audit.status == "closed" and audit.is_locked
     page = client.get(f"/audits/{signed.pk}/").content.decode()
-    assert 'value="close"' not in page and "The audit is closed" in page
-    assert 'value="sign"' not in page and "Record a finding" not in page
+    assert "/transition/close/" not in page and "The audit is closed" in page
+    assert f"/audits/{signed.pk}/sign/" not in page and "Record a finding" not in page
     # The signature still matches the record: closing changes no signed content.
     assert selectors.signature_manifest(audit)[0]["valid"] is True
 

@@ -66,7 +66,7 @@ def test_overrun_fails_the_report_without_retry(client_as, drafted, settings, dj
     settings.PDF_RENDER_TIMEOUT = 0.01
     client = client_as("auditor")
     with django_capture_on_commit_callbacks(execute=True):  # the eager task runs and must not raise
-        response = client.post(f"/audits/{drafted.pk}/", {"action": "report"}, follow=True)
+        response = client.post(f"/audits/{drafted.pk}/report/", follow=True)
     assert response.status_code == 200
     item = AuditReport.objects.get()
     assert item.status == "failed" and item.finished_at is not None and not item.file
@@ -80,7 +80,7 @@ def test_overrun_fails_the_report_without_retry(client_as, drafted, settings, dj
     # With room to render, a new request produces the PDF.
     settings.PDF_RENDER_TIMEOUT = 120
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/audits/{drafted.pk}/", {"action": "report"})
+        client.post(f"/audits/{drafted.pk}/report/")
     done = AuditReport.objects.exclude(pk=item.pk).get()
     assert done.status == "done" and done.pages >= 1 and len(done.sha256) == 64
 

@@ -12,9 +12,10 @@ from pypdf import PdfReader
 from core import outbox
 from core.models import OutboxMessage
 from rfp import services
-from rfp.models import Packet, RfpTemplate
+from rfp.models import Packet, Question, RfpTemplate
 from tests.rfp.conftest import rfp_values
 from tests.scoring.test_shortlists import submitted
+from vendorselect import builders
 
 pytestmark = pytest.mark.django_db
 
@@ -336,12 +337,16 @@ def test_a_duplicate_delivery_does_not_render_twice(rfp, users, django_capture_o
 
 def test_pages_and_permissions(client_as, rfp, users, django_capture_on_commit_callbacks):
     lead = client_as("procurement")
-    response = lead.post(rfp.get_absolute_url(), {"action": "generate"})
-    assert response.status_code == 302
+    response = lead.post(f"/rfps/{rfp.pk}/generate/")
+    assert response.status_code == 302 and response["Location"] == rfp.get_absolute_url()
     page = lead.get(rfp.get_absolute_url()).content.decode()
-    assert "Generate packets" in page and "Proposals received" in page
+    assert "Generate packets" in page and "Proposals received" in page and "2 packet(s) queued" in page
+    assert f'action="/rfps/{rfp.pk}/generate/"' in page
     assert client_as("evaluator").get(rfp.get_absolute_url()).status_code == 200
-    assert client_as("evaluator").post(rfp.get_absolute_url(), {"action": "generate"}).status_code == 403
+    evaluator_page = client_as("evaluator").get(rfp.get_absolute_url()).content.decode()
+    assert "Generate packets" not in evaluator_page and "Record proposal" not in evaluator_page
+    assert client_as("evaluator").post(f"/rfps/{rfp.pk}/generate/").status_code == 403
+    assert lead.post(rfp.get_absolute_url(), {"action": "generate"}).status_code == 405  # one URL per operation
     assert client_as("auditor").get(rfp.get_absolute_url()).status_code == 404
     assert client_as("manager").get("/rfps/").status_code == 200
 
@@ -351,7 +356,7 @@ def test_page_generation_and_downloads(
 ):
     lead = client_as("procurement")
     with django_capture_on_commit_callbacks(execute=True):
-        lead.post(rfp.get_absolute_url(), {"action": "generate"})
+        lead.post(f"/rfps/{rfp.pk}/generate/")
     with django_assert_max_num_queries(25):
         progress = lead.get(f"/rfps/{rfp.pk}/progress/")
     assert "2 of 2 packets generated" in progress.content.decode()
@@ -434,10 +439,136 @@ def test_a_render_cut_off_while_storing_leaves_no_stray_files(rfp, users, monkey
     assert len(files() - before) == 3
 
 
-def test_tampered_packet_proposal_and_question_ids_find_nothing(client_as, rfp):
+def test_tampered_packet_proposal_and_question_ids_find_nothing(client_as, rfp, users):
+    from rfp.models import Delivery
+
     client = client_as("procurement")
-    for action, field in (("retry", "packet"), ("deliver", "packet"), ("document", "proposal"), ("answer", "question")):
-        assert client.post(f"/rfps/{rfp.pk}/", {"action": action, field: "²"}).status_code == 404, action
+    other = builders.rfp_for(rfp.shortlist, users["procurement"])  # another RFP's records are not this one's
+    question = services.question_record(
+        rfp=other, user=users["procurement"], candidate_id=_candidate(rfp).pk, question="CDA?", asked_on=date.today()
+    )
+    for path in ("packets/²/retry/", "proposals/²/documents/", "questions/²/answer/"):
+        assert client.post(f"/rfps/{rfp.pk}/{path}").status_code == 404, path
+    assert client.post(f"/rfps/{rfp.pk}/questions/{question.pk}/answer/", {"answer": "Yes"}).status_code == 404
+    refused = client.post(f"/rfps/{rfp.pk}/deliveries/", {"packet": "²", "recipient": "a@b.example"})
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+    assert not Delivery.objects.exists() and not Question.objects.filter(answer="Yes").exists()
+
+
+def _candidate(rfp):
+    return rfp.shortlist.entries.order_by("candidate__vendor__name").first().candidate
+
+
+def _page(client, rfp) -> str:
+    return client.get(rfp.get_absolute_url()).content.decode()
+
+
+def test_each_page_operation_has_its_url_and_form(
+    client_as, rfp, users, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    """Attachments, generation, sendings, proposals, their documents, questions and answers, through
+    the page's own URLs: each redirects back to the page with its message."""
+    from rfp.models import Delivery, Proposal, RfpAttachment
+
+    lead = client_as("procurement")
+    candidate = _candidate(rfp)
+    base = f"/rfps/{rfp.pk}"
+    added = lead.post(f"{base}/attachments/", {"upload": SimpleUploadedFile("CDA.pdf", b"%PDF-1.4\n%%EOF")})
+    assert added.status_code == 302 and added["Location"] == rfp.get_absolute_url()
+    assert [a.original_name for a in RfpAttachment.objects.filter(rfp=rfp)] == ["CDA.pdf"]
+    with django_capture_on_commit_callbacks(execute=True):
+        lead.post(f"{base}/generate/")
+    packet = Packet.objects.filter(rfp=rfp, status="done").select_related("candidate__vendor").first()
+    page = _page(lead, rfp)
+    assert "Attachment added" in page and "Record sending" in page
+    assert f'<option value="{packet.pk}">{packet.candidate.vendor.name} v1</option>' in page
+    sent = lead.post(
+        f"{base}/deliveries/", {"packet": packet.pk, "recipient": "bd@vendor.example", "sent_on": date.today()}
+    )
+    assert sent.status_code == 302 and Delivery.objects.get().recipient == "bd@vendor.example"
+    recorded = lead.post(
+        f"{base}/proposals/",
+        {"candidate_id": candidate.pk, "received_on": date.today(), "price": "125000", "currency": "EUR"},
+    )
+    assert recorded.status_code == 302
+    proposal = Proposal.objects.get(rfp=rfp)
+    assert (proposal.candidate_id, proposal.price, proposal.currency) == (candidate.pk, 125000, "EUR")
+    document = SimpleUploadedFile("offer.pdf", b"%PDF-1.4\n%%EOF")
+    assert lead.post(f"{base}/proposals/{proposal.pk}/documents/", {"upload": document}).status_code == 302
+    assert proposal.documents.get().original_name == "offer.pdf"
+    asked = lead.post(
+        f"{base}/questions/", {"candidate_id": candidate.pk, "asked_on": date.today(), "question": "CDA?"}
+    )
+    assert asked.status_code == 302
+    question = Question.objects.get(rfp=rfp)
+    assert lead.post(f"{base}/questions/{question.pk}/answer/", {"answer": "Yes, signed."}).status_code == 302
+    question.refresh_from_db()
+    assert (question.answer, question.answered_on) == ("Yes, signed.", date.today())
+    with django_assert_max_num_queries(40):
+        page = _page(lead, rfp)
+    for message in ("Sending recorded.", "Proposal recorded.", "Document added", "Question logged.", "Answer logged."):
+        assert message in page, message
+    assert "bd@vendor.example" in page and "offer.pdf" in page and "Yes, signed." in page
+
+
+def test_bad_page_input_names_the_field_and_changes_nothing(client_as, rfp, users):
+    from rfp.models import Proposal, RfpAttachment
+
+    lead = client_as("procurement")
+    base = f"/rfps/{rfp.pk}"
+    candidate = _candidate(rfp)
+    future = date.today() + timedelta(days=3)
+    invalid = lead.post(f"{base}/proposals/", {"candidate_id": candidate.pk, "received_on": "31/12", "currency": "USD"})
+    assert invalid.status_code == 200 and "Enter a valid date." in invalid.content.decode()
+    refused = lead.post(f"{base}/proposals/", {"candidate_id": candidate.pk, "received_on": future, "currency": "USD"})
+    assert refused.status_code == 200 and "The received date cannot be in the future." in refused.content.decode()
+    stranger = lead.post(f"{base}/questions/", {"candidate_id": 10**9, "asked_on": date.today(), "question": "?"})
+    assert stranger.status_code == 200 and "Select a valid choice" in stranger.content.decode()
+    no_file = lead.post(f"{base}/attachments/", {}, follow=True)
+    assert "File: Choose a file." in no_file.content.decode()
+    wrong = lead.post(f"{base}/attachments/", {"upload": SimpleUploadedFile("x.exe", b"MZ")}, follow=True)
+    assert "Allowed file types" in wrong.content.decode()
+    question = services.question_record(
+        rfp=rfp, user=users["procurement"], candidate_id=candidate.pk, question="CDA?", asked_on=date.today()
+    )
+    early = lead.post(
+        f"{base}/questions/{question.pk}/answer/", {"answer": "Yes", "answered_on": "2000-01-01"}, follow=True
+    )
+    assert "The answer cannot predate the question." in early.content.decode()
+    blank = lead.post(f"{base}/questions/{question.pk}/answer/", {"answer": " "}, follow=True)
+    assert "Answer: This field is required." in blank.content.decode()
+    not_generated = lead.post(f"{base}/packets/{10**9}/retry/")
+    assert not_generated.status_code == 404
+    assert not Proposal.objects.exists() and not RfpAttachment.objects.exists()
+    question.refresh_from_db()
+    assert question.answer == "" and question.answered_on is None
+
+
+def test_only_the_lead_operates_and_a_refused_operation_changes_nothing(client_as, rfp, users):
+    from rfp.models import Proposal
+
+    candidate = _candidate(rfp)
+    question = services.question_record(
+        rfp=rfp, user=users["procurement"], candidate_id=candidate.pk, question="CDA?", asked_on=date.today()
+    )
+    base = f"/rfps/{rfp.pk}"
+    posts = {
+        "generate/": {},
+        "attachments/": {"upload": SimpleUploadedFile("CDA.pdf", b"%PDF-1.4\n%%EOF")},
+        "packets/1/retry/": {},
+        "deliveries/": {"recipient": "a@b.example"},
+        "proposals/": {"candidate_id": candidate.pk, "received_on": date.today(), "currency": "USD"},
+        "proposals/1/documents/": {},
+        "questions/": {"candidate_id": candidate.pk, "asked_on": date.today(), "question": "?"},
+        f"questions/{question.pk}/answer/": {"answer": "Yes"},
+    }
+    for role, status in (("evaluator", 403), ("manager", 403), ("auditor", 404)):
+        client = client_as(role)
+        for path, data in posts.items():
+            assert client.post(f"{base}/{path}", data).status_code == status, (role, path)
+            assert client.get(f"{base}/{path}").status_code == 405, (role, path)
+    assert not Packet.objects.filter(rfp=rfp).exists() and not Proposal.objects.exists()
+    assert not rfp.attachments.exists() and rfp.questions.get().answer == ""
 
 
 def test_packets_go_to_the_vendors_the_approvers_signed_for(

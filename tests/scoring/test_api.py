@@ -6,8 +6,9 @@ import pytest
 
 from accounts.roles import EVALUATOR
 from scoring import services
-from scoring.models import Evaluation, Score
-from tests.factories import InspectionFactory, SiteFactory, UserFactory, VendorFactory
+from scoring.models import Evaluation, KnockoutRule, Score
+from tests.factories import PASSWORD, InspectionFactory, SiteFactory, UserFactory, VendorFactory
+from vendors.models import Service
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +45,7 @@ def add_candidates(api_as, evaluation, count=3):
     vendors = []
     for i in range(count):
         vendor = VendorFactory(name=f"Cand {i}")
+        vendor.services.set(Service.objects.filter(code__in=["process-development", "api-manufacturing"]))
         site = SiteFactory(vendor=vendor, scale_min=Decimal("0.5"), scale_max=Decimal(20 * (i + 1)), scale_unit="kg")
         InspectionFactory(site=site, classification=["NAI", "VAI", "OAI"][i % 3])
         response = api_as("procurement").post(
@@ -140,8 +142,23 @@ def test_ahp_weights_consistency_gate(api_as, evaluation):
     inconsistent[0][3], inconsistent[3][0] = 1 / 9, 9
     refused = client.post(url, {"method": "ahp", "pairwise": inconsistent}, format="json")
     assert refused.status_code == 400 and "CR =" in str(refused.json())
+    # CR 0.336 > 0.20: refused whatever the justification; the answer names the worst judgment.
+    refused = client.post(
+        url,
+        {"method": "ahp", "pairwise": inconsistent, "justification": "Regulatory input.", "password": PASSWORD},
+        format="json",
+    )
+    assert refused.status_code == 400 and "you said 1/9, consistent would be 1/2" in refused.json()["pairwise"][0]
+    inconsistent[0][3], inconsistent[3][0] = 1 / 3, 3  # CR 0.138: a sentence and the password
     accepted = client.post(
-        url, {"method": "ahp", "pairwise": inconsistent, "justification": "Regulatory input"}, format="json"
+        url,
+        {
+            "method": "ahp",
+            "pairwise": inconsistent,
+            "justification": "Regulatory affairs asked for this order.",
+            "password": PASSWORD,
+        },
+        format="json",
     )
     assert accepted.status_code == 201
     bad = client.post(url, {"method": "ahp", "pairwise": [[1, 12], [1 / 12, 1]]}, format="json")
@@ -298,8 +315,17 @@ def test_knockouts_and_override(api_as, evaluation):
     lead = api_as("procurement")
     base = f"/api/v1/evaluations/{evaluation.pk}"
     vendors = add_candidates(api_as, evaluation, 3)
-    response = lead.post(f"{base}/knockouts/", {"rules": {"no_red_flags": 5, "scale_range": None}}, format="json")
+    # The default gates are on from the start; turning one off needs a recorded reason.
+    gates = lead.get(f"{base}/knockouts/").json()
+    assert set(gates["rules"]) == set(KnockoutRule.DEFAULT_ON) and all(g["years"] == 2 for g in gates["gates"])
+    fewer = {"rules": {"no_red_flags": 5, "scale_range": None}}
+    refused = lead.post(f"{base}/knockouts/", fewer, format="json")
+    assert refused.status_code == 400 and "Record why" in str(refused.json()["reason"])
+    assert set(lead.get(f"{base}/knockouts/").json()["rules"]) == set(KnockoutRule.DEFAULT_ON)  # nothing changed
+    response = lead.post(f"{base}/knockouts/", {**fewer, "reason": "Services judged in the RFP."}, format="json")
     assert response.status_code == 200 and response.json()["rules"] == {"no_red_flags": 5, "scale_range": 5}
+    off = {g["rule"]: g for g in response.json()["gates"]}["all_services"]
+    assert not off["enabled"] and off["off_reason"] == "Services judged in the RFP."
     assert lead.post(f"{base}/knockouts/", {"rules": {"astrology": 1}}, format="json").status_code == 400
     rows = {r["vendor_name"]: r for r in lead.get(f"{base}/ranking/").json()["rows"]}
     assert rows["Cand 2"]["knocked_out"] and "OAI" in rows["Cand 2"]["knockouts"][0]
@@ -367,14 +393,14 @@ def test_ranking_query_count_is_bounded(
                     evaluation=evaluation, user=user, candidate_id=candidate.pk, criterion_id=criterion.pk, value=3
                 )
     client = api_as("procurement")
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(29):
         assert client.get(f"/api/v1/evaluations/{evaluation.pk}/ranking/").status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get("/api/v1/evaluations/").status_code == 200
     page_client = client_as("procurement")
-    with django_assert_max_num_queries(26):
+    with django_assert_max_num_queries(33):
         assert page_client.get(f"/evaluations/{evaluation.pk}/ranking/").status_code == 200
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(29):
         assert client.get(f"/api/v1/evaluations/{evaluation.pk}/sensitivity/").status_code == 200
 
 

@@ -174,7 +174,7 @@ def test_moving_to_review_before_everyone_submitted_needs_a_recorded_reason(half
     assert refused.status_code == 400
     assert "Not submitted yet" in refused.json()["reason"][0]
     assert api_as("procurement").post(url, {"action": "start_review", "reason": 3}, format="json").status_code == 400
-    page = client_as("procurement").post(evaluation.get_absolute_url(), {"action": "start_review"}, follow=True)
+    page = client_as("procurement").post(f"/evaluations/{evaluation.pk}/transition/start_review/", follow=True)
     assert "Not submitted yet" in page.content.decode()
     assert Evaluation.objects.get(pk=evaluation.pk).status == "scoring"
     evaluation = early_review(api_as, evaluation, reason="Deadline of the steering committee.")
@@ -205,7 +205,7 @@ def test_scoring_does_not_reopen_once_a_shortlist_is_submitted_or_approved(revie
     assert decide(api_as("manager"), shortlist).status_code == 200
     refused = lead.post(url, {"action": "reopen_scoring"}, format="json")
     assert refused.status_code == 409 and "new evaluation" in refused.json()["detail"]
-    page = client_as("procurement").post(evaluation.get_absolute_url(), {"action": "reopen_scoring"}, follow=True)
+    page = client_as("procurement").post(f"/evaluations/{evaluation.pk}/transition/reopen_scoring/", follow=True)
     assert "new evaluation" in page.content.decode()
     assert Evaluation.objects.get(pk=evaluation.pk).status == "review"
 

@@ -96,7 +96,11 @@ def test_knockouts():
     }
     offer = {"services": ["a"], "modalities": [], "dosage_forms": ["oral-solid"], "phases": []}
     reasons = evidence.knockouts(rules, requirement, offer, [site("A", 200, 500, "L")], [inspection(400, "OAI")], TODAY)
-    assert reasons == ["does not offer b", "OAI in the last 3 years (FDA 2025-10-17)", "no site covers 10–100 L"]
+    assert reasons == [
+        "does not offer b",
+        "FDA OAI 2025-10-17 at Plant (last 3 years or still open)",
+        "no site covers 10–100 L",
+    ]
     offer["services"] = ["a", "b"]
     assert (
         evidence.knockouts(rules, requirement, offer, [site("A", 5, 500, "L")], [inspection(1500, "OAI")], TODAY) == []

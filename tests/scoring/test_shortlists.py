@@ -157,7 +157,7 @@ def test_return_for_changes_then_a_new_version(api_as, reviewed):
     assert decide(manager, shortlist, "return").status_code == 400  # a comment is required
     response = decide(manager, shortlist, "return", comment="Add the runner-up for price tension.")
     assert response.json()["status"] == "returned"
-    assert response.json()["signatures"][0]["meaning"] == "Reviewed"
+    assert response.json()["signatures"][0]["meaning"] == "Returned for changes"
     lead = api_as("procurement")
     again = propose(lead, evaluation, candidates[1:]).json()
     assert again["version"] == 2 and again["status"] == "draft"

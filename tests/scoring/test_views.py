@@ -68,7 +68,7 @@ def test_grid_only_for_evaluators_and_blind_until_submitted(client_as, scored):
 def test_ranking_page_shows_charts_escaped_text_and_exports(client_as, scored, django_assert_max_num_queries):
     evaluation, _ = scored
     client = client_as("procurement")
-    with django_assert_max_num_queries(26):
+    with django_assert_max_num_queries(33):
         page = client.get(f"/evaluations/{evaluation.pk}/ranking/").content.decode()
     assert "<svg" in page and "Vendor &lt;i&gt;1&lt;/i&gt;" in page and "<i>1</i>" not in page
     assert "&lt;b&gt;Sterile&lt;/b&gt;" in page
@@ -120,13 +120,12 @@ def test_lead_manages_evaluation_from_the_page(client_as, users):
     assert response.status_code == 302
     url = response["Location"]
     vendor = VendorFactory()
-    client.post(url, {"action": "add_candidate", "vendor": vendor.pk})
+    client.post(f"{url}candidates/", {"vendor": vendor.pk})
     page = client.get(url).content.decode()
     assert vendor.name in page
-    client.post(
-        url,
+    response = client.post(
+        f"{url}weights/direct/",
         {
-            "action": "weights_direct",
             **{
                 f"weight_{k}": v
                 for k, v in zip(
@@ -144,13 +143,16 @@ def test_lead_manages_evaluation_from_the_page(client_as, users):
             },
         },
     )
-    page = client.get(url).content.decode()
-    assert "add up to 95" in page
-    client.post(url, {"action": "weights_ahp", **{f"ahp_{i}_{j}": "1" for i in range(6) for j in range(i + 1, 6)}})
+    # Refused: the page again, with the typed weights and the message in the form.
+    assert response.status_code == 200 and "add up to 95" in response.content.decode()
+    assert 'name="weight_cultural_fit" value="5"' in response.content.decode()
+    client.post(f"{url}weights/ahp/", {f"ahp_{i}_{j}": "1" for i in range(6) for j in range(i + 1, 6)})
     assert "AHP pairwise" in client.get(url).content.decode()
-    client.post(url, {"action": "start_scoring"})
+    client.post(f"{url}transition/start_scoring/", {})
     assert "Scoring" in client.get(url).content.decode()
-    assert client_as("evaluator").post(url, {"action": "close"}).status_code == 403
+    assert client.post(f"{url}transition/explode/").status_code == 404
+    assert client.get(f"{url}transition/close/").status_code == 405
+    assert client_as("evaluator").post(f"{url}transition/close/").status_code == 403
 
 
 def test_sub_criterion_from_the_page_and_in_the_grid(client_as, users):
@@ -159,8 +161,8 @@ def test_sub_criterion_from_the_page_and_in_the_grid(client_as, users):
     quality = evaluation.criteria.get(key="quality_systems")
     client = client_as("procurement")
     client.post(
-        f"/evaluations/{evaluation.pk}/",
-        {"action": "add_criterion", "parent": quality.pk, "name": "Deviation management", "local_weight": "2"},
+        f"/evaluations/{evaluation.pk}/criteria/",
+        {"parent": quality.pk, "name": "Deviation management", "local_weight": "2"},
     )
     sub = evaluation.criteria.get(parent=quality)
     assert sub.local_weight == 2
@@ -174,7 +176,7 @@ def test_override_derived_score_from_the_ranking_page(client_as, scored):
     evaluation, candidates = scored
     regulatory = evaluation.criteria.get(key="regulatory_track_record")
     client = client_as("evaluator")
-    url = f"/evaluations/{evaluation.pk}/ranking/"
+    url = f"/evaluations/{evaluation.pk}/overrides/"
     response = client.post(
         url, {"candidate": candidates[0].pk, "criterion": regulatory.pk, "value": "2", "justification": ""}, follow=True
     )
@@ -252,10 +254,8 @@ def test_grid_names_the_criteria_this_evaluation_derives_from_evidence(client_as
     client = client_as("procurement")
     quality = evaluation.criteria.get(key="quality_systems")
     client.post(
-        f"/evaluations/{evaluation.pk}/",
+        f"/evaluations/{evaluation.pk}/criteria/{quality.pk}/",
         {
-            "action": "update_criterion",
-            "criterion": quality.pk,
             "name": "<b>Quality</b> systems",
             "evidence": "quality",
         },
@@ -292,7 +292,9 @@ def test_criteria_that_do_not_apply_read_as_not_applicable_not_missing(client_as
     assert ranking.count('class="score-na"') == 2 * len(candidates)
     assert ranking.count('class="score-missing"') == 1 and "Never counted as zero" in ranking
     assert "Not applicable: the evaluation sets no batch-size range" in ranking
-    assert "Not applicable: the evaluation requires no services, modality, dosage form or phase" in ranking
+    assert (
+        "Not applicable: the evaluation requires no program step, services, modality, dosage form or phase" in ranking
+    )
     assert "Scale flexibility (the evaluation sets no batch-size range)" in ranking  # the note above the table
     compare = client.get(f"/evaluations/{evaluation.pk}/compare/?" + "&".join(f"c={c.pk}" for c in candidates))
     compare = compare.content.decode()
@@ -392,18 +394,19 @@ def test_the_lead_finds_vendors_to_add_by_searching_the_register(client_as, user
     client = client_as("procurement")
     with django_assert_max_num_queries(12):
         page = client.get(url, {"q": "alpha"}).content.decode()
-    assert page.count('name="action" value="add_candidate"') == 15 and "type more of the name" in page
+    add = f'action="/evaluations/{evaluation.pk}/candidates/"'
+    assert page.count(add) == 15 and "type more of the name" in page
     assert "Alpha Peptides" not in page  # already a candidate
     narrow = client.get(url, {"q": "sons"}).content.decode()
     assert "&lt;b&gt;Alpha&lt;/b&gt; &amp; Sons" in narrow and "<b>Alpha</b>" not in narrow
-    assert "add_candidate" not in client.get(url, {"q": "a"}).content.decode()  # two letters or more
+    assert add not in client.get(url, {"q": "a"}).content.decode()  # two letters or more
     none = client.get(url, {"q": "zzz<script>"}).content.decode()
     assert "No vendor in the register matches “zzz&lt;script&gt;”" in none
     detail = client.get(f"/evaluations/{evaluation.pk}/").content.decode()
     assert 'id="vendor-search"' in detail and "<select" not in detail.split('id="vendor-search"')[0][-400:]
     assert detail.count("Alpha Bio") < 20  # no list of the whole register (a few suggestions at most)
     # A vendor id that is not a number is a message, not an error.
-    response = client.post(f"/evaluations/{evaluation.pk}/", {"action": "add_candidate", "vendor": "²"}, follow=True)
+    response = client.post(f"/evaluations/{evaluation.pk}/candidates/", {"vendor": "²"}, follow=True)
     assert response.status_code == 200 and "Choose a vendor from the register." in response.content.decode()
     assert client_as("evaluator").get(url, {"q": "alpha"}).status_code == 404  # not invited: not visible
 
@@ -413,9 +416,114 @@ def test_tampered_record_ids_in_forms_find_nothing_instead_of_failing(client_as,
     evaluation, _ = scored
     client = client_as("procurement")
     url = f"/evaluations/{evaluation.pk}/"
-    assert client.post(url, {"action": "override", "candidate": bad, "reason": "x"}).status_code == 404
-    assert client.post(url, {"action": "update_criterion", "criterion": bad, "name": "x"}).status_code == 404
-    added = client.post(url, {"action": "add_criterion", "parent": bad, "name": "Tampered", "local_weight": "1"})
-    assert added.status_code == 302  # a top-level criterion: the parent was not found
-    ranking = client.post(f"{url}ranking/", {"candidate": bad, "criterion": bad, "value": "3"}, follow=True)
+    override = client.post(f"{url}knockouts/override/", {"candidate": bad, "reason": "x"}, follow=True)
+    assert override.status_code == 200 and "Choose a candidate of this evaluation." in override.content.decode()
+    assert client.post(f"{url}criteria/{bad}/", {"name": "x"}).status_code == 404
+    added = client.post(f"{url}criteria/", {"parent": bad, "name": "Tampered", "local_weight": "1"}, follow=True)
+    assert "Sub-criteria refine a top-level criterion" in added.content.decode()  # named, and nothing added
+    assert not evaluation.criteria.filter(name="Tampered").exists()
+    ranking = client.post(f"{url}overrides/", {"candidate": bad, "criterion": bad, "value": "3"}, follow=True)
     assert ranking.status_code == 200 and "Choose a candidate and a derived criterion." in ranking.content.decode()
+
+
+# --- one URL per page operation; AHP help; weights as the totals use them ---------------------------
+
+SPOILED = {  # upper triangle of a consistent 6 x 6 matrix (weights 4:2:2:1:4:1), scope fit vs technology spoiled
+    (0, 1): "2", (0, 2): "2", (0, 3): "1/3", (0, 4): "1", (0, 5): "4",
+    (1, 2): "1", (1, 3): "2", (1, 4): "1/2", (1, 5): "2",
+    (2, 3): "2", (2, 4): "1/2", (2, 5): "2",
+    (3, 4): "1/4", (3, 5): "1",
+    (4, 5): "4",
+}  # fmt: skip
+
+
+def ahp_post(judgments, **extra):
+    return {**{f"ahp_{i}_{j}": value for (i, j), value in judgments.items()}, **extra}
+
+
+def test_ahp_page_names_the_inconsistent_judgments_and_asks_for_a_sentence_and_the_password(client_as, users):
+    from tests.factories import PASSWORD
+
+    evaluation = services.evaluation_create(lead=users["procurement"], name="AHP page")
+    client = client_as("procurement")
+    url = f"/evaluations/{evaluation.pk}/weights/ahp/"
+    too_much = client.post(url, ahp_post({**SPOILED, (0, 3): "1/5"})).content.decode()
+    assert "CR = 0.216 &gt; 0.20" in too_much
+    assert "Scope fit versus Technology transfer: you said 1/5, consistent would be 1" in too_much
+    assert '<option value="1/5" selected>' in too_much  # the judgments stay as entered
+    sentence = "Quality outweighs everything for this program."
+    short = client.post(url, ahp_post(SPOILED, justification="test", password=PASSWORD)).content.decode()
+    assert "20 characters or more, 3 words or more, ending with a full stop" in short
+    wrong = client.post(url, ahp_post(SPOILED, justification=sentence, password="nope")).content.decode()
+    assert "The password is not correct; the weights were not saved." in wrong
+    assert 'value="nope"' not in wrong  # a password is never sent back
+    assert evaluation.weight_sets.count() == 1
+    done = client.post(url, ahp_post(SPOILED, justification=sentence, password=PASSWORD), follow=True)
+    assert "Weights derived from the pairwise comparisons." in done.content.decode()
+    latest = evaluation.weight_sets.order_by("-version").first()
+    assert latest.justification == sentence and 0.10 < latest.consistency_ratio < 0.20
+    again = client.get(f"/evaluations/{evaluation.pk}/").content.decode()
+    assert '<option value="1/3" selected>' in again  # the saved matrix, as entered
+    off_scale = client.post(url, ahp_post({**SPOILED, (0, 1): "12"})).content.decode()
+    assert "Each comparison is a number from 1/9 to 9" in off_scale
+    assert evaluation.weight_sets.count() == 2
+
+
+def test_direct_weights_take_the_rounded_ahp_weights_and_show_a_running_total(client_as, users):
+    evaluation = services.evaluation_create(lead=users["procurement"], name="Direct")
+    client = client_as("procurement")
+    keys = list(evaluation.top_criteria().values_list("key", flat=True))
+    url = f"/evaluations/{evaluation.pk}/weights/direct/"
+    rounded = dict(zip(keys, ["19.96", "19.96", "10.02", "10.02", "30.03", "10.00"], strict=True))  # 99.99
+    page = client.get(f"/evaluations/{evaluation.pk}/").content.decode()
+    assert 'step="0.01"' in page and "weights-total-value" in page and "js/weights.js" in page
+    saved = client.post(url, {f"weight_{k}": v for k, v in rounded.items()}, follow=True)
+    assert "New weights saved." in saved.content.decode()
+    assert sum(w.percent for w in evaluation.weight_sets.order_by("-version").first().weights.all()) == 100
+    three = client.post(url, {f"weight_{k}": v for k, v in {**rounded, keys[0]: "19.961"}.items()})
+    refused = three.content.decode().replace("&#x27;", "'")
+    assert three.status_code == 200 and "Ensure that there are no more than 2 decimal places." in refused
+    assert evaluation.weight_sets.count() == 2
+
+
+def test_ranking_headers_show_the_weights_the_totals_use(client_as, scored):
+    evaluation, _ = scored  # scope fit and scale flexibility do not apply: the other four share 100 %
+    page = client_as("procurement").get(f"/evaluations/{evaluation.pk}/ranking/").content.decode()
+    head = page[page.index("<thead>") : page.index("</thead>")]
+    assert head.count("25.0 %") == 4 and "16.7 %" not in head
+
+
+def test_only_the_lead_sees_the_setup_forms_and_only_in_draft(client_as, scored, django_assert_max_num_queries):
+    evaluation, _ = scored  # in scoring
+    lead = client_as("procurement")
+    with django_assert_max_num_queries(50):  # 4 candidates, 6 criteria; a fixed number, not one per row
+        page = lead.get(f"/evaluations/{evaluation.pk}/").content.decode()
+    assert "criterion-edit" not in page and "Change the gates" not in page  # the scorecard and gates are fixed
+    assert "gates-heading" in page  # the gates in force are shown to everyone
+    assert "Set weights directly" in page and 'id="reason-direct"' in page  # a new version needs a reason
+    assert f'formaction="/evaluations/{evaluation.pk}/transition/start_review/"' in page
+    other = client_as("evaluator").get(f"/evaluations/{evaluation.pk}/").content.decode()
+    assert "Set weights directly" not in other and "/transition/" not in other and "Enter my scores" in other
+    assert client_as("evaluator").post(f"/evaluations/{evaluation.pk}/weights/direct/").status_code == 403
+
+
+def test_the_journeys_comparisons_through_the_page_form(client_as, users):
+    """What the browser journey does (step 4), without a browser: the selects it picks by label, the
+    consistency ratio it reads and the saved matrix shown again."""
+    evaluation = services.evaluation_create(lead=users["procurement"], name="Journey weights")
+    client = client_as("procurement")
+    page = client.get(f"/evaluations/{evaluation.pk}/").content.decode()
+    assert 'aria-label="Quality systems versus Cultural fit and communication"' in page
+    assert page.count('<option value="1/9">') == 15 and "7 = very strongly" in page
+    names = list(evaluation.top_criteria().values_list("name", flat=True))
+    upper = ["1", "3", "3", "1/2", "5", "3", "2", "1/2", "5", "1", "1/3", "2", "1/3", "3", "7"]
+    pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+    done = client.post(
+        f"/evaluations/{evaluation.pk}/weights/ahp/",
+        {f"ahp_{i}_{j}": value for (i, j), value in zip(pairs, upper, strict=True)},
+        follow=True,
+    ).content.decode()
+    assert "Weights derived from the pairwise comparisons." in done and "CR 0.01" in done
+    assert "33.8 %" in done
+    select = done[done.index('name="ahp_4_5"') : done.index("</select>", done.index('name="ahp_4_5"'))]
+    assert '<option value="7" selected>' in select

@@ -120,10 +120,16 @@ def test_auditor_imports_and_reimports(client_as, django_capture_on_commit_callb
     client = client_as("auditor")
     job = run(client, csv_bytes(), "inspections.csv", django_capture_on_commit_callbacks)
     assert job.status == ImportJob.Status.DONE, job.report
-    assert job.report["counts"] == {"create": 2, "update": 0, "unchanged": 0}
+    # The devices row of inspection 1200001 is skipped (not drugs or biologics), and reported.
+    assert job.report["counts"] == {"create": 2, "update": 0, "unchanged": 0, "skipped": 1}
+    assert job.report["skipped"] == [
+        {"row": 3, "reason": "not a drugs or biologics inspection (Compliance: Devices / Devices)"}
+    ]
     merged = RegulatoryInspection.objects.get(source_id="1200001")
-    assert merged.site == site and merged.classification == "VAI"  # worst of its two rows
-    assert "Compliance: Devices / Devices" in merged.notes and "citations posted" in merged.notes
+    assert merged.site == site and merged.classification == "NAI"
+    assert "Devices" not in merged.notes and "no citations posted" in merged.notes
+    # The export never gives the number of citations: unknown, not zero.
+    assert merged.form_483_observations is None and merged.observations_label == "obs. unknown"
     assert RegulatoryInspection.objects.get(source_id="1100500").end_date.isoformat() == "2021-09-22"
     assert job.report["unmatched"] == [
         {
@@ -137,7 +143,22 @@ def test_auditor_imports_and_reimports(client_as, django_capture_on_commit_callb
     page = client.get(f"/vendors/imports/{job.pk}/").content.decode()
     assert "match no site" in page and "Unknown Labs Pvt Ltd" in page
     again = run(client, csv_bytes(), "inspections.csv", django_capture_on_commit_callbacks)
-    assert again.report["counts"] == {"create": 0, "update": 0, "unchanged": 2}
+    assert again.report["counts"] == {"create": 0, "update": 0, "unchanged": 2, "skipped": 1}
+    site_page = client.get(f"/vendors/sites/{site.pk}/").content.decode()
+    assert "obs. unknown" in site_page and "0 obs." not in site_page
+
+
+def test_drug_rows_merge_and_unknown_citations(client_as, django_capture_on_commit_callbacks):
+    site = SiteFactory(fei_number="3001234567")
+    biologics = [*ROWS[0][:9], "Yes", ROWS[0][10], "Official Action Indicated (OAI)", "Biologics", "Biologics"]
+    unknown = [*ROWS[2][:9], "", *ROWS[2][10:]]
+    job = run(
+        client_as("auditor"), csv_bytes([ROWS[0], biologics, unknown]), "x.csv", django_capture_on_commit_callbacks
+    )
+    assert job.status == ImportJob.Status.DONE, job.report
+    merged = RegulatoryInspection.objects.get(source_id="1200001")
+    assert merged.site == site and merged.classification == "OAI" and "citations posted" in merged.notes
+    assert "citations not known" in RegulatoryInspection.objects.get(source_id="1100500").notes
     assert RegulatoryInspection.objects.count() == 2
 
 

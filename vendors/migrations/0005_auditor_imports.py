@@ -1,17 +1,14 @@
 from django.db import migrations
 
-from accounts.roles import grant_permissions
-
-# Auditors import regulatory inspection data (the FDA Data Dashboard export).
-GRANTS = {"Auditor": ["vendors.add_importjob", "vendors.view_importjob"]}
+from vendors import reference
 
 
 def grant(apps, schema_editor):
-    grant_permissions(apps, GRANTS)
+    reference.grant_auditor_imports(apps)
 
 
 def revoke(apps, schema_editor):
-    grant_permissions(apps, GRANTS, revoke=True)
+    reference.grant_auditor_imports(apps, revoke=True)
 
 
 class Migration(migrations.Migration):

@@ -11,6 +11,9 @@ BADGE_CLASSES = {
     "under_qualification": "text-bg-warning",
     "prospect": "text-bg-secondary",
     "disqualified": "text-bg-danger",
+    "approved_with_conditions": "text-bg-info",
+    "not_yet_qualified": "text-bg-secondary",
+    "not_approved": "text-bg-danger",
     "NAI": "text-bg-success",
     "VAI": "text-bg-warning",
     "OAI": "text-bg-danger",
@@ -45,19 +48,6 @@ def sort_header(context, label: str, key: str):
 @register.simple_tag
 def status_badge(value: str, label: str = ""):
     return format_html('<span class="badge {}">{}</span>', BADGE_CLASSES.get(value, "text-bg-light"), label or value)
-
-
-@register.filter
-def make_list_of_words(value: str) -> list[str]:
-    return value.split()
-
-
-@register.filter
-def saaty_matches(option: str, value) -> bool:
-    """Whether a Saaty scale option ("1/3", "5") is the stored comparison value."""
-    top, _, bottom = option.partition("/")
-    number = float(top) / float(bottom) if bottom else float(top)
-    return abs(number - float(value)) < 1e-6
 
 
 @register.filter

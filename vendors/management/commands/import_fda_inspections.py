@@ -36,6 +36,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{counts['create']} inspections {verb} created, {counts['update']} updated, {counts['unchanged']} unchanged."
+                + (f" {counts['skipped']} row(s) skipped (not drugs or biologics)." if counts.get("skipped") else "")
             )
         )
         for firm in result.unmatched:

@@ -6,7 +6,6 @@ Every vendor, site and inspection is keyed on a natural key (vendor name, site n
 inspection source id), so running the command again updates rather than duplicates.
 """
 
-import importlib
 import random
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,10 +19,20 @@ from django.db import transaction
 from accounts import roles
 from audits.models import Audit
 from core import trail
-from scoring import selectors
+from scoring import program, selectors
 from scoring import services as scoring_services
-from scoring.models import Evaluation
-from vendors.models import DosageForm, Kind, Modality, Phase, RegulatoryInspection, Service, Site, Vendor
+from scoring.models import Evaluation, KnockoutRule
+from vendors.models import (
+    DosageForm,
+    Kind,
+    Modality,
+    Phase,
+    RegulatoryInspection,
+    Service,
+    Site,
+    Vendor,
+    WarningLetter,
+)
 from vendorselect import builders
 
 # user name, first name, last name, roles
@@ -33,7 +42,7 @@ DEMO_USERS = [
     ("evaluator2", "Hannah", "Lindqvist", [roles.EVALUATOR]),
     ("auditor", "Marcus", "Feld", [roles.AUDITOR]),
     ("manager", "Elena", "Vasquez", [roles.MANAGER]),
-    ("qa-manager", "Kenji", "Watanabe", [roles.MANAGER]),
+    ("qa-manager", "Kenji", "Watanabe", [roles.QA]),
     ("admin", "Sam", "Admin", [roles.ADMIN]),
 ]
 
@@ -355,6 +364,7 @@ class Command(BaseCommand):
             self.seed_audits()
             self.seed_evaluation()
             self.seed_shortlist()
+            self.seed_biologics_program()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {Vendor.objects.count()} vendors, "
@@ -366,20 +376,23 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<11} {demo_password(username)}")
 
     def ensure_reference_data(self):
-        """Roles and vocabularies come from migrations; re-apply them (idempotently) so the demo
-        also loads into a database that was flushed after migrating."""
-        for module, function in [
-            ("accounts.migrations.0002_roles", "create_roles"),
-            ("vendors.migrations.0002_vocabularies", "seed"),
-            ("vendors.migrations.0003_role_permissions", "grant"),
-            ("vendors.migrations.0005_auditor_imports", "grant"),
-            ("scoring.migrations.0002_role_permissions", "grant"),
-            ("audits.migrations.0002_role_permissions", "grant"),
-            ("scoring.migrations.0006_shortlist_permissions", "grant"),
-            ("accounts.migrations.0005_trail_grant", "grant"),
-            ("rfp.migrations.0002_templates_and_roles", "seed"),
-        ]:
-            getattr(importlib.import_module(module), function)(django_apps, None)
+        """Roles, grants, vocabularies and RFP templates (each app's reference.py, which its migrations
+        also call); re-applied idempotently so the demo also loads into a database that was flushed
+        after migrating."""
+        from accounts import reference as accounts_reference
+        from audits import reference as audits_reference
+        from rfp import reference as rfp_reference
+        from scoring import reference as scoring_reference
+        from vendors import reference as vendors_reference
+
+        for load in (
+            accounts_reference.load,
+            vendors_reference.load,
+            scoring_reference.load,
+            audits_reference.load,
+            rfp_reference.load,
+        ):
+            load(django_apps)
 
     def seed_users(self):
         User = get_user_model()
@@ -573,7 +586,14 @@ class Command(BaseCommand):
             [1 / 5, 1 / 5, 1 / 3, 1 / 2, 1 / 5, 1],
         ]
         scoring_services.weights_set_ahp(evaluation=evaluation, user=lead, pairwise=pairwise)
-        scoring_services.knockout_rule_set(evaluation=evaluation, user=lead, rules={"no_red_flags": 5})
+        # The default gates with a five-year red-flag window, the scale gate off with the lead's reason.
+        scoring_services.knockout_rule_set(
+            evaluation=evaluation,
+            user=lead,
+            rules=dict.fromkeys(set(KnockoutRule.DEFAULT_ON) - {KnockoutRule.Rule.SCALE_RANGE}, 5),
+            reason="Peptide vendors quote reactor volumes (L), not kg of API: scale is asked in the RFP and "
+            "scored under scale flexibility instead.",
+        )
         candidates = [
             scoring_services.candidate_add(evaluation=evaluation, user=lead, vendor=Vendor.objects.get(name=vendor))
             for vendor in [
@@ -641,6 +661,7 @@ class Command(BaseCommand):
             dosage_form=DosageForm.objects.get(code="sterile-injectable"),
             phase=Phase.objects.get(code="phase-1"),
             target_agencies=["FDA", "EMA"],
+            qa_approval_required=True,
         )
         ranking = selectors.ranking(evaluation, lead)
         builders.submitted_shortlist(
@@ -650,6 +671,150 @@ class Command(BaseCommand):
             rationale="The two best-ranked sites; both have EU and US sterile approvals on record.",
             required_approvals=2,
         )
+
+    def seed_biologics_program(self):
+        """A biologics program judged at the sites each candidate would use: mAb drug substance at
+        2,000 L and aseptic fill-finish. The default gates knock out a recent OAI, fill-finish only at a
+        GLP lab, no fill-finish at all and a 500 L ceiling; a warning letter at an unrelated tablet plant
+        is shown as a warning, not a gate."""
+        name = "Phase II mAb: 2,000 L drug substance and aseptic fill-finish (demo)"
+        if Evaluation.objects.filter(name=name).exists():
+            return
+        today = date.today()
+        mab = ["api-manufacturing", "cell-line-development", "process-development"]
+        fill = ["drug-product-manufacturing", "fill-finish"]
+        # vendor, country, [(site, country, regime, (low, high) litres or None, services, inspection)]
+        program_vendors = [
+            (
+                "Arcadia Biologics",
+                "US",
+                [
+                    ("Arcadia mAb campus", "US", "cGMP", (500, 4000), mab, ("FDA", "NAI", 420)),
+                    ("Arcadia fill-finish centre", "US", "cGMP", None, fill, ("FDA", "NAI", 610)),
+                    ("Arcadia tablet plant", "IN", "cGMP", None, ["drug-product-manufacturing"], ("FDA", "VAI", 500)),
+                ],
+            ),
+            (
+                "Borealis Biomanufacturing",
+                "DE",
+                [
+                    ("Borealis Leipzig campus", "DE", "cGMP", (1000, 5000), mab, ("FDA", "OAI", 300)),
+                    ("Borealis sterile suite", "DE", "cGMP", None, fill, ("EMA", "NAI", 700)),
+                ],
+            ),
+            (
+                "Cobalt Bioservices",
+                "US",
+                [
+                    ("Cobalt bioreactor hall", "US", "cGMP", (500, 3000), mab, ("FDA", "NAI", 380)),
+                    ("Cobalt aseptic development lab", "US", "GLP", None, fill, None),
+                ],
+            ),
+            (
+                "Delphine Biologics",
+                "FR",
+                [
+                    ("Delphine Lyon campus", "FR", "cGMP", (2000, 2000), mab, ("EMA", "NAI", 450)),
+                    ("Delphine vial packaging plant", "FR", "cGMP", None, ["drug-product-manufacturing"], None),
+                ],
+            ),
+            (
+                "Evergreen Cell Culture",
+                "CA",
+                [
+                    ("Evergreen pilot plant", "CA", "cGMP", (50, 500), mab, ("FDA", "NAI", 520)),
+                    ("Evergreen fill line", "CA", "cGMP", None, fill, ("FDA", "NAI", 520)),
+                ],
+            ),
+        ]
+        services = {s.code: s for s in Service.objects.all()}
+        vendors = []
+        for vendor_name, country, sites in program_vendors:
+            vendor, _ = Vendor.objects.update_or_create(
+                name=vendor_name,
+                defaults={
+                    "legal_name": f"{vendor_name} {self.legal_suffix(country)}",
+                    "country": country,
+                    "description": self.description(vendor_name, "biologics"),
+                    "status": Vendor.Status.UNDER_QUALIFICATION,
+                },
+            )
+            vendor.kinds.set(Kind.objects.filter(code="CDMO"))
+            vendor.modalities.set(Modality.objects.filter(code="biologic-mab"))
+            vendor.dosage_forms.set(
+                DosageForm.objects.filter(code__in=["biologic-drug-substance", "sterile-injectable"])
+            )
+            vendor.phases.set(Phase.objects.filter(code__in=["phase-1", "phase-2", "phase-3"]))
+            vendor.services.set([services[c] for c in {c for *_, codes, _ in sites for c in codes}])
+            for site_name, site_country, regime, litres, codes, inspection in sites:
+                site, _ = Site.objects.update_or_create(
+                    vendor=vendor,
+                    name=site_name,
+                    defaults={
+                        "country": site_country,
+                        "quality_regime": regime,
+                        "scale_unit": "L" if litres else "",
+                        "scale_min": Decimal(litres[0]) if litres else None,
+                        "scale_max": Decimal(litres[1]) if litres else None,
+                    },
+                )
+                site.capabilities.set([services[c] for c in codes])
+                if inspection:
+                    agency, outcome, days = inspection
+                    RegulatoryInspection.objects.update_or_create(
+                        source=RegulatoryInspection.Source.MANUAL,
+                        source_id=f"demo-{site_name.lower().replace(' ', '-')}"[:60],
+                        defaults={
+                            "site": site,
+                            "agency": agency,
+                            "end_date": today - timedelta(days=days),
+                            "classification": outcome,
+                            "inspection_type": "surveillance",
+                            "form_483_observations": (2 if outcome != "NAI" else 0) if agency == "FDA" else None,
+                        },
+                    )
+            vendors.append(vendor)
+        tablets = Site.objects.get(name="Arcadia tablet plant")
+        WarningLetter.objects.get_or_create(
+            site=tablets,
+            reference="320-26-014",
+            defaults={"issued_on": today - timedelta(days=150), "subject": "CGMP/Finished pharmaceuticals/Adulterated"},
+        )
+        User = get_user_model()
+        lead = User.objects.get(username="lead")
+        evaluation = scoring_services.evaluation_create(
+            lead=lead,
+            name=name,
+            evaluators=list(User.objects.filter(username__in=["evaluator", "evaluator2"]).order_by("username")),
+            description="Humanised IgG1 for a Phase II study: fed-batch drug substance at 2,000 L, then aseptic "
+            "fill-finish of a liquid formulation in vials; FDA and EU filings.",
+            modality=Modality.objects.get(code="biologic-mab"),
+            phase=Phase.objects.get(code="phase-2"),
+            target_agencies=["FDA", "EMA"],
+            needed_by=today + timedelta(days=270),
+        )
+        program.step_add(
+            evaluation=evaluation,
+            user=lead,
+            step="drug_substance",
+            dosage_form="biologic-drug-substance",
+            services=["api-manufacturing"],
+            scale_unit="L",
+            scale_min="2000",
+            scale_max="2000",
+            launch_scale="2000",
+            volume_note="4 batches a year in Phase II, 10 at launch",
+        )
+        program.step_add(
+            evaluation=evaluation,
+            user=lead,
+            step="drug_product",
+            dosage_form="sterile-injectable",
+            services=fill,
+            volume_note="20,000 vials a year in Phase II",
+        )
+        for vendor in vendors:
+            scoring_services.candidate_add(evaluation=evaluation, user=lead, vendor=vendor)
 
     @staticmethod
     def legal_suffix(country: str) -> str:
