@@ -36,6 +36,16 @@ def grant_trail(apps, revoke: bool = False) -> None:
     grant_permissions(apps, TRAIL_GRANTS, revoke=revoke)
 
 
+# Quality assurance reviews the audit trail (EU GMP Annex 11 §9, Part 11 §11.10(e)).
+QUALITY_GRANTS = {"Quality assurance": ["accounts.view_audit_trail"]}
+
+
+def grant_quality(apps, revoke: bool = False) -> None:
+    """Migration 0009_signature_meanings_qa."""
+    grant_permissions(apps, QUALITY_GRANTS, revoke=revoke)
+
+
 def load(apps) -> None:
     create_roles(apps)
     grant_trail(apps)
+    grant_quality(apps)

@@ -27,6 +27,15 @@ def grant_roles(apps, revoke: bool = False) -> None:
     grant_permissions(apps, ROLE_GRANTS, revoke=revoke)
 
 
+# Quality assurance reads RFPs (the quality and regulatory sections vendors answer), like managers.
+QUALITY_GRANTS = {"Quality assurance": ["rfp.view_rfp", "rfp.view_rfptemplate"]}
+
+
+def grant_quality(apps, revoke: bool = False) -> None:
+    """Migration 0006_quality_assurance_reads."""
+    grant_permissions(apps, QUALITY_GRANTS, revoke=revoke)
+
+
 def seed_templates(apps) -> None:
     """Version 1 of every kind that has no template yet (a revised template is never touched)."""
     RfpTemplate = apps.get_model("rfp", "RfpTemplate")
@@ -38,5 +47,6 @@ def seed_templates(apps) -> None:
 
 
 def load(apps) -> None:
+    grant_quality(apps)
     grant_roles(apps)
     seed_templates(apps)

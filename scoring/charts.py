@@ -23,22 +23,28 @@ def colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def legend(criteria) -> list[tuple[str, str]]:
-    return [(criterion.name, colour(j)) for j, criterion in enumerate(criteria)]
+# The ranking charts draw the ranking as scoring.serializers.RankingSerializer presents it: `criteria`
+# are its criterion dicts ({id, key, name, derived}) and `rows` its row dicts (row_data).
 
 
-def contribution_bar(contributions: list[float], criteria, width: int = 220, height: int = 16) -> str:
-    """A stacked bar of each criterion's weighted contribution on the 0-5 scale."""
+def legend(criteria: list[dict]) -> list[tuple[str, str]]:
+    return [(criterion["name"], colour(j)) for j, criterion in enumerate(criteria)]
+
+
+def contribution_bar(contributions: dict[str, float], criteria: list[dict], width: int = 220, height: int = 16) -> str:
+    """A stacked bar of each criterion's weighted contribution on the 0-5 scale (`contributions`: a
+    row's, by criterion key)."""
     parts, x = [], 0.0
-    for j, (value, criterion) in enumerate(zip(contributions, criteria, strict=True)):
+    values = [contributions[criterion["key"]] for criterion in criteria]
+    for j, (value, criterion) in enumerate(zip(values, criteria, strict=True)):
         w = max(value, 0) / RUBRIC_MAX * width
         if w > 0:
             parts.append(
                 f'<rect x="{x:.2f}" y="0" width="{w:.2f}" height="{height}" fill="{colour(j)}">'
-                f"<title>{escape(criterion.name)}: {value:.2f}</title></rect>"
+                f"<title>{escape(criterion['name'])}: {value:.2f}</title></rect>"
             )
         x += w
-    label = escape(", ".join(f"{c.name} {v:.2f}" for c, v in zip(criteria, contributions, strict=True)))
+    label = escape(", ".join(f"{c['name']} {v:.2f}" for c, v in zip(criteria, values, strict=True)))
     return _svg(
         f'<svg class="bar-chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#eef1f4"/>{"".join(parts)}</svg>'
@@ -142,14 +148,14 @@ def wrap_label(text: str, width: int = RADAR_WRAP, lines: int = RADAR_MAX_LINES)
     return wrapped or [""]
 
 
-def radar(rows, criteria, radius: int = 100) -> str:
-    """Each candidate's cell values (1-5) on one axis per criterion.
+def radar(rows: list[dict], criteria: list[dict], radius: int = 100) -> str:
+    """Each candidate's cell values (1-5) on one axis per criterion (`rows`: the serializer's row dicts).
 
     Criteria that do not apply to the evaluation (weight 0) get no axis: every candidate would
     sit at the centre on them, which reads as a low score. The chart is centred on (0, 0) and
     its viewBox is the bounding box of the rings and of the wrapped axis labels.
     """
-    axes = [j for j in range(len(criteria)) if not (rows and rows[0].cells[j].not_applicable)]
+    axes = [j for j in range(len(criteria)) if not (rows and rows[0]["cells"][j]["not_applicable"])]
     n = len(axes)
     angle = [(-math.pi / 2) + 2 * math.pi * k / n for k in range(n)]
 
@@ -163,7 +169,7 @@ def radar(rows, criteria, radius: int = 100) -> str:
         ring = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(k, level) for k in range(n)))
         parts.append(f'<polygon points="{ring}" fill="none" stroke="#d5dbe3"/>')
     for k, j in enumerate(axes):
-        name = criteria[j].name
+        name = criteria[j]["name"]
         x, y = point(k, RUBRIC_MAX)
         cos, sin = math.cos(angle[k]), math.sin(angle[k])
         lx, ly = (radius + 10) * cos, (radius + 10) * sin
@@ -189,11 +195,11 @@ def radar(rows, criteria, radius: int = 100) -> str:
             f'<text font-size="{RADAR_FONT}" text-anchor="{anchor}" fill="#1f2933"><title>{escape(name)}</title>{tspans}</text>'
         )
     for index, row in enumerate(rows):
-        values = [row.cells[j].value if row.cells[j].value is not None else 0 for j in axes]
+        values = [row["cells"][j]["value"] if row["cells"][j]["value"] is not None else 0 for j in axes]
         shape = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(k, v) for k, v in enumerate(values)))
         parts.append(
             f'<polygon points="{shape}" fill="{colour(index)}" fill-opacity="0.15" stroke="{colour(index)}" stroke-width="2">'
-            f"<title>{escape(row.candidate.vendor.name)}</title></polygon>"
+            f"<title>{escape(row['vendor_name'])}</title></polygon>"
         )
     pad = 6
     box = f"{left - pad:.1f} {top - pad:.1f} {right - left + 2 * pad:.1f} {bottom - top + 2 * pad:.1f}"

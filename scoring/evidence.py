@@ -437,13 +437,14 @@ def knockouts(
     inspections: list[dict],
     today: date,
     proposals: Mapping[int, Sequence[int]] | None = None,
+    scope: Scope | None = None,
 ) -> list[str]:
     """Reasons why the candidate fails the evaluation's must-have gates (empty: it passes).
 
     `rules` are the gates that are on. With program steps every gate is judged at the sites the
     candidate proposes for the steps, and each reason names the step and the site.
     """
-    scope = candidate_scope(requirement, sites, proposals or {})
+    scope = scope or candidate_scope(requirement, sites, proposals or {})
     reasons = []
     for rule in rules:
         kind = rule["rule"]
@@ -475,16 +476,20 @@ def knockouts(
         elif kind == "scale_range":
             reasons.extend(_scale_not_covered(requirement, scope))
         elif kind == "not_disqualified":
-            reasons.extend(disqualifications(requirement, offer, sites, proposals))
+            reasons.extend(disqualifications(requirement, offer, sites, proposals, scope))
     return reasons
 
 
 def disqualifications(
-    requirement: dict, offer: dict, sites: list[dict], proposals: Mapping[int, Sequence[int]] | None = None
+    requirement: dict,
+    offer: dict,
+    sites: list[dict],
+    proposals: Mapping[int, Sequence[int]] | None = None,
+    scope: Scope | None = None,
 ) -> list[str]:
     """Why the candidate may not be shortlisted at all (whatever gate override): the register's
     disqualification of the vendor, or a proposed site disqualified for the work it would do."""
-    scope = candidate_scope(requirement, sites, proposals or {})
+    scope = scope or candidate_scope(requirement, sites, proposals or {})
     reasons = ["disqualified in the register"] if offer.get("status") == "disqualified" else []
     for site, activity in _qualified(scope, "disqualified"):
         reasons.append(f"{site['name']} is disqualified ({activity}) on the approved-supplier list")
@@ -498,10 +503,11 @@ def warnings(
     inspections: list[dict],
     today: date,
     proposals: Mapping[int, Sequence[int]] | None = None,
+    scope: Scope | None = None,
 ) -> list[str]:
     """What a QA head should see although no gate is failed: red flags at the company's other sites
     (unless the lead made them a gate) and proposed sites not yet qualified."""
-    scope = candidate_scope(requirement, sites, proposals or {})
+    scope = scope or candidate_scope(requirement, sites, proposals or {})
     on = {rule["rule"] for rule in rules}
     notes = []
     if "company_red_flags" not in on and scope.others:

@@ -158,10 +158,10 @@ def evaluator_scores(inputs: RankingInputs) -> np.ndarray:
     return scores
 
 
-def derive(kind: str, requirement, offer, sites, inspections, today, proposals=None) -> evidence.Derived:
+def derive(kind: str, requirement, offer, sites, inspections, today, proposals=None, scope=None) -> evidence.Derived:
     """A derived criterion's value for one candidate, from the sites it proposes (all the vendor's
     sites when the program has no steps)."""
-    scope = evidence.candidate_scope(requirement, sites, proposals or {})
+    scope = scope or evidence.candidate_scope(requirement, sites, proposals or {})
     chosen = {site["id"] for site in scope.proposed}
     if kind == "regulatory":
         years = requirement.get("red_flag_years", 2)
@@ -184,21 +184,25 @@ def derive(kind: str, requirement, offer, sites, inspections, today, proposals=N
     return evidence.scale_flexibility(requirement, sites)
 
 
-def _gates(inputs: RankingInputs, candidate: CandidateInput) -> tuple[list[str], list[str], list, list[str]]:
+def _gates(inputs: RankingInputs, candidate: CandidateInput, scope) -> tuple[list[str], list[str], list, list[str]]:
     """Knock-out reasons, warnings, the proposed sites per step and the disqualifications of one candidate."""
     offer, sites, inspections = inputs.facts.get(candidate.vendor_id, (NO_OFFER, [], []))
-    requirement, today = inputs.requirement, inputs.today
-    reasons = evidence.knockouts(
-        inputs.knockout_rules, requirement, offer, sites, inspections, today, candidate.proposals
-    )
-    notes = evidence.warnings(inputs.knockout_rules, requirement, sites, inspections, today, candidate.proposals)
+    requirement, today, proposals = inputs.requirement, inputs.today, candidate.proposals
+    reasons = evidence.knockouts(inputs.knockout_rules, requirement, offer, sites, inspections, today, proposals, scope)
+    notes = evidence.warnings(inputs.knockout_rules, requirement, sites, inspections, today, proposals, scope)
     names = {site["id"]: site["name"] for site in sites}
     proposed = [
-        (step["label"], [names[i] for i in candidate.proposals.get(step["id"], ()) if i in names])
+        (step["label"], [names[i] for i in proposals.get(step["id"], ()) if i in names])
         for step in requirement.get("steps") or ()
     ]
-    barred = evidence.disqualifications(requirement, offer, sites, candidate.proposals)
+    barred = evidence.disqualifications(requirement, offer, sites, proposals, scope)
     return reasons, notes, proposed, barred
+
+
+def _scope(inputs: RankingInputs, candidate: CandidateInput) -> evidence.Scope:
+    """The sites the candidate is judged on, worked out once for its gates and derived values."""
+    sites = inputs.facts.get(candidate.vendor_id, (NO_OFFER, [], []))[1]
+    return evidence.candidate_scope(inputs.requirement, sites, candidate.proposals)
 
 
 def compute_ranking(inputs: RankingInputs) -> Ranking:
@@ -230,7 +234,8 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
     cells_by_row, knockout_lists, gate_notes = [], [], []
     for i, candidate in enumerate(candidates):
         offer, sites, inspections = inputs.facts.get(candidate.vendor_id, (NO_OFFER, [], []))
-        gate_reasons, notes, proposed, barred = _gates(inputs, candidate)
+        scope = _scope(inputs, candidate)
+        gate_reasons, notes, proposed, barred = _gates(inputs, candidate, scope)
         knockout_lists.append(gate_reasons)
         gate_notes.append((notes, proposed, barred))
         cells = []
@@ -341,7 +346,7 @@ def _withheld_ranking(inputs: RankingInputs, weights, scores, progress, reasons)
     leaves = inputs.leaf_scores.shape[2]
     rows = []
     for i, candidate in enumerate(inputs.candidates):
-        knockouts, notes, proposed, barred = _gates(inputs, candidate)
+        knockouts, notes, proposed, barred = _gates(inputs, candidate, _scope(inputs, candidate))
         cells = []
         for j, criterion in enumerate(criteria):
             value = None

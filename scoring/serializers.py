@@ -1,5 +1,6 @@
-"""The ranking's one output shape: the API's answer (documented in OpenAPI), the export's rows and
-the shortlist snapshot's rows are all made from RankingSerializer / RankingRowSerializer.
+"""The ranking's one output shape: the API's answer (documented in OpenAPI), the ranking and compare
+pages, the export's rows and the shortlist snapshot's rows are all made from RankingSerializer /
+RankingRowSerializer.
 
 The declared fields are the schema. `to_representation` is written out by hand (the same keys, in
 the same order) because a ranking has thousands of cells and DRF's per-field machinery would be
@@ -41,6 +42,10 @@ class RankingCellSerializer(serializers.Serializer):
     value = serializers.FloatField(allow_null=True)
     derived = serializers.BooleanField()
     overridden = serializers.BooleanField()
+    not_applicable = serializers.BooleanField(
+        help_text="The criterion does not apply to the evaluation (weight 0): no value, and not missing either; "
+        "`evidence` says why."
+    )
     spread = serializers.FloatField(allow_null=True, help_text="Evaluators' disagreement (judged criteria).")
     disagreement = serializers.BooleanField(help_text=f"The spread is {DISAGREEMENT_FLAG} rubric points or more.")
     evidence = serializers.ListField(child=serializers.CharField())
@@ -56,6 +61,7 @@ def cell_data(key: str, cell) -> dict:
         "value": cell.value,
         "derived": cell.derived,
         "overridden": cell.overridden,
+        "not_applicable": cell.not_applicable,
         "spread": cell.spread,
         "disagreement": bool(cell.spread is not None and cell.spread >= DISAGREEMENT_FLAG),
         "evidence": cell.evidence,

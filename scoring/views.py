@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import partial
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -46,6 +47,7 @@ from scoring.models import (
     ShortlistDecision,
     Submission,
 )
+from scoring.serializers import RankingSerializer
 from vendors.models import Site, Vendor
 
 
@@ -305,7 +307,7 @@ def step_remove(request, pk: int, step_id: int):
     evaluation = _lead_evaluation(request, pk, "define the program steps")
     step = get_object_or_404(ProgramStep.objects.select_related("evaluation"), evaluation=evaluation, pk=step_id)
     return _apply(
-        request, evaluation, TransitionForm(request.POST), partial(program.step_remove, step=step), f"{step} removed."
+        request, evaluation, forms.Form(request.POST), partial(program.step_remove, step=step), f"{step} removed."
     )
 
 
@@ -463,10 +465,10 @@ def derived_override(request, pk: int):
     )
 
 
-def effective_weights(result) -> list[float]:
+def effective_weights(weights) -> list[float]:
     """The weights the totals use, in percent: the criteria that do not apply are left out at 0 and the
     others share 100 % (the engine normalises the weights it is given; the headers show the same)."""
-    weights = [float(w) for w in result.weights]
+    weights = [float(w) for w in weights]
     total = sum(weights)
     return [100 * w / total if total > 0 else 0.0 for w in weights]
 
@@ -474,35 +476,30 @@ def effective_weights(result) -> list[float]:
 @login_required
 @require_GET
 def ranking_page(request, pk: int):
+    """The ranking as the API presents it (RankingSerializer): the page shows the same row dicts."""
     evaluation = _evaluation(request, pk)
     result = selectors.ranking(evaluation, request.user)
     if request.GET.get("export") in exports.FORMATS and not result.withheld:
         return exports.ranking_export(result, request.GET["export"])
-    return render(
-        request,
-        "scoring/ranking.html",
-        {
-            "evaluation": evaluation,
-            "ranking": result,
-            "table": [
-                (row, charts.contribution_bar(row.contributions, result.criteria, width=RANKING_BAR_WIDTH))
-                for row in result.rows
-            ],
-            "header": list(zip(result.criteria, effective_weights(result), result.not_applicable_reasons, strict=True)),
-            "not_applicable": [
-                (c, reason) for c, reason in zip(result.criteria, result.not_applicable_reasons, strict=True) if reason
-            ],
-            "agreement": list(zip(result.criteria, result.agreement, strict=True)),
-            "legend": charts.legend(result.criteria),
-            "flag": selectors.DISAGREEMENT_FLAG,
-            "is_evaluator": access.is_evaluator(request.user, evaluation),
-            "can_override": access.evaluation_flags(request.user, evaluation)["can_override_derived"],
-            # A criterion that does not apply has no value to override.
-            "derived_criteria": [
-                c for c, na in zip(result.criteria, result.not_applicable_reasons, strict=True) if c.evidence and not na
-            ],
-        },
-    )
+    data = RankingSerializer(result).data
+    context = {"evaluation": evaluation, "ranking": data, "is_evaluator": access.is_evaluator(request.user, evaluation)}
+    if data["withheld"]:
+        return render(request, "scoring/ranking.html", context)
+    criteria, reasons = data["criteria"], result.not_applicable_reasons
+    context |= {
+        "table": [
+            (row, charts.contribution_bar(row["contributions"], criteria, width=RANKING_BAR_WIDTH))
+            for row in data["rows"]
+        ],
+        "header": list(zip(criteria, effective_weights(data["weights"].values()), reasons, strict=True)),
+        "not_applicable": [(c, reason) for c, reason in zip(criteria, reasons, strict=True) if reason],
+        "agreement": list(zip(criteria, data["agreement"].values(), strict=True)),
+        "legend": charts.legend(criteria),
+        "can_override": access.evaluation_flags(request.user, evaluation)["can_override_derived"],
+        # A criterion that does not apply has no value to override.
+        "derived_criteria": [c for c, na in zip(criteria, reasons, strict=True) if c["derived"] and not na],
+    }
+    return render(request, "scoring/ranking.html", context)
 
 
 HEATMAP_SIZE = 15
@@ -534,29 +531,32 @@ def sensitivity_page(request, pk: int):
 @login_required
 @require_GET
 def compare_page(request, pk: int):
+    """Up to four candidates side by side, from the same row dicts as the API (RankingSerializer)."""
     evaluation = _evaluation(request, pk)
     result = selectors.ranking(evaluation, request.user)
+    data = RankingSerializer(result).data
+    context = {"evaluation": evaluation, "ranking": data, "is_evaluator": access.is_evaluator(request.user, evaluation)}
+    if data["withheld"]:
+        return render(request, "scoring/compare.html", context)
     chosen = [int(x) for x in request.GET.getlist("c") if x.isascii() and x.isdecimal()][:4]
     rows = (
-        [row for row in result.rows if row.candidate.pk in chosen] if chosen else [r for r in result.rows if r.rank][:4]
+        [row for row in data["rows"] if row["candidate"] in chosen]
+        if chosen
+        else [row for row in data["rows"] if row["rank"]][:4]
     )
-    return render(
-        request,
-        "scoring/compare.html",
-        {
-            "evaluation": evaluation,
-            "ranking": result,
-            "rows": rows,
-            "is_evaluator": access.is_evaluator(request.user, evaluation),
-            "legend": [(row.candidate.vendor.name, charts.colour(i)) for i, row in enumerate(rows)],
-            "by_criterion": [
-                (c, reason, [row.cells[j] for row in rows])
-                for j, (c, reason) in enumerate(zip(result.criteria, result.not_applicable_reasons, strict=True))
-            ],
-            "not_applicable": result.not_applicable,
-            "radar": None if result.withheld or not rows else charts.radar(rows, result.criteria),
-        },
-    )
+    criteria, reasons = data["criteria"], result.not_applicable_reasons
+    context |= {
+        "rows": rows,
+        "shown": [row["candidate"] for row in rows],
+        "legend": [(row["vendor_name"], charts.colour(i)) for i, row in enumerate(rows)],
+        "by_criterion": [
+            (c, reason, [row["cells"][j] for row in rows])
+            for j, (c, reason) in enumerate(zip(criteria, reasons, strict=True))
+        ],
+        "not_applicable": [c["name"] for c, reason in zip(criteria, reasons, strict=True) if reason],
+        "radar": charts.radar(rows, criteria) if rows else None,
+    }
+    return render(request, "scoring/compare.html", context)
 
 
 @login_required

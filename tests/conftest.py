@@ -48,7 +48,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, d
 # each other are kept in one group, which one worker runs in order. Browser journeys and real Celery
 # workers share a group (they load the machine, start worker processes and share the Redis broker
 # database of tests/rfp/test_rfp_worker.py); the bounded fuzz runs are a group of their own.
-XDIST_GROUPS = {"browser": "serial", "worker": "serial", "fuzz": "fuzz"}
+XDIST_GROUPS = {"browser": "serial", "worker": "serial", "fuzz": "fuzz", "upgrade": "fuzz"}
 
 
 @pytest.hookimpl(wrapper=True)

@@ -104,7 +104,7 @@ def test_from_a_new_evaluation_to_an_audit_that_changes_a_score(browser, live_se
     page.get_by_label("Phase", exact=True).select_option(label="Phase II")
     page.get_by_label("CDMO — contract development and manufacturing organization").check()
     page.get_by_label("FDA", exact=True).check()
-    page.get_by_label("EMA / EU national authority").check()
+    page.get_by_label("EU national authority (EMA-coordinated)").check()
     page.get_by_label("Tomás Okafor (evaluator)").check()
     page.get_by_label("Hannah Lindqvist (evaluator2)").check()
     page.get_by_role("button", name="Create evaluation").click()
@@ -257,11 +257,27 @@ def test_from_a_new_evaluation_to_an_audit_that_changes_a_score(browser, live_se
     page.get_by_label("Password").fill(demo_password("manager"))
     page.get_by_role("button", name="Sign").click()
     page.get_by_text("Your decision is signed and recorded.").wait_for()
-    page.get_by_text("Approved", exact=True).first.wait_for()
-    assert page.get_by_text("1 of 1 required").is_visible()
+    # One approval is enough by count, but the evaluation's policy (the default on the page) asks for
+    # quality assurance's signature too: still awaiting approval.
+    assert page.get_by_text("1 of 1 required, quality assurance’s (“Approved for quality”) among them").is_visible()
     manifest = page.locator("section", has=page.get_by_role("heading", name="Signature manifest"))
     assert "Elena Vasquez" in manifest.inner_text() and "valid" in manifest.inner_text()
     shot(page, "journey-shortlist-signed")
+
+    # 9b. The QA head signs from their home: "Approved for quality", a meaning of its own.
+    switch_user(page, "qa-manager")
+    pending = page.locator(
+        "section", has=page.get_by_role("heading", name="Shortlists awaiting your quality signature")
+    )
+    pending.get_by_role("link", name=f"{EVALUATION} — version 1").click()
+    page.get_by_role("heading", name=re.compile("Your decision")).wait_for()
+    page.get_by_label("Approve", exact=True).check()
+    page.get_by_label("Password").fill(demo_password("qa-manager"))
+    page.get_by_role("button", name="Sign").click()
+    page.get_by_text("Your decision is signed and recorded.").wait_for()
+    page.get_by_text("Approved", exact=True).first.wait_for()
+    manifest = page.locator("section", has=page.get_by_role("heading", name="Signature manifest"))
+    assert "Kenji Watanabe" in manifest.inner_text() and "Approved for quality" in manifest.inner_text()
 
     # 10. The lead issues an RFP to the shortlist, generates the packets and downloads one.
     switch_user(page, "lead")
@@ -329,10 +345,16 @@ def test_from_a_new_evaluation_to_an_audit_that_changes_a_score(browser, live_se
     assert quality_before == "5.00" and quality.inner_text().strip() == "2.00"  # 5 − critical 2 − major 1
     assert "1 critical, 1 major → 2" in quality.locator("span[title]").get_attribute("title")
     assert float(ranking_cell(page, AUDITED, "Total").inner_text()) < float(total_before)
-    assert ranking_cell(page, AUDITED, "Rank").inner_text().strip() == "2"  # no longer the leader
+    # The open critical finding also fails a default gate at that site: knocked out, not just lower.
+    assert ranking_cell(page, AUDITED, "Rank").inner_text().strip() == "KO"
+    assert "open critical audit finding" in ranking_cell(page, AUDITED, "Vendor").inner_text()
     shot(page, "journey-ranking-after-audit")
     page.get_by_role("link", name="Compare", exact=True).click()
     page.wait_for_url("**/compare/")
+    # Compare starts with the ranked candidates; the knocked-out one is added by hand.
+    page.get_by_label(AUDITED, exact=True).check()
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_url(re.compile(r"/compare/\?"))
     compared = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Quality systems"))
     compared.wait_for()  # the headings below are read at once, not retried: the compare table must be there
     headings = [text.strip() for text in page.locator("table thead th").all_text_contents()]

@@ -115,7 +115,7 @@ def world(api_as, reviewed, users, rf):
     audit_services.outcome_sign(
         request=_request(rf),
         audit=audit,
-        user=UserFactory(username="qa", roles=[roles.QA]),
+        user=UserFactory(username="qa-signer", roles=[roles.QA]),
         outcome="approved",
         password=PASSWORD,
         activities=[Service.objects.first()],

@@ -11,13 +11,14 @@ from django_countries.serializers import CountryFieldMixin
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.response import Response
 
 from core.errors import contains_nul
 from core.openapi import FIELD_ERRORS
 from vendors import selectors, services
-from vendors.access import IMPORT_PERMISSIONS, visible_import_jobs
+from vendors.access import IMPORT_PERMISSIONS, can_record_qualification, visible_import_jobs
 from vendors.filters import (
     GmpCertificateFilter,
     ImportAlertFilter,
@@ -261,7 +262,7 @@ class SiteQualificationSerializer(serializers.ModelSerializer):
     activity = TermField(
         Service, allow_null=True, required=False, help_text="Service code; null for every activity at the site."
     )
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = SiteQualification
@@ -347,6 +348,8 @@ class SiteQualificationViewSet(
 
     @extend_schema(responses={201: SiteQualificationSerializer, 403: FIELD_ERRORS})
     def create(self, request):
+        if not can_record_qualification(request.user):  # who may decide, before what they sent
+            raise PermissionDenied("Only quality assurance, auditors and managers record a site's qualification.")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

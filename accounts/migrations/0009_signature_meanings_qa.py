@@ -2,6 +2,16 @@
 
 from django.db import migrations, models
 
+from accounts import reference
+
+
+def grant(apps, schema_editor):
+    reference.grant_quality(apps)
+
+
+def revoke(apps, schema_editor):
+    reference.grant_quality(apps, revoke=True)
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -39,4 +49,5 @@ class Migration(migrations.Migration):
                 max_length=20,
             ),
         ),
+        migrations.RunPython(grant, revoke),
     ]

@@ -30,7 +30,7 @@ FINDING = {
 
 @pytest.fixture
 def qa(db):
-    return UserFactory(username="qa", first_name="Quinn", last_name="Assurance", roles=[roles.QA])
+    return UserFactory(username="quinn", first_name="Quinn", last_name="Assurance", roles=[roles.QA])
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_qa_signs_the_outcome_on_the_page_after_the_report(client_as, signed, qa
     # The history: outcome, activities, signer, meaning, time, and the signature verifies.
     history = re.sub(r"\s+", " ", html.split('<h2 class="h6">Qualification outcome</h2>')[1])
     assert "Approved with conditions" in history and f"{filling.name}, {inspection.name}" in history
-    assert "Quinn Assurance (qa)" in history and "Approved for quality" in history
+    assert "Quinn Assurance (quinn)" in history and "Approved for quality" in history
     assert f"{signature.signed_at:%Y-%m-%d %H:%M:%S} UTC" in history and "valid" in history
     # The approved-supplier list: one row per activity; the site follows; the vendor's status does not.
     rows = SiteQualification.objects.filter(site=site).order_by("activity__name")
@@ -203,7 +203,7 @@ def test_a_later_outcome_supersedes_with_its_reason_and_the_first_stays(signed, 
         outcomes[1]["supersedes"] == outcomes[0]["id"] and outcomes[1]["reason"] == "Media fill failed after the audit."
     )
     assert outcomes[1]["activities"] == [activity.code] and all(o["valid"] for o in outcomes)
-    assert outcomes[1]["username"] == "qa" and second.json()["outcome"] == "not_approved"
+    assert outcomes[1]["username"] == "quinn" and second.json()["outcome"] == "not_approved"
     assert Signature.objects.filter(signer=qa).values_list("meaning", flat=True).order_by("pk")[1] == "rejected"
     assert SiteQualification.objects.get(site=signed.site, activity=activity).status == "disqualified"
     site = signed.site
