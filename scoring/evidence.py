@@ -171,6 +171,25 @@ def quality_systems(audits: list[dict], today: date) -> Derived:
     return Derived(round(total / weights, 2), formula, evidence)
 
 
+# Program-wide terms of scope fit: requirement key -> (the vendor's offer key, weight, label).
+TERMS = {
+    "modality": ("modalities", 0.2, "modality"),
+    "dosage_form": ("dosage_forms", 0.2, "dosage form"),
+    "phase": ("phases", 0.1, "phase"),
+}
+
+
+def _program_terms(requirement: Mapping[str, Any], offer: dict, keys, parts: list, evidence: list) -> None:
+    """Each of `keys` the program sets: offered (1) or not (0), at its weight, with its evidence line."""
+    for key in keys:
+        offered_key, weight, label = TERMS[key]
+        wanted = requirement.get(key)
+        if wanted:
+            hit = wanted in offer[offered_key]
+            parts.append((weight, 1.0 if hit else 0.0))
+            evidence.append(f"{label} {wanted}: {'offered' if hit else 'not offered'}")
+
+
 def scope_fit(requirement: dict, offer: dict) -> Derived:
     """1 + 4 × coverage, coverage = weighted share of the program's requirements the vendor offers.
 
@@ -189,16 +208,7 @@ def scope_fit(requirement: dict, offer: dict) -> Derived:
             f"services: {len(offered)} of {len(required)} offered"
             + (f"; missing {', '.join(missing)}" if missing else "")
         )
-    for key, offered_key, weight, label in (
-        ("modality", "modalities", 0.2, "modality"),
-        ("dosage_form", "dosage_forms", 0.2, "dosage form"),
-        ("phase", "phases", 0.1, "phase"),
-    ):
-        wanted = requirement.get(key)
-        if wanted:
-            hit = wanted in offer[offered_key]
-            parts.append((weight, 1.0 if hit else 0.0))
-            evidence.append(f"{label} {wanted}: {'offered' if hit else 'not offered'}")
+    _program_terms(requirement, offer, ("modality", "dosage_form", "phase"), parts, evidence)
     if not parts:
         return Derived(None, formula, ["the evaluation sets no scope requirements"])
     coverage = sum(w * c for w, c in parts) / sum(w for w, _ in parts)
@@ -396,15 +406,7 @@ def step_scope_fit(requirement: dict, offer: dict, scope: Scope) -> Derived:
             "dosage forms: "
             + ", ".join(f"{form} {'made' if form in made else 'not made'}" for form in dict.fromkeys(forms))
         )
-    for key, offered_key, weight, label in (
-        ("modality", "modalities", 0.2, "modality"),
-        ("phase", "phases", 0.1, "phase"),
-    ):
-        wanted = requirement.get(key)
-        if wanted:
-            hit = wanted in offer[offered_key]
-            parts.append((weight, 1.0 if hit else 0.0))
-            evidence.append(f"{label} {wanted}: {'offered' if hit else 'not offered'}")
+    _program_terms(requirement, offer, ("modality", "phase"), parts, evidence)
     coverage = sum(w * c for w, c in parts) / sum(w for w, _ in parts)
     return Derived(round(1 + 4 * coverage, 2), formula, evidence)
 
