@@ -15,7 +15,7 @@ COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 COPY --from=assets /app/node_modules ./node_modules
 COPY . .
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+RUN SECRET_KEY=collectstatic-only DATABASE_URL=postgres://collectstatic-only/none python manage.py collectstatic --noinput \
     && useradd --system --home /app vendorselect \
     && mkdir -p /var/lib/vendorselect && chown vendorselect /var/lib/vendorselect
 USER vendorselect

@@ -6,22 +6,25 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vendorselect
+# The PostgreSQL server to use: DATABASE_URL when set, else the embedded one (deploy/localdb.py,
+# started on first use, data under var/pgdata, a socket only; `make stop-db` stops it).
+LOCAL_DB = $$($(PY) deploy/localdb.py url "$${DATABASE_URL:-}")
 RUN_ENV := DJANGO_DEBUG=1 ALLOWED_HOSTS=$(HOST),localhost
 
-.PHONY: install install-dev assets migrate seed run worker test lint check-deploy load clean
+.PHONY: install install-dev assets migrate seed run worker stop-db test lint check-deploy load clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install -qq --upgrade pip
+	$(PIP) install -qq -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
-	$(PIP) install --quiet -r requirements-dev.txt
+	$(PIP) install -qq -r requirements-dev.txt
 	touch $@
 
 $(VENV)/.installed-bench: benchmarks/requirements.txt requirements.txt $(VENV)/.installed
-	$(PIP) install --quiet -r benchmarks/requirements.txt
+	$(PIP) install -qq -r benchmarks/requirements.txt
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -32,28 +35,28 @@ install-dev: $(VENV)/.installed-dev node_modules/.package-lock.json
 assets: node_modules/.package-lock.json
 
 migrate: install
-	mkdir -p var
-	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) DATABASE_URL=$(LOCAL_DB) $(PY) manage.py migrate --noinput -v 0
 
 seed: migrate
-	$(RUN_ENV) $(PY) manage.py seed_demo
+	$(RUN_ENV) DATABASE_URL=$(LOCAL_DB) $(PY) manage.py seed_demo
 
-# Web and a real Celery worker (file-system broker under var/): no servers to install.
-run: seed
-	@echo "VendorSelect on http://$(HOST):$(PORT)/  (Ctrl-C stops web and worker)"
-	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
-	$(RUN_ENV) $(VENV)/bin/celery -A vendorselect worker -B --schedule=var/celerybeat-schedule --loglevel=warning --concurrency=2 & \
-	$(RUN_ENV) $(PY) manage.py runserver --noreload $(HOST):$(PORT)
+# Embedded PostgreSQL, migrations, demo data, web, a real Celery worker and its beat (file-system broker
+# under var/): no servers to install. Ctrl-C stops all of them, the database included (deploy/run.py).
+run: install
+	@$(PY) deploy/run.py --host $(HOST) --port $(PORT)
 
 worker: install
-	$(RUN_ENV) $(VENV)/bin/celery -A vendorselect worker --loglevel=info
+	$(RUN_ENV) DATABASE_URL=$(LOCAL_DB) $(VENV)/bin/celery -A vendorselect worker --loglevel=info
+
+stop-db:
+	@[ ! -x $(PY) ] || $(PY) deploy/localdb.py stop
 
 # In parallel with pytest-xdist (one worker per CPU, each with its own test database); tests/conftest.py
 # keeps the browser journeys and real-worker tests in one group on one worker, the fuzz runs in another.
 # PYTEST_XDIST=<n> sets the workers, PYTEST_XDIST=0 runs serially: `make test PYTEST_XDIST=0 PYTEST_ARGS=tests/x.py`.
 PYTEST_XDIST ?= auto
 test: install-dev
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest \
+	DATABASE_URL=$$($(PY) deploy/localdb.py url "$(TEST_DATABASE_URL)") $(PY) -m pytest \
 	  $(if $(filter 0,$(PYTEST_XDIST)),-p no:xdist,-n $(PYTEST_XDIST) --dist loadgroup) --durations=15 $(PYTEST_ARGS)
 
 lint: install-dev
@@ -71,5 +74,5 @@ check-deploy: install
 load: install $(VENV)/.installed-bench
 	$(PY) benchmarks/load.py $(LOAD_ARGS)
 
-clean:
+clean: stop-db
 	rm -rf $(VENV) node_modules var

@@ -1,9 +1,12 @@
 """Gunicorn settings of the production web process: gunicorn reads ./gunicorn.conf.py from its
 working directory (/app in the image, where the Dockerfile's CMD and compose's web command run).
 
-Only the HTTP request limits live here; bind, workers and timeout stay on the command line.
+Only the HTTP request limits and a garbage-collector hook live here; bind, workers and timeout stay
+on the command line.
 A command that passes its own --config replaces this file (benchmarks/load_gunicorn.py reads it in).
 """
+
+import gc
 
 # Longest request line (method, path with query string, protocol). Gunicorn's default, 4094,
 # answers 414 to list filters the OpenAPI schema allows (e.g. ?q= of 255 characters plus many
@@ -13,3 +16,10 @@ limit_request_line = 8190
 # request limit is in one place.
 limit_request_fields = 100
 limit_request_field_size = 8190
+
+
+def post_worker_init(worker):
+    """Freeze what loading the application made (modules, URL patterns, templates): the collector then
+    skips it at every full collection, which otherwise paused a 500-candidate ranking for 90-150 ms."""
+    gc.collect()
+    gc.freeze()

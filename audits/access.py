@@ -72,6 +72,7 @@ def page_flags(user, audit: Audit) -> dict[str, bool]:
         "can_add_finding": auditor and status in (Audit.Status.IN_PROGRESS, Audit.Status.REPORT_DRAFTED),
         "can_attach": auditor,
         "can_sign": lead and status == Audit.Status.REPORT_DRAFTED,
+        "can_write_report": lead and not signed,
         "can_amend": auditor and signed,
         "can_request_report": auditor and status not in (Audit.Status.PLANNED, Audit.Status.IN_PROGRESS),
         "can_record_outcome": signed and may_act(user, audit, "qa"),

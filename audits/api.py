@@ -20,10 +20,35 @@ from vendors.models import Service, Site
 DETAIL = inline_serializer("AuditRefusal", {"detail": serializers.CharField()})
 
 
+class EvidenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="original_name")
+    size = serializers.IntegerField()
+    url = serializers.CharField(source="get_absolute_url", help_text="Download (always as an attachment).")
+
+
 class CapaSerializer(serializers.ModelSerializer):
     overdue = serializers.BooleanField(source="is_overdue", read_only=True)
     verified_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="Username of who verified the CAPA."
+    )
+    verification_note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Required with status “verified”: how effectiveness was verified (at least 20 characters).",
+    )
+    verification_evidence = EvidenceSerializer(read_only=True, allow_null=True)
+    verification_evidence_file = serializers.FileField(
+        write_only=True,
+        required=False,
+        help_text="Optional with status “verified” (multipart): the file that shows the CAPA effective; validated "
+        "like finding attachments (PDF, PNG, JPEG, DOCX, XLSX, CSV, TXT; up to 20 MB).",
+    )
+    confirm_past_due_date = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="Must be true to move the due date into the past (the CAPA is then overdue at once).",
     )
 
     class Meta:
@@ -39,6 +64,10 @@ class CapaSerializer(serializers.ModelSerializer):
             "overdue",
             "verified_by",
             "verified_at",
+            "verification_note",
+            "verification_evidence",
+            "verification_evidence_file",
+            "confirm_past_due_date",
             "updated_at",
         ]
         read_only_fields = ["finding", "verified_at", "updated_at"]
@@ -70,6 +99,9 @@ class FindingInputSerializer(serializers.Serializer):
     capa_required = serializers.BooleanField(default=True)
     capa_due_date = serializers.DateField(required=False, allow_null=True, default=None)
     capa_owner = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    confirm_past_due_date = serializers.BooleanField(
+        default=False, help_text="Must be true when the CAPA due date is in the past (the CAPA is overdue at once)."
+    )
 
 
 class OutcomeRecordSerializer(serializers.Serializer):
@@ -112,11 +144,38 @@ class OutcomeInputSerializer(serializers.Serializer):
     password = serializers.CharField(help_text="The signer's password, re-entered for the electronic signature.")
 
 
+class ReportInputSerializer(serializers.Serializer):
+    """The report the lead auditor writes before signing; send only what changes."""
+
+    scope_description = serializers.CharField(required=False, allow_blank=True, help_text="Scope statement.")
+    summary = serializers.CharField(required=False, allow_blank=True, help_text="Executive summary.")
+    attendees_sponsor = serializers.CharField(required=False, allow_blank=True, help_text="One per line.")
+    attendees_vendor = serializers.CharField(required=False, allow_blank=True, help_text="One per line.")
+    distribution = serializers.CharField(required=False, allow_blank=True, help_text="One recipient per line.")
+    recommended_outcome = serializers.ChoiceField(
+        choices=OUTCOMES, required=False, allow_blank=True, help_text="Required before the report is signed."
+    )
+    recommendation_conditions = serializers.CharField(
+        required=False, allow_blank=True, help_text="Required with approved_with_conditions; empty otherwise."
+    )
+    confirm_open_capas = serializers.BooleanField(
+        default=False,
+        help_text="Must be true to recommend “approved” while a critical or major finding's CAPA is open.",
+    )
+
+
 class AuditSerializer(serializers.ModelSerializer):
     site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all())
+    reference = serializers.CharField(read_only=True, help_text="AUD-<year>-<number>, as on the report.")
     lead_auditor = serializers.CharField(source="lead_auditor.username", read_only=True)
     scope = serializers.ListField(child=serializers.ChoiceField(choices=AREAS), required=False)
     outcome = serializers.ChoiceField(source="current_outcome", choices=OUTCOMES, allow_blank=True, read_only=True)
+    recommended_outcome = serializers.ChoiceField(
+        choices=OUTCOMES,
+        allow_blank=True,
+        read_only=True,
+        help_text="The audit team's recommendation; empty until written.",
+    )
     findings = FindingSerializer(many=True, read_only=True)
     signatures = serializers.SerializerMethodField()
     amendments = serializers.SerializerMethodField()
@@ -148,6 +207,7 @@ class AuditSerializer(serializers.ModelSerializer):
         model = Audit
         fields = [
             "id",
+            "reference",
             "site",
             "type",
             "planned_start",
@@ -158,6 +218,13 @@ class AuditSerializer(serializers.ModelSerializer):
             "co_auditors",
             "scope",
             "agenda",
+            "scope_description",
+            "summary",
+            "attendees_sponsor",
+            "attendees_vendor",
+            "distribution",
+            "recommended_outcome",
+            "recommendation_conditions",
             "status",
             "outcome",
             "findings",
@@ -166,7 +233,21 @@ class AuditSerializer(serializers.ModelSerializer):
             "outcomes",
             "created_at",
         ]
-        read_only_fields = ["actual_start", "actual_end", "status", "outcome", "created_at"]
+        read_only_fields = [
+            "actual_start",
+            "actual_end",
+            "status",
+            "outcome",
+            "created_at",
+            # Written through POST /audits/{id}/report/ by the lead auditor (locked once signed).
+            "scope_description",
+            "summary",
+            "attendees_sponsor",
+            "attendees_vendor",
+            "distribution",
+            "recommended_outcome",
+            "recommendation_conditions",
+        ]
 
 
 class CapaFilter(filters.FilterSet):
@@ -190,7 +271,14 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     serializer_class = AuditSerializer
     filter_backends = []
     # Who may write through each action, checked before the request body is looked at.
-    WRITERS = {"transition": "lead", "outcome": "qa", "sign": "lead", "amendments": "lead", "findings": "auditors"}
+    WRITERS = {
+        "transition": "lead",
+        "outcome": "qa",
+        "sign": "lead",
+        "report": "lead",
+        "amendments": "lead",
+        "findings": "auditors",
+    }
     WHO = {
         "lead": "the lead auditor",
         "auditors": "the audit's auditors",
@@ -267,17 +355,50 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         return Response(AuditSerializer(self.get_queryset().get(pk=audit.pk)).data)
 
     @extend_schema(
-        request=inline_serializer("AuditSignature", {"password": serializers.CharField()}),
+        summary="Write the report (lead auditor, before signing)",
+        description="Scope statement, executive summary, attendees (sponsor and vendor side), distribution list "
+        "and the recommended outcome (with its conditions when conditional); send only what changes. Recommending "
+        "“approved” while a critical or major finding's CAPA is open needs `confirm_open_capas: true` (400 naming "
+        "it otherwise). 409 once the report is signed: corrections are amendments.",
+        request=ReportInputSerializer,
+        responses={200: AuditSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL},
+    )
+    @action(detail=True, methods=["post"])
+    def report(self, request, pk=None):
+        audit = self.get_object()
+        data = ReportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = {key: value for key, value in data.validated_data.items() if key in request_object(request)}
+        changes.pop("confirm_open_capas", None)
+        services.report_update(
+            audit=audit,
+            user=request.user,
+            confirm_open_capas=data.validated_data["confirm_open_capas"],
+            **changes,
+        )
+        return Response(AuditSerializer(self.get_queryset().get(pk=audit.pk)).data)
+
+    @extend_schema(
+        summary="Sign the report (lead auditor)",
+        description="The lead auditor signs the drafted report by re-entering the password. The report needs its "
+        "recommended outcome first (409 otherwise); a recommendation of “approved” while a critical or major CAPA "
+        "is open is signed only with `confirm_open_capas: true` (400 naming it otherwise).",
+        request=inline_serializer(
+            "AuditSignature",
+            {"password": serializers.CharField(), "confirm_open_capas": serializers.BooleanField(required=False)},
+        ),
         responses={200: AuditSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL},
     )
     @action(detail=True, methods=["post"])
     def sign(self, request, pk=None):
         audit = self.get_object()
+        body = request_object(request)
         services.audit_sign(
             request=request._request,
             audit=audit,
             user=request.user,
-            password=str(request_object(request).get("password", "")),
+            password=str(body.get("password", "")),
+            confirm_open_capas=body.get("confirm_open_capas") is True,
         )
         return Response(AuditSerializer(self.get_queryset().get(pk=audit.pk)).data)
 
@@ -334,12 +455,19 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Updat
     def get_queryset(self):
         return (
             access.visible_capas(self.request.user)
-            .select_related("verified_by", "finding__audit__site__vendor")
+            .select_related("verified_by", "verification_evidence", "finding__audit__site__vendor")
             .order_by("due_date", "pk")
         )
 
     def perform_update(self, serializer):
-        services.capa_update(capa=serializer.instance, user=self.request.user, **serializer.validated_data)
+        changes = dict(serializer.validated_data)
+        services.capa_update(
+            capa=serializer.instance,
+            user=self.request.user,
+            confirm_past_due_date=changes.pop("confirm_past_due_date", False),
+            evidence=changes.pop("verification_evidence_file", None),
+            **changes,
+        )
 
 
 def register_routes(router) -> None:

@@ -81,6 +81,35 @@ class Audit(models.Model):
     co_auditors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="co_audits")
     scope = models.JSONField(default=list, blank=True, help_text="Quality-system areas covered.")
     agenda = models.TextField(blank=True)
+    # The report the lead auditor writes and signs: what was covered, what was found, who took part, who
+    # receives it, and what the audit team recommends. QA's signed qualification outcome stays the decision.
+    scope_description = models.TextField(
+        "scope statement",
+        blank=True,
+        help_text="The activities, products, lines, systems and documents the audit covered (and any exclusions).",
+    )
+    summary = models.TextField("executive summary", blank=True)
+    attendees_sponsor = models.TextField(
+        "attendees for the sponsor", blank=True, help_text="One per line: name, function (e.g. Lead auditor)."
+    )
+    attendees_vendor = models.TextField(
+        "attendees for the vendor", blank=True, help_text="One per line: name, function (e.g. Head of QA)."
+    )
+    distribution = models.TextField(
+        "distribution list", blank=True, help_text="One recipient per line: name, function, organisation."
+    )
+    recommended_outcome = models.CharField(
+        "recommended outcome",
+        max_length=25,
+        blank=True,
+        choices=OUTCOMES,
+        help_text="The audit team's recommendation; quality assurance signs the qualification outcome.",
+    )
+    recommendation_conditions = models.TextField(
+        "conditions of the recommendation",
+        blank=True,
+        help_text="Required when approval is recommended with conditions.",
+    )
     status = FSMField(default=Status.PLANNED, choices=Status.choices, protected=True)
     outcome = models.CharField(
         "qualification outcome",
@@ -126,6 +155,14 @@ class Audit(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("audits:detail", args=[self.pk])
+
+    @property
+    def reference(self) -> str:
+        """The audit's reference on its report and in correspondence: AUD-<year planned>-<number>, never
+        reused (from the primary key) and fixed once the audit exists."""
+        if self.pk is None:
+            return ""
+        return f"AUD-{self.planned_start:%Y}-{self.pk:04d}"
 
     @transition(field=status, source=Status.PLANNED, target=Status.IN_PROGRESS)
     def start(self):
@@ -237,6 +274,17 @@ class Capa(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     verified_at = models.DateTimeField(null=True, blank=True)
+    verification_note = models.TextField(
+        blank=True, help_text="How effectiveness was verified: what was checked, and what showed it worked."
+    )
+    verification_evidence = models.ForeignKey(
+        "FindingAttachment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The file that shows the CAPA effective (kept with the finding's evidence).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

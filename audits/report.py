@@ -19,7 +19,7 @@ from django.db import OperationalError
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from audits.models import AuditReport, Finding
+from audits.models import AREAS, AuditReport, Finding
 from audits.selectors import signature_manifest
 from core import outbox
 from core.pdf import PdfRenderLimitExceeded, render_pdf
@@ -28,11 +28,20 @@ logger = logging.getLogger(__name__)
 
 
 def audit_report_html(audit) -> str:
-    findings = Finding.objects.filter(audit=audit).select_related("capa").order_by("number")
+    findings = (
+        Finding.objects.filter(audit=audit)
+        .select_related("capa__verified_by", "capa__verification_evidence")
+        .order_by("number")
+    )
+    decisions = list(audit.outcomes.select_related("decided_by").order_by("created_at", "pk"))
+    areas = dict(AREAS)
     return render_to_string(
         "audits/report_pdf.html",
         {
             "audit": audit,
+            "co_auditors": [user.printed_name for user in audit.co_auditors.order_by("last_name", "first_name")],
+            "scope_labels": [areas.get(key, key) for key in audit.scope],
+            "current_decision": decisions[-1] if decisions else None,
             "findings": findings,
             "manifest": signature_manifest(audit),
             "amendments": audit.amendments.select_related("author"),

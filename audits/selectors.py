@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from django.db.models import Count, Q
+from django.utils import timezone
+
 from accounts import signatures
-from audits.models import Audit, Finding
+from audits.models import Audit, Capa, Finding
+
+# The report's written parts (scope statement, summary, attendees, distribution, recommendation). A signed
+# snapshot names each only when it is filled in, so reports signed before these parts existed still verify
+# (their snapshots have none of them), and filling one in or clearing it after signing still breaks the seal.
+REPORT_PARTS = (
+    "scope_description",
+    "summary",
+    "attendees_sponsor",
+    "attendees_vendor",
+    "distribution",
+    "recommended_outcome",
+    "recommendation_conditions",
+)
 
 
 def audit_snapshot(audit: Audit) -> dict:
-    """What the lead auditor signs: the report's facts, team, outcome and every finding as recorded."""
+    """What the lead auditor signs: the report's facts, team, written parts, recommendation and every
+    finding as recorded."""
     return {
+        **{part: getattr(audit, part) for part in REPORT_PARTS if getattr(audit, part)},
         "site": audit.site_id,
         "type": audit.type,
         "planned_start": audit.planned_start.isoformat() if audit.planned_start else None,
@@ -42,3 +60,53 @@ def signature_manifest(audit: Audit) -> list[dict]:
         }
         for s in signatures.signatures_for(audit).select_related("signer")
     ]
+
+
+# The auditor's home: what waits for them, in a fixed number of queries.
+
+NEXT_STEP = {
+    Audit.Status.PLANNED: "Start the audit when it begins",
+    Audit.Status.IN_PROGRESS: "Record findings, then mark the report drafted",
+    Audit.Status.REPORT_DRAFTED: "Write the report and its recommendation, then sign it",
+    Audit.Status.SIGNED: "Every CAPA is verified: close the audit",
+}
+
+
+def auditor_tasks(user, limit: int = 10) -> dict:
+    """The audits of this auditor's team still to carry through (planned, in progress, drafted, or signed with
+    every CAPA done: ready to close), their overdue CAPAs, overdue first, and how many there are. Three queries."""
+    today = timezone.localdate()
+    team = Q(lead_auditor=user) | Q(co_auditors=user)
+    open_capas = Count("findings__capa", filter=~Q(findings__capa__status__in=Capa.DONE), distinct=True)
+    audits: list[Audit] = list(
+        Audit.objects.filter(team)
+        .filter(
+            status__in=[
+                Audit.Status.PLANNED,
+                Audit.Status.IN_PROGRESS,
+                Audit.Status.REPORT_DRAFTED,
+                Audit.Status.SIGNED,
+            ]
+        )
+        .annotate(open_capas=open_capas)
+        .exclude(status=Audit.Status.SIGNED, open_capas__gt=0)
+        .select_related("site__vendor")
+        .distinct()
+        .order_by("planned_start", "pk")[:limit]
+    )
+    overdue = (
+        Capa.objects.filter(finding__audit__in=Audit.objects.filter(team).values("pk"))
+        .exclude(status__in=Capa.DONE)
+        .filter(due_date__lt=today)
+        .select_related("finding__audit__site__vendor")
+        .order_by("due_date", "pk")
+    )
+    overdue_list = list(overdue[: limit + 1])
+    return {
+        "audits": [
+            {"audit": audit, "next_step": NEXT_STEP[audit.status], "is_lead": audit.lead_auditor_id == user.pk}
+            for audit in audits
+        ],
+        "overdue_capas": overdue_list[:limit],
+        "overdue_more": len(overdue_list) > limit,
+    }

@@ -28,7 +28,7 @@ from audits.models import (
     QualificationOutcome,
 )
 from audits.report import REPORTS
-from audits.selectors import audit_snapshot
+from audits.selectors import REPORT_PARTS, audit_snapshot
 from core import outbox, trail
 from core.errors import ServiceError
 from vendors import services as vendor_services
@@ -128,8 +128,10 @@ def finding_add(
     capa_required: bool = True,
     capa_due_date: date | None = None,
     capa_owner: str = "",
+    confirm_past_due_date: bool = False,
 ) -> Finding:
-    """Record a finding (numbered within the audit), with its CAPA when one is required."""
+    """Record a finding (numbered within the audit), with its CAPA when one is required. A CAPA due date
+    in the past makes the CAPA overdue at once: it is accepted only when confirmed."""
     if not access.can_edit(user, audit):
         _refuse("Only the audit's auditors record findings.", status=403)
     if audit.is_locked:
@@ -149,6 +151,7 @@ def finding_add(
             _refuse("A CAPA needs a due date.", "capa_due_date")
         if audit.actual_start and capa_due_date < audit.actual_start:
             _refuse("The CAPA cannot be due before the audit took place.", "capa_due_date")
+        _check_past_due_date(capa_due_date, confirm_past_due_date)
     with transaction.atomic():
         audit = Audit.objects.select_for_update().get(pk=audit.pk)
         number = (audit.findings.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -166,6 +169,18 @@ def finding_add(
     return finding
 
 
+def _check_past_due_date(due: date, confirmed: bool) -> None:
+    """A due date in the past is refused unless the auditor confirms it (the CAPA is overdue at once)."""
+    today = timezone.localdate()
+    if due < today and not confirmed:
+        _refuse(
+            f"The CAPA due date {due:%Y-%m-%d} is {(today - due).days} day{'s' if (today - due).days != 1 else ''} "
+            "in the past: the CAPA will be overdue as soon as it is saved. Confirm that this date is intended "
+            "(e.g. the vendor's committed date has already passed), or choose a later date.",
+            "confirm_past_due_date",
+        )
+
+
 # Evidence files: what auditors attach, checked by extension and by the file's first bytes.
 ATTACHMENT_TYPES = {
     ".pdf": (b"%PDF",),
@@ -180,22 +195,27 @@ ATTACHMENT_TYPES = {
 ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 
 
-def attachment_add(*, finding, user, upload):
-    if not access.can_edit(user, finding.audit):
-        _refuse("Only the audit's auditors attach evidence.", status=403)
+def _check_upload(upload, field: str) -> None:
+    """An evidence file: an allowed extension, 1 byte to 20 MB, and content that matches the extension."""
     extension = Path(upload.name).suffix.lower()
     if extension not in ATTACHMENT_TYPES:
-        _refuse(f"Attach {', '.join(sorted(ATTACHMENT_TYPES))} files only.", "upload")
+        _refuse(f"Attach {', '.join(sorted(ATTACHMENT_TYPES))} files only.", field)
     if upload.size == 0 or upload.size > ATTACHMENT_MAX_BYTES:
-        _refuse("Attachments must be between 1 byte and 20 MB.", "upload")
+        _refuse("Attachments must be between 1 byte and 20 MB.", field)
     head = upload.read(8)
     upload.seek(0)
     signatures = ATTACHMENT_TYPES[extension]
     if signatures and not any(head.startswith(sig) for sig in signatures):
-        _refuse(f"The file's content is not a {extension} file.", "upload")
+        _refuse(f"The file's content is not a {extension} file.", field)
     if not signatures and b"\x00" in upload.read(4096):
-        _refuse("A text attachment must not contain binary data.", "upload")
+        _refuse("A text attachment must not contain binary data.", field)
     upload.seek(0)
+
+
+def attachment_add(*, finding, user, upload):
+    if not access.can_edit(user, finding.audit):
+        _refuse("Only the audit's auditors attach evidence.", status=403)
+    _check_upload(upload, "upload")
     return FindingAttachment.objects.create(
         finding=finding, file=upload, original_name=Path(upload.name).name[:255], size=upload.size, uploaded_by=user
     )
@@ -381,12 +401,24 @@ def _qualify_site(audit: Audit, decision: QualificationOutcome, activities: list
         )
 
 
-def capa_update(*, capa: Capa, user, **changes) -> Capa:
-    """Vendor response, owner, due date and status; verifying records who verified and when."""
+VERIFICATION_NOTE_MIN = 20
+
+
+def _meaningful(text: str) -> bool:
+    """A note that says something: at least VERIFICATION_NOTE_MIN characters, three words, not one
+    character repeated (“ok”, “done”, “verified”, “xxxxxxxxxxxxxxxxxxxx” are not evidence)."""
+    text = " ".join(text.split())
+    return len(text) >= VERIFICATION_NOTE_MIN and len(text.split()) >= 3 and len(set(text.replace(" ", ""))) > 3
+
+
+def capa_update(*, capa: Capa, user, confirm_past_due_date: bool = False, evidence=None, **changes) -> Capa:
+    """Vendor response, owner, due date and status. A due date moved into the past needs confirming.
+    Verifying effectiveness asks for evidence: a verification note (required) and optionally a file (kept
+    with the finding's evidence and linked from the CAPA); it records who verified and when."""
     audit = capa.finding.audit
     if not access.can_edit(user, audit):
         _refuse("Only the audit's auditors update its CAPAs.", status=403)
-    allowed = {"vendor_response", "owner", "due_date", "status", "completed_on"}
+    allowed = {"vendor_response", "owner", "due_date", "status", "completed_on", "verification_note"}
     unknown = set(changes) - allowed
     if unknown:
         _refuse(f"Cannot change {', '.join(sorted(unknown))}.", sorted(unknown)[0])
@@ -396,46 +428,177 @@ def capa_update(*, capa: Capa, user, **changes) -> Capa:
     due = changes.get("due_date", capa.due_date)
     if audit.actual_start and due < audit.actual_start:
         _refuse("The CAPA cannot be due before the audit took place.", "due_date")
+    if due != capa.due_date:
+        _check_past_due_date(due, confirm_past_due_date)
     completed = changes.get("completed_on", capa.completed_on)
     if completed and completed > timezone.localdate():
         _refuse("A CAPA cannot be completed in the future.", "completed_on")
+    verifying = status == Capa.Status.VERIFIED and capa.status != Capa.Status.VERIFIED
+    note = " ".join(str(changes.get("verification_note", "")).split()) if verifying else ""
+    if verifying and not _meaningful(note):
+        _refuse(
+            "Describe how effectiveness was verified: what you checked (records, a re-inspection, trend data) "
+            f"and what showed the CAPA worked, in at least {VERIFICATION_NOTE_MIN} characters.",
+            "verification_note",
+        )
+    if not verifying and " ".join(str(changes.get("verification_note", capa.verification_note)).split()) != (
+        capa.verification_note
+    ):
+        _refuse(
+            "The verification note is recorded when the CAPA is verified effective, and then kept as it was.",
+            "verification_note",
+        )
+    if evidence is not None:
+        if not verifying:
+            _refuse("Verification evidence is attached when the CAPA is verified effective.", "verification_evidence")
+        _check_upload(evidence, "verification_evidence")
+    changes.pop("verification_note", None)
+    previous = capa.status
     for field, value in changes.items():
         setattr(capa, field, value)
     if status in (Capa.Status.IMPLEMENTED, *Capa.DONE) and capa.completed_on is None:
         capa.completed_on = timezone.localdate()
-    if status == Capa.Status.VERIFIED and capa.verified_by_id is None:
-        capa.verified_by, capa.verified_at = user, timezone.now()
+    if verifying:
+        capa.verified_by, capa.verified_at, capa.verification_note = user, timezone.now(), note
+    elif previous == Capa.Status.VERIFIED and status not in Capa.DONE:
+        # Found not effective after all: the CAPA is worked on again and verified again later (the trail
+        # keeps the earlier verification).
+        capa.verified_by, capa.verified_at, capa.verification_note, capa.verification_evidence = None, None, "", None
     with transaction.atomic():
         # Follow-up goes on after signing (a signed audit's CAPAs still change) until the audit is closed;
         # the audit's row lock keeps this from racing with closing it.
         current = Audit.objects.select_for_update().filter(pk=audit.pk).values_list("status", flat=True).first()
         if current == Audit.Status.CLOSED:
             _refuse("The audit is closed; its CAPAs are final. Add an amendment instead.", status=409)
+        if verifying:
+            capa.verification_evidence = (
+                FindingAttachment.objects.create(
+                    finding=capa.finding,
+                    file=evidence,
+                    original_name=Path(evidence.name).name[:255],
+                    size=evidence.size,
+                    uploaded_by=user,
+                )
+                if evidence is not None
+                else None
+            )
+            trail.reason(f"Verified effective: {note}")
         capa.save()
     return capa
 
 
-def audit_sign(*, request, audit: Audit, user, password: str):
-    """The lead auditor signs the drafted report (re-entering the password); it becomes a record.
-    A refusal is recorded (after the rollback), like every refused signature."""
+# The recommendation and what it must not ignore: findings that put patients or compliance at risk.
+SERIOUS = (Finding.Severity.CRITICAL, Finding.Severity.MAJOR)
+
+
+def open_serious_capas(audit: Audit) -> list[Capa]:
+    """CAPAs of the audit's critical and major findings not yet verified effective or closed, overdue first."""
+    return list(
+        Capa.objects.filter(finding__audit_id=audit.pk, finding__severity__in=SERIOUS)
+        .exclude(status__in=Capa.DONE)
+        .select_related("finding")
+        .order_by("due_date", "finding__number")
+    )
+
+
+def serious_capa_warning(capas: list[Capa]) -> str:
+    """“CAPA of finding #2 (major) is overdue since 2026-11-08; …”: what a recommendation of approval ignores."""
+    parts = []
+    for capa in capas:
+        label = f"finding #{capa.finding.number} ({capa.finding.get_severity_display().lower()})"
+        if capa.is_overdue:
+            parts.append(f"the CAPA of {label} is overdue since {capa.due_date:%Y-%m-%d}")
+        else:
+            parts.append(f"the CAPA of {label} is {capa.get_status_display().lower()}, due {capa.due_date:%Y-%m-%d}")
+    return "; ".join(parts)
+
+
+def _check_approval_risks(audit: Audit, recommended: str, confirmed: bool) -> None:
+    if recommended != "approved" or confirmed:
+        return
+    capas = open_serious_capas(audit)
+    if capas:
+        _refuse(
+            f"You recommend “Approved” although {serious_capa_warning(capas)}. Confirm that approval without "
+            "conditions is intended, or recommend approval with conditions.",
+            "confirm_open_capas",
+        )
+
+
+REPORT_FIELDS = REPORT_PARTS  # what report_update writes, and what a signature covers of it
+
+
+def report_update(*, audit: Audit, user, confirm_open_capas: bool = False, **changes) -> Audit:
+    """The report the lead auditor writes before signing it: scope statement, executive summary, attendees
+    (sponsor and vendor side), distribution list and the recommended outcome (with its conditions when
+    conditional). Recommending “Approved” while a critical or major CAPA is open needs confirming. Locked
+    once signed (an amendment corrects it)."""
+    if not access.is_lead(user, audit):
+        _refuse("Only the lead auditor writes the report.", status=403)
+    unknown = set(changes) - set(REPORT_FIELDS)
+    if unknown:
+        _refuse(f"Cannot change {', '.join(sorted(unknown))}.", sorted(unknown)[0])
+    if not changes:
+        _refuse(f"Send at least one of {', '.join(REPORT_FIELDS)}.")
+    audit = Audit.objects.get(pk=audit.pk)  # what is stored now (the form may have been drawn long ago)
+    if audit.is_locked:
+        _refuse("The report is signed: it is a record now; add an amendment instead.", status=409)
+    values = {field: str(changes.get(field, getattr(audit, field))).strip() for field in REPORT_FIELDS}
+    recommended = values["recommended_outcome"]
+    if recommended not in {"", *OUTCOME_TO_QUALIFICATION}:
+        _refuse(f"The recommended outcome must be one of {', '.join(OUTCOME_TO_QUALIFICATION)}.", "recommended_outcome")
+    if recommended == "approved_with_conditions" and not values["recommendation_conditions"]:
+        _refuse("State the conditions of the recommended approval.", "recommendation_conditions")
+    if values["recommendation_conditions"] and recommended != "approved_with_conditions":
+        _refuse(
+            "Conditions go with a recommendation of approval with conditions; clear them or change the recommendation.",
+            "recommendation_conditions",
+        )
+    if recommended != audit.recommended_outcome:  # confirmed when chosen; signing asks again
+        _check_approval_risks(audit, recommended, confirm_open_capas)
+    with transaction.atomic():
+        locked = Audit.objects.select_for_update().get(pk=audit.pk)
+        if locked.is_locked:
+            _refuse("The report was signed meanwhile; add an amendment instead.", status=409)
+        for field, value in values.items():
+            setattr(locked, field, value)
+        locked.save(update_fields=[*REPORT_FIELDS, "updated_at"])
+    return locked
+
+
+def audit_sign(*, request, audit: Audit, user, password: str, confirm_open_capas: bool = False):
+    """The lead auditor signs the drafted report (re-entering the password); it becomes a record. The report
+    needs the recommended outcome first; a recommendation of “Approved” with a critical or major CAPA still
+    open is signed only when confirmed. A refusal is recorded (after the rollback), like every refused
+    signature."""
     try:
-        return _sign(request, audit, user, password)
+        return _sign(request, audit, user, password, confirm_open_capas)
     except ServiceError as error:  # the service's refusals and a wrong password alike
         signatures.record_refusal(user=user, record=audit, action="sign audit report", reason=error.message)
         raise
 
 
-def _sign(request, audit: Audit, user, password: str):
+def _sign(request, audit: Audit, user, password: str, confirm_open_capas: bool):
     if audit.lead_auditor_id != user.pk:
         _refuse("Only the lead auditor signs the report.", status=403)
     if audit.status != Audit.Status.REPORT_DRAFTED:
         _refuse(f"Only a drafted report can be signed; this one is {audit.get_status_display().lower()}.", status=409)
+    recommended = Audit.objects.filter(pk=audit.pk).values_list("recommended_outcome", flat=True).first()
+    if not recommended:
+        _refuse(
+            "Record the recommended outcome in the report before signing it: approved, approved with "
+            "conditions or not approved.",
+            status=409,
+        )
+    _check_approval_risks(audit, recommended, confirm_open_capas)
     # A wrong password raises SignatureError (a refusal under "password"), outside any transaction.
     signatures.reauthenticate(request=request, user=user, password=password, record=audit)
     with transaction.atomic():
         audit = Audit.objects.select_for_update().get(pk=audit.pk)
         if audit.status != Audit.Status.REPORT_DRAFTED:
             _refuse("The report was signed meanwhile.", status=409)
+        if not audit.recommended_outcome:
+            _refuse("The recommended outcome was cleared meanwhile: record it again.", status=409)
         signature = signatures.create(
             user=user, record=audit, snapshot=audit_snapshot(audit), meaning=Signature.Meaning.AUTHORED
         )

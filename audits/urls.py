@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/findings/", views.finding_add, name="finding-add"),
     path("<int:pk>/transition/<slug:action>/", views.audit_transition, name="transition"),
     path("<int:pk>/attachments/", views.attachment_add, name="attachment-add"),
+    path("<int:pk>/report-details/", views.report_update, name="report-update"),
     path("<int:pk>/sign/", views.audit_sign, name="sign"),
     path("<int:pk>/amendments/", views.amendment_add, name="amendment-add"),
     path("<int:pk>/report/", views.report_request, name="report-request"),

@@ -1,5 +1,7 @@
 """Auditor pages: audit list and planning, audit page with fast finding entry, CAPA tracker."""
 
+import secrets
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,7 +14,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audits import access, schedule, selectors, services
 from audits.api import CapaFilter
-from audits.forms import AmendmentForm, AttachmentForm, AuditForm, FindingForm, OutcomeForm, SignForm, TransitionForm
+from audits.forms import (
+    AmendmentForm,
+    AttachmentForm,
+    AuditForm,
+    CapaVerificationForm,
+    FindingForm,
+    OutcomeForm,
+    ReportForm,
+    SignForm,
+    TransitionForm,
+)
 from audits.models import AREAS, SEVERITY_DEFINITIONS, Audit, AuditReport, Capa, Finding, FindingAttachment
 from core.errors import refusals_on_page
 from core.forms import posted_id
@@ -112,22 +124,37 @@ def _audit(request, pk):
     return audit
 
 
+def _finding_form(data=None) -> FindingForm:
+    """The finding form with element ids of its own each time it is drawn. htmx "settles" a swapped-in element
+    whose id matched one on the page by first giving it the old element's class and style attributes: the
+    browser may have put an empty style attribute on the typed-in fields, which the CSP (style-src 'self')
+    then refuses (a console error per field), and a field of a fresh form would flash the old one's
+    "is-invalid". New ids: nothing to settle."""
+    return FindingForm(data, auto_id=f"finding-{secrets.token_hex(3)}-%s")
+
+
 def _detail_context(request, audit: Audit, **forms) -> dict:
-    findings = Finding.objects.filter(audit=audit).select_related("capa").prefetch_related("attachments")
+    findings = Finding.objects.filter(audit=audit).select_related("capa__verified_by").prefetch_related("attachments")
     flags = access.page_flags(request.user, audit)
     available = [t.name for t in audit.get_available_status_transitions() if t.name in services.ACTIONS]
     # Closing is offered only when it would succeed; otherwise the lead auditor sees what is missing.
     close_blockers = services.close_blockers(audit) if flags["can_change_stage"] and "close" in available else []
     history = services.outcome_history(audit)
+    # What a recommendation of approval would ignore: open CAPAs of critical and major findings.
+    serious_capas = services.open_serious_capas(audit) if audit.status != Audit.Status.CLOSED else []
     return {
         "audit": audit,
         "findings": findings,
         # The form that was posted (bound, with its errors), or a fresh one.
-        "form": forms.get("form", FindingForm()),
+        "form": forms.get("form", _finding_form()),
         "attachment_form": forms.get("attachment_form", AttachmentForm(audit=audit, auto_id="att-%s")),
         "sign_form": forms.get("sign_form", SignForm(auto_id="sign-%s")),
         "amendment_form": forms.get("amendment_form", AmendmentForm(auto_id="am-%s")),
         "outcome_form": forms.get("outcome_form", OutcomeForm()),
+        "report_form": forms.get("report_form", ReportForm.for_audit(audit)),
+        "serious_capas": serious_capas,
+        "serious_capa_warning": services.serious_capa_warning(serious_capas),
+        "recommendation_needs_confirmation": bool(serious_capas) and audit.recommended_outcome == "approved",
         **flags,
         "transitions": [
             (name, services.ACTIONS[name]) for name in available if not (name == "close" and close_blockers)
@@ -192,14 +219,14 @@ def finding_add(request, pk: int):
     audit = _audit(request, pk)
     if not access.may_act(request.user, audit, "auditors"):
         raise PermissionDenied(f"Only {WHO['auditors']} can do this.")
-    form = FindingForm(request.POST)
+    form = _finding_form(request.POST)
     refused = not form.is_valid()
     if not refused:
         with refusals_on_page(request, form, notify=False) as outcome:
             finding = services.finding_add(audit=audit, user=request.user, **form.cleaned_data)
         refused = outcome.refused
     if request.htmx:
-        context = _detail_context(request, audit, form=form if refused else FindingForm())
+        context = _detail_context(request, audit, form=form if refused else _finding_form())
         return render(request, "audits/_findings.html", context)
     if refused:
         return render(request, "audits/audit_detail.html", _detail_context(request, audit, form=form))
@@ -254,6 +281,20 @@ def audit_sign(request, pk: int):
 
 @login_required
 @require_POST
+def report_update(request, pk: int):
+    return _operate(
+        request,
+        pk,
+        who="lead",
+        form_class=ReportForm,
+        form_key="report_form",
+        call=lambda audit, **data: services.report_update(audit=audit, user=request.user, **data),
+        success="Report saved.",
+    )
+
+
+@login_required
+@require_POST
 def amendment_add(request, pk: int):
     return _operate(
         request,
@@ -299,15 +340,19 @@ def outcome_sign(request, pk: int):
 @login_required
 @require_GET
 def report_download(request, pk: int):
-    report = AuditReport.objects.filter(
-        pk=pk, status=AuditReport.Status.DONE, audit__in=access.visible_audits(request.user).values("pk")
-    ).first()
+    report = (
+        AuditReport.objects.filter(
+            pk=pk, status=AuditReport.Status.DONE, audit__in=access.visible_audits(request.user).values("pk")
+        )
+        .select_related("audit")
+        .first()
+    )
     if report is None:
         raise Http404("No such report.")
     return FileResponse(
         report.file.open("rb"),
         as_attachment=True,
-        filename=f"audit-{report.audit_id}-report.pdf",
+        filename=f"audit-report-{report.audit.reference}.pdf",
         content_type="application/pdf",
     )
 
@@ -335,7 +380,10 @@ def attachment_download(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def capa_tracker(request):
-    capas = access.visible_capas(request.user).select_related("finding__audit__site__vendor", "verified_by")
+    capas = access.visible_capas(request.user).select_related(
+        "finding__audit__site__vendor", "verified_by", "verification_evidence"
+    )
+    failed = None  # a refused verification: the page again, with the note typed and the reason
     if request.method == "POST":
         capa = capas.filter(pk=posted_id(request, "capa")).first()
         if capa is None:
@@ -343,9 +391,22 @@ def capa_tracker(request):
         changes = {"status": request.POST.get("status", capa.status)}
         if "vendor_response" in request.POST:
             changes["vendor_response"] = request.POST["vendor_response"]
-        with refusals_on_page(request, success="CAPA updated."):
-            services.capa_update(capa=capa, user=request.user, **changes)
-        return redirect(request.get_full_path())
+        evidence = None
+        verification = None
+        if changes["status"] == Capa.Status.VERIFIED and capa.status != Capa.Status.VERIFIED:
+            verification = CapaVerificationForm(request.POST, request.FILES, auto_id=f"verify-{capa.pk}-%s")
+            if verification.is_valid():
+                changes["verification_note"] = verification.cleaned_data["verification_note"]
+                evidence = verification.cleaned_data["verification_evidence"]
+        if verification is not None and verification.errors:
+            failed = {"capa": capa.pk, "form": verification}
+        else:
+            success = "CAPA verified effective." if verification is not None else "CAPA updated."
+            with refusals_on_page(request, verification, success=success) as outcome:
+                services.capa_update(capa=capa, user=request.user, evidence=evidence, **changes)
+            if not outcome.refused or verification is None:
+                return redirect(request.get_full_path())
+            failed = {"capa": capa.pk, "form": verification}
     capa_filter = CapaFilter(request.GET, queryset=capas.order_by("due_date", "pk"))
     page = Paginator(capa_filter.qs, 30).get_page(request.GET.get("page"))
     return render(
@@ -355,10 +416,14 @@ def capa_tracker(request):
             "filter": capa_filter,
             "page": page,
             "today": timezone.localdate(),
-            "statuses": Capa.Status.choices,
+            # "Verified effective" is recorded with its evidence (the verification form), not picked from the list.
+            "statuses": [(v, label) for v, label in Capa.Status.choices if v != Capa.Status.VERIFIED],
+            "filter_statuses": Capa.Status.choices,
             "severities": Finding.Severity.choices,
             "areas": AREAS,
             "can_update": request.user.has_perm("audits.change_capa"),
             "area_labels": dict(AREAS),
+            "failed": failed,
+            "verification_form": CapaVerificationForm,
         },
     )

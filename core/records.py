@@ -172,8 +172,6 @@ def protect_database(using: str = "default") -> None:
     installs a trigger, so the hardened one is put back last).
     """
     connection = connections[using]
-    if connection.vendor != "postgresql":
-        return
     app_role = settings.DATABASE_APP_ROLE
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")

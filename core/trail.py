@@ -9,7 +9,6 @@ It lives in core because it reads across every app, through the app registry (it
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
@@ -17,8 +16,6 @@ import pghistory
 import pgtrigger
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core import checks
-from django.db import connection
 from django.utils.text import capfirst
 from pghistory.models import Events
 
@@ -31,11 +28,6 @@ ACTIONS = {
     "password_change": "Password changed",
 }
 SECRET_FIELDS = {"password", "snapshot"}  # shown as "changed" without the values
-
-
-def available() -> bool:
-    """The triggers exist only on PostgreSQL; the embedded SQLite default keeps no trail."""
-    return connection.vendor == "postgresql"
 
 
 def track_links(*fields, app_label: str) -> None:
@@ -57,25 +49,132 @@ def track_links(*fields, app_label: str) -> None:
 
 def reason(text: str) -> None:
     """Record why, for the trail entries of the writes that follow in this request or task."""
-    if text and available():
+    if text:
         pghistory.context(reason=text[:500])
 
 
 def context(**metadata):
-    """Who or what makes the writes inside (user id, task, command, reason), for their trail entries.
-    A no-op on SQLite, where there is no trail to attach it to."""
-    return pghistory.context(**metadata) if available() else contextlib.nullcontext()
+    """Who or what makes the writes inside (user id, task, command, reason), for their trail entries."""
+    return pghistory.context(**metadata)
 
 
 def _all_event_models() -> list:
     return [m for m in apps.get_models() if issubclass(m, pghistory.models.Event) and not m._meta.abstract]
 
 
+# What the people who read the trail call each kind of record (QA, auditors, inspectors), by model
+# label: the trail search's choices, its result rows, the exports and the history tabs all use these.
+# A many-to-many link table is named after what it means ("Evaluation: allowed kinds"), never Django's
+# "evaluation-kind relationship". A model missing here (a new one) is named from its verbose name, and
+# a link table from its record and field, so nothing shows a raw model name; add it here to name it well.
+RECORD_TYPES: dict[str, str] = {
+    "accounts.User": "User account",
+    "accounts.User_groups": "User account: roles",
+    "accounts.User_user_permissions": "User account: individual permissions",
+    "accounts.Signature": "Electronic signature",
+    "accounts.RefusedAttempt": "Refused attempt (signature or approval)",
+    "vendors.Vendor": "Vendor",
+    "vendors.Vendor_kinds": "Vendor: kinds",
+    "vendors.Vendor_services": "Vendor: services",
+    "vendors.Vendor_modalities": "Vendor: modalities",
+    "vendors.Vendor_dosage_forms": "Vendor: dosage forms",
+    "vendors.Vendor_phases": "Vendor: phases",
+    "vendors.Contact": "Vendor contact",
+    "vendors.Site": "Site",
+    "vendors.Site_capabilities": "Site: capabilities",
+    "vendors.RegulatoryInspection": "Regulatory inspection",
+    "vendors.WarningLetter": "Warning letter",
+    "vendors.ImportAlert": "Import alert",
+    "vendors.GmpCertificate": "GMP certificate or statement",
+    "vendors.SiteQualification": "Site qualification (approved supplier list)",
+    "audits.Audit": "Audit",
+    "audits.Audit_co_auditors": "Audit: co-auditors",
+    "audits.Finding": "Audit finding",
+    "audits.FindingAttachment": "Audit finding: evidence file",
+    "audits.Capa": "CAPA",
+    "audits.AuditAmendment": "Audit report amendment",
+    "audits.AuditReport": "Audit report (PDF)",
+    "audits.QualificationOutcome": "Qualification outcome",
+    "scoring.Evaluation": "Evaluation",
+    "scoring.Evaluation_evaluators": "Evaluation: evaluators",
+    "scoring.Evaluation_required_services": "Evaluation: required services",
+    "scoring.Evaluation_allowed_kinds": "Evaluation: allowed kinds",
+    "scoring.ProgramStep": "Program step",
+    "scoring.ProgramStep_services": "Program step: services",
+    "scoring.Criterion": "Criterion",
+    "scoring.WeightSet": "Weights (version)",
+    "scoring.CriterionWeight": "Criterion weight",
+    "scoring.KnockoutRule": "Must-have gate",
+    "scoring.Candidate": "Candidate",
+    "scoring.ProposedSite": "Candidate: proposed site",
+    "scoring.Score": "Score",
+    "scoring.Submission": "Score submission",
+    "scoring.DerivedOverride": "Evidence score override",
+    "scoring.Shortlist": "Shortlist",
+    "scoring.ShortlistEntry": "Shortlist entry",
+    "scoring.ShortlistDecision": "Shortlist decision",
+    "rfp.RfpTemplate": "RFP template",
+    "rfp.Rfp": "RFP",
+    "rfp.RfpAttachment": "RFP attachment",
+    "rfp.Packet": "RFP packet",
+    "rfp.Delivery": "RFP packet delivery",
+    "rfp.Question": "RFP question and answer",
+    "rfp.Proposal": "Proposal",
+    "rfp.ProposalDocument": "Proposal document",
+}
+# The areas of the search form's record types, in the order of the work; an app not listed is named
+# after its app config.
+AREAS: dict[str, str] = {
+    "vendors": "Vendor register",
+    "audits": "Audits and quality",
+    "scoring": "Evaluations and shortlists",
+    "rfp": "RFPs and proposals",
+    "accounts": "Users and signatures",
+}
+ACRONYMS = {"rfp": "RFP", "capa": "CAPA", "gmp": "GMP", "qa": "QA", "cda": "CDA", "sop": "SOP"}
+
+
+def _readable(text: str) -> str:
+    words = [ACRONYMS.get(word.lower(), word) for word in str(text).split(" ")]
+    return capfirst(" ".join(words))
+
+
+def record_type_name(model) -> str:
+    """The business name of a kind of record (a model or its label): "CAPA", "Evaluation: allowed kinds"."""
+    model = apps.get_model(model) if isinstance(model, str) else model
+    meta = model._meta.concrete_model._meta
+    if meta.label in RECORD_TYPES:
+        return RECORD_TYPES[meta.label]
+    if meta.auto_created:  # a many-to-many link table: the record it belongs to and the field's meaning
+        owner = meta.auto_created
+        field = next((f for f in owner._meta.many_to_many if f.remote_field.through is model), None)
+        if field is not None:
+            return f"{record_type_name(owner)}: {field.verbose_name}"
+    return _readable(meta.verbose_name)
+
+
+def record_area(model) -> str:
+    model = apps.get_model(model) if isinstance(model, str) else model
+    label = model._meta.app_label
+    return AREAS.get(label) or str(apps.get_app_config(label).verbose_name)
+
+
 def tracked_models() -> list[tuple[str, str]]:
-    """(label, verbose name) of every model with a trail, for the search form."""
+    """(label, business name) of every model with a trail, sorted by name."""
     return sorted(
-        (m.pgh_tracked_model._meta.label, str(m.pgh_tracked_model._meta.verbose_name).capitalize())
-        for m in _all_event_models()
+        ((m.pgh_tracked_model._meta.label, record_type_name(m.pgh_tracked_model)) for m in _all_event_models()),
+        key=lambda choice: (choice[1].split(":")[0].casefold(), choice[1].casefold()),  # links after their record
+    )
+
+
+def record_type_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The search form's record types grouped by area (in the order of the work), sorted by name in each."""
+    order = list(AREAS.values())
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for label, name in tracked_models():
+        groups.setdefault(record_area(label), []).append((label, name))
+    return sorted(
+        groups.items(), key=lambda group: (order.index(group[0]) if group[0] in order else len(order), group[0])
     )
 
 
@@ -98,6 +197,7 @@ class Entry:
     reason: str
     changes: list[Change] = field(default_factory=list)
     event: str = ""
+    is_link: bool = False  # a link row (its id means nothing to a reader; what it joins is in the changes)
 
 
 def _labels(model) -> dict[str, str]:
@@ -112,15 +212,45 @@ def _show(value) -> str:
     return str(value)
 
 
+def _link_targets(events) -> dict[tuple[str, object], str]:
+    """The names of the records that link rows join ("Service: Fill-finish (id 17)" rather than "17"):
+    one query per kind of record joined, on the page's link events only."""
+    wanted: dict = {}
+    for event in events:
+        model = apps.get_model(event.pgh_obj_model)
+        if model._meta.auto_created and event.pgh_data:
+            for field in model._meta.concrete_fields:
+                if field.is_relation and event.pgh_data.get(field.attname) is not None:
+                    wanted.setdefault(field.related_model, set()).add(event.pgh_data[field.attname])
+    return {
+        (target._meta.label, pk): str(record)
+        for target, ids in wanted.items()
+        for pk, record in target._default_manager.in_bulk(list(ids)).items()
+    }
+
+
+def _linked(model, attname: str, value, targets) -> str:
+    if model._meta.auto_created:
+        field = next((f for f in model._meta.concrete_fields if f.attname == attname and f.is_relation), None)
+        name = targets.get((field.related_model._meta.label, value)) if field else None
+        if name is not None:
+            return f"{name} (id {value})"
+    return _show(value)
+
+
 def entries(events) -> list[Entry]:
-    """Readable entries from Events rows (a page of them: one query for the users)."""
+    """Readable entries from Events rows (a page of them: one query for the users, and one per kind of
+    record that the page's link rows join)."""
     events = list(events)
     user_ids = {e.pgh_context.get("user") for e in events if e.pgh_context and e.pgh_context.get("user")}
     users = get_user_model().objects.in_bulk([u for u in user_ids if isinstance(u, int)])
+    targets = _link_targets(events)
     result = []
     for event in events:
         model = apps.get_model(event.pgh_obj_model)
         labels = _labels(model)
+        if model._meta.auto_created:  # a link row: what it joins, by name, not its own id
+            labels.pop(model._meta.pk.attname, None)
         context = event.pgh_context or {}
         user = users.get(context.get("user"))
         if event.pgh_label == "password_change":
@@ -135,7 +265,7 @@ def entries(events) -> list[Entry]:
         else:
             data = event.pgh_data or {}
             changes = [
-                Change(labels[k], "", "(recorded)" if k in SECRET_FIELDS else _show(v))
+                Change(labels[k], "", "(recorded)" if k in SECRET_FIELDS else _linked(model, k, v, targets))
                 for k, v in data.items()
                 if k in labels and v not in (None, "", [], {})
             ]
@@ -144,7 +274,7 @@ def entries(events) -> list[Entry]:
             Entry(
                 at=event.pgh_created_at,
                 action=ACTIONS.get(event.pgh_label, event.pgh_label),
-                model=str(model._meta.verbose_name).capitalize(),
+                model=record_type_name(model),
                 object_id=event.pgh_obj_id or "",
                 user_id=user.pk if user else None,
                 user=who,
@@ -152,6 +282,7 @@ def entries(events) -> list[Entry]:
                 reason=context.get("reason", ""),
                 changes=changes,
                 event=event.pgh_slug,
+                is_link=bool(model._meta.auto_created),
             )
         )
     return result
@@ -198,19 +329,3 @@ def rows(items: list[Entry]):
                 e.reason,
                 e.url,
             ]
-
-
-@checks.register("trail", deploy=True)
-def check_trail_database(app_configs=None, **kwargs):
-    """`check --deploy` warns when the database cannot keep the audit trail."""
-    from django.conf import settings
-
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        return [
-            checks.Warning(
-                "The audit trail is written by PostgreSQL triggers; this database keeps none.",
-                hint="Set DATABASE_URL to a PostgreSQL database for any regulated (GxP) use.",
-                id="vendorselect.W001",
-            )
-        ]
-    return []

@@ -44,7 +44,8 @@ def evaluation_flags(user, evaluation: Evaluation) -> dict[str, bool]:
         "is_evaluator": evaluator,
         # The scorecard (criteria, sub-criteria, their sources) and the must-have gates: only in draft.
         "can_edit_setup": lead and status == Evaluation.Status.DRAFT,
-        "can_add_candidates": lead and open_,
+        # Candidates join in draft or while scoring; from review on the field is fixed (what was scored).
+        "can_add_candidates": lead and status in (Evaluation.Status.DRAFT, Evaluation.Status.SCORING),
         # Program steps are fixed with the scorecard; the sites a candidate proposes until review.
         "can_propose_sites": lead and status in (Evaluation.Status.DRAFT, Evaluation.Status.SCORING),
         "can_override_knockouts": lead,

@@ -351,7 +351,9 @@ TransitionSerializer = inline_serializer(
         "action": serializers.ChoiceField(choices=list(services.TRANSITIONS)),
         "reason": serializers.CharField(
             required=False,
-            help_text="Required to move to review while an evaluator has not submitted; recorded.",
+            help_text="Required to move to review while an evaluator has not entered every score or has not "
+            "submitted (400 under `reason` naming them and what they lack); recorded with that on the evaluation "
+            "and in the trail.",
         ),
     },
 )

@@ -7,6 +7,7 @@ together with the evidence it used, or None when there is no evidence to score (
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,7 +44,7 @@ def inspection_flag(inspection: Mapping[str, Any]) -> dict | None:
         "site": inspection["site"],
         "date": inspection["end_date"],
         "active": False,
-        "label": f"{inspection['agency']} {what} {inspection['end_date']:%Y-%m-%d}",
+        "label": f"{inspection['agency']} {what} {inspection['end_date'].isoformat()}",
     }
 
 
@@ -97,23 +98,22 @@ def regulatory_track_record(
     total = weights = 0.0
     evidence = []
     for inspection in inspections:
-        age = max((today - inspection["end_date"]).days / 365.25, 0.0)
+        agency, end_date, count = inspection["agency"], inspection["end_date"], inspection["form_483_observations"]
+        classification, warning_letter = inspection["classification"], inspection["warning_letter"]
+        age = max((today - end_date).days / 365.25, 0.0)
         weight = 0.5 ** (age / REGULATORY_HALF_LIFE_YEARS)
-        if target_agencies and inspection["agency"] not in target_agencies:
+        if target_agencies and agency not in target_agencies:
             weight *= 0.5
-        score = _inspection_score(
-            inspection["classification"], inspection["form_483_observations"], inspection["warning_letter"]
-        )
+        score = _inspection_score(classification, count, warning_letter)
         total += weight * score
         weights += weight
-        letter = ", warning letter" if inspection["warning_letter"] else ""
-        count = inspection["form_483_observations"]
+        letter = ", warning letter" if warning_letter else ""
         observed = "obs. unknown" if count is None else f"{count} obs."
-        if inspection["agency"] != "FDA" and count is None:
+        if agency != "FDA" and count is None:
             observed = "no Form 483"
         evidence.append(
-            f"{inspection['agency']} {inspection['end_date']:%Y-%m-%d} {inspection['classification']}"
-            f" ({observed}{letter}) at {inspection['site']}: {score:g} × {weight:.2f}"
+            f"{agency} {end_date.isoformat()} {classification} ({observed}{letter}) at {inspection['site']}: "
+            f"{score:g} × {weight:.2f}"
         )
     value = round(total / weights, 2) if weights else None
     if flags:
@@ -166,7 +166,7 @@ def quality_systems(audits: list[dict], today: date) -> Derived:
         weights += weight
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no findings"
         evidence.append(
-            f"audit of {audit['site']} ended {audit['end_date']:%Y-%m-%d}: {summary} → {score:g} × {weight:.2f}"
+            f"audit of {audit['site']} ended {audit['end_date'].isoformat()}: {summary} → {score:g} × {weight:.2f}"
         )
     return Derived(round(total / weights, 2), formula, evidence)
 
@@ -215,8 +215,10 @@ def scope_fit(requirement: dict, offer: dict) -> Derived:
     return Derived(round(1 + 4 * coverage, 2), formula, evidence)
 
 
+@functools.lru_cache(maxsize=512)
 def _size(value: Decimal) -> str:
-    """A batch size as people write it: 2000, 0.5 (not 2000.000 or 2E+3)."""
+    """A batch size as people write it: 2000, 0.5 (not 2000.000 or 2E+3). Cached: the program's
+    sizes are written once per candidate and criterion."""
     return f"{Decimal(value).normalize():f}"
 
 
@@ -335,6 +337,17 @@ class Scope:
     by_step: dict[int, list[dict]]
     proposed: list[dict]
     others: list[dict]
+    # What is worked out once per candidate and read by several criteria and gates (who must not
+    # change it): red flags by window (scope_red_flags), able sites by step (able_sites).
+    cache: dict[tuple, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def chosen(self) -> set[int]:
+        """The ids of the proposed sites."""
+        found = self.cache.get(("chosen",))
+        if found is None:
+            found = self.cache[("chosen",)] = {site["id"] for site in self.proposed}
+        return found
 
 
 def candidate_scope(requirement: Mapping[str, Any], sites: list[dict], proposals: Mapping[int, Sequence[int]]) -> Scope:
@@ -349,6 +362,18 @@ def candidate_scope(requirement: Mapping[str, Any], sites: list[dict], proposals
     return Scope(steps, by_step, [s for s in sites if s["id"] in chosen], [s for s in sites if s["id"] not in chosen])
 
 
+def scope_red_flags(scope: Scope, inspections: list[dict], today: date, years: int, others: bool = False) -> list[dict]:
+    """`red_flags` at the proposed sites of `scope` (or at its other sites), worked out once per window:
+    the regulatory score, the gates and the warnings of a candidate read the same list (not to be
+    changed by its readers). `inspections` are the candidate vendor's."""
+    key = ("flags", others, years, today)
+    found = scope.cache.get(key)
+    if found is None:
+        sites = scope.others if others else scope.proposed
+        found = scope.cache[key] = red_flags(sites, _at(inspections, sites, scope), today, years)
+    return found
+
+
 def site_cannot(site: dict, step: Mapping[str, Any]) -> str | None:
     """Why `site` cannot do `step` (quality regime, services), or None when it can."""
     if site["quality_regime"] != step["regime"]:
@@ -361,7 +386,14 @@ def site_cannot(site: dict, step: Mapping[str, Any]) -> str | None:
 
 
 def able_sites(scope: Scope, step: Mapping[str, Any]) -> list[dict]:
-    return [site for site in scope.by_step.get(step["id"], ()) if site_cannot(site, step) is None]
+    """The sites proposed for `step` that can do it (worked out once per scope and step)."""
+    key = ("able", step["id"])
+    found = scope.cache.get(key)
+    if found is None:
+        found = scope.cache[key] = [
+            site for site in scope.by_step.get(step["id"], ()) if site_cannot(site, step) is None
+        ]
+    return found
 
 
 def step_scope_fit(requirement: dict, offer: dict, scope: Scope) -> Derived:
@@ -458,13 +490,13 @@ def knockouts(
             reasons.extend(_steps_not_covered(requirement, offer, scope, sites))
         elif kind == "no_red_flags":
             where = "proposed site " if scope.steps else ""
-            for flag in red_flags(scope.proposed, _at(inspections, scope.proposed, scope), today, rule["years"]):
+            for flag in scope_red_flags(scope, inspections, today, rule["years"]):
                 reasons.append(f"{flag['label']} at {where}{flag['site']} (last {rule['years']} years or still open)")
         elif kind == "company_red_flags" and scope.others:
-            for flag in red_flags(scope.others, _at(inspections, scope.others, scope), today, rule["years"]):
+            for flag in scope_red_flags(scope, inspections, today, rule["years"], others=True):
                 reasons.append(f"{flag['label']} at {flag['site']}, another site of the company")
         elif kind == "no_open_critical":
-            chosen = {site["id"] for site in scope.proposed}
+            chosen = scope.chosen
             open_critical = [
                 (a["site"], f)
                 for a in offer.get("audits", ())
@@ -492,10 +524,14 @@ def disqualifications(
     """Why the candidate may not be shortlisted at all (whatever gate override): the register's
     disqualification of the vendor, or a proposed site disqualified for the work it would do."""
     scope = scope or candidate_scope(requirement, sites, proposals or {})
-    reasons = ["disqualified in the register"] if offer.get("status") == "disqualified" else []
-    for site, activity in _qualified(scope, "disqualified"):
-        reasons.append(f"{site['name']} is disqualified ({activity}) on the approved-supplier list")
-    return reasons
+    key = ("disqualified", offer.get("status"))
+    found = scope.cache.get(key)
+    if found is None:
+        found = ["disqualified in the register"] if offer.get("status") == "disqualified" else []
+        for site, activity in _qualified(scope, "disqualified"):
+            found.append(f"{site['name']} is disqualified ({activity}) on the approved-supplier list")
+        scope.cache[key] = found
+    return list(found)
 
 
 def warnings(
@@ -514,7 +550,7 @@ def warnings(
     notes = []
     if "company_red_flags" not in on and scope.others:
         years = requirement.get("red_flag_years", 2)
-        for flag in red_flags(scope.others, _at(inspections, scope.others, scope), today, years):
+        for flag in scope_red_flags(scope, inspections, today, years, others=True):
             notes.append(f"{flag['label']} at {flag['site']}, a site of the company not proposed")
     for site in scope.proposed if scope.steps else ():  # without steps no site is proposed as such
         if not any(q["status"] != "not_yet_qualified" for q in site.get("qualifications", ())):

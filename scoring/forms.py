@@ -184,9 +184,26 @@ def _choice(queryset, message: str, **kwargs) -> forms.ModelChoiceField:
 
 
 class TransitionForm(forms.Form):
-    """evaluation_transition(reason=...); the action comes from the URL."""
+    """evaluation_transition(reason=...); the action comes from the URL. `confirm` is the page's
+    confirmation (moving to review is confirmed on its own page), not the service's business."""
 
-    reason = _text("Reason")
+    reason = forms.CharField(
+        label="Reason to move to review anyway",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+        help_text="Recorded on the evaluation and in the audit trail, with what each evaluator lacked.",
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    @property
+    def confirmed(self) -> bool:
+        return bool(getattr(self, "_confirmed", False))
+
+    def clean(self):
+        data = super().clean()
+        self._confirmed = bool(data.pop("confirm", False))
+        return {"reason": data.get("reason", "")}
 
 
 class CandidateAddForm(forms.Form):

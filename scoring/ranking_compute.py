@@ -162,11 +162,11 @@ def derive(kind: str, requirement, offer, sites, inspections, today, proposals=N
     """A derived criterion's value for one candidate, from the sites it proposes (all the vendor's
     sites when the program has no steps)."""
     scope = scope or evidence.candidate_scope(requirement, sites, proposals or {})
-    chosen = {site["id"] for site in scope.proposed}
+    chosen = scope.chosen
     if kind == "regulatory":
         years = requirement.get("red_flag_years", 2)
         at_sites = [i for i in inspections if i.get("site_id") in chosen] if scope.steps else inspections
-        flags = evidence.red_flags(scope.proposed, at_sites, today, years)
+        flags = evidence.scope_red_flags(scope, inspections, today, years)
         return evidence.regulatory_track_record(at_sites, today, requirement["agencies"], flags, years)
     if kind == "scope_fit":
         return (
@@ -231,6 +231,11 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
 
     today = inputs.today
     matrix = aggregated.copy()
+    # Plain Python values, read once: per-cell numpy scalar access dominated the loop below.
+    aggregated_values = aggregated.tolist()
+    spread_values = spread.tolist()
+    scored_by_counts = (~np.isnan(scores)).sum(axis=0).tolist()  # zeros without evaluators
+    na_list = not_applicable.tolist()
     cells_by_row, knockout_lists, gate_notes = [], [], []
     for i, candidate in enumerate(candidates):
         offer, sites, inspections = inputs.facts.get(candidate.vendor_id, (NO_OFFER, [], []))
@@ -239,8 +244,9 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
         knockout_lists.append(gate_reasons)
         gate_notes.append((notes, proposed, barred))
         cells = []
+        row_values, row_spread = aggregated_values[i], spread_values[i]
         for j, criterion in enumerate(criteria):
-            if not_applicable[j]:
+            if na_list[j]:
                 matrix[i, j] = 0.0  # weight 0: contributes nothing, and keeps the row complete
                 cells.append(
                     Cell(
@@ -252,7 +258,9 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
                     )
                 )
             elif criterion.evidence:
-                derived = derive(criterion.evidence, requirement, offer, sites, inspections, today, candidate.proposals)
+                derived = derive(
+                    criterion.evidence, requirement, offer, sites, inspections, today, candidate.proposals, scope
+                )
                 override = inputs.overrides.get((candidate.id, criterion.id))
                 value = float(override[0]) if override else derived.value
                 matrix[i, j] = np.nan if value is None else value
@@ -266,14 +274,13 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
                     )
                 )
             else:
-                value = None if np.isnan(aggregated[i, j]) else float(aggregated[i, j])
-                cell_spread = None if np.isnan(spread[i, j]) else float(spread[i, j])
-                scored_by = int((~np.isnan(scores[:, i, j])).sum()) if k else 0
+                value = row_values[j]
+                cell_spread = row_spread[j]
                 cells.append(
                     Cell(
-                        value,
-                        spread=cell_spread,
-                        scored_by=scored_by,
+                        None if value != value else value,  # NaN: missing
+                        spread=None if cell_spread != cell_spread else cell_spread,
+                        scored_by=scored_by_counts[i][j],
                         formula="weighted mean of sub-criteria" if criterion.parts else "",
                         evidence=list(criterion.parts),
                     )
@@ -289,11 +296,15 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
     )
     rankable = np.where(knocked_out, np.nan, totals)
     ranks = engine.rank(rankable) if m else np.array([], dtype=int)
+    total_values, rank_values = totals.tolist(), ranks.tolist()
+    contribution_values, knocked_values = contributions.tolist(), knocked_out.tolist()
+    filled_counts = (~np.isnan(inputs.leaf_scores)).sum(axis=(0, 2)).tolist()
     rows = []
     expected_cells = max(n_leaves * max(k, 1), 1)
     for i, candidate in enumerate(candidates):
-        filled = int((~np.isnan(inputs.leaf_scores[:, i, :])).sum()) if k else 0
-        complete_total = not np.isnan(totals[i])
+        filled = filled_counts[i]
+        total = total_values[i]
+        complete_total = total == total  # not NaN
         rows.append(
             (
                 candidate.vendor_name,
@@ -301,12 +312,12 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
                     index=i,
                     candidate=_ref(candidate),
                     cells=cells_by_row[i],
-                    total=float(totals[i]) if complete_total else None,
-                    rank=int(ranks[i]) if complete_total and not knocked_out[i] else None,
-                    contributions=[float(x) for x in contributions[i]],
+                    total=total if complete_total else None,
+                    rank=int(rank_values[i]) if complete_total and not knocked_values[i] else None,
+                    contributions=contribution_values[i],
                     completeness=filled / expected_cells if n_leaves else 1.0,
                     knockouts=knockout_lists[i],
-                    knocked_out=bool(knocked_out[i]),
+                    knocked_out=knocked_values[i],
                     warnings=gate_notes[i][0],
                     proposed=gate_notes[i][1],
                     disqualified=gate_notes[i][2],

@@ -39,16 +39,9 @@ from scoring.ranking_compute import (
     compute_ranking,
     sensitivity,
 )
+from vendors import selectors as vendor_selectors
 from vendors.filters import VendorFilter
-from vendors.models import (
-    GmpCertificate,
-    ImportAlert,
-    RegulatoryInspection,
-    Site,
-    SiteQualification,
-    Vendor,
-    WarningLetter,
-)
+from vendors.models import RegulatoryInspection, Site, Vendor
 
 __all__ = [
     "DISAGREEMENT_FLAG",
@@ -111,22 +104,27 @@ def program_steps(evaluation: Evaluation) -> list[dict]:
 
 
 def _candidates(evaluation: Evaluation) -> list[Candidate]:
-    return list(evaluation.candidates.select_related("vendor").order_by("vendor__name", "pk"))
+    # The timestamps and the description are never shown with a ranking: not parsed for every row.
+    candidates = evaluation.candidates.select_related("vendor").order_by("vendor__name", "pk")
+    return list(candidates.defer("added_at", "vendor__created_at", "vendor__updated_at", "vendor__description"))
 
 
 def vendor_facts(evaluation: Evaluation) -> dict[int, VendorFacts]:
     """What the evidence functions need about every candidate vendor, as plain values.
 
-    Seven queries whatever the number of candidates; values() rather than model instances,
-    because building thousands of inspection objects dominated the ranking's time.
+    Thirteen queries whatever the number of candidates; tuples (values_list) rather than model
+    instances or values() dicts, because building thousands of Python objects dominated the
+    ranking's time. Each site's facts (capabilities, approved-supplier entries, red flags) are read
+    once and shared by every criterion and gate that looks at the site.
     """
     in_evaluation = {"vendor__candidacies__evaluation": evaluation}
     facts: dict[int, VendorFacts] = {}
 
     def entry(vendor_id):
-        if vendor_id not in facts:
-            facts[vendor_id] = ({"services": [], "modalities": [], "dosage_forms": [], "phases": []}, [], [])
-        return facts[vendor_id]
+        found = facts.get(vendor_id)
+        if found is None:
+            found = facts[vendor_id] = ({"services": [], "modalities": [], "dosage_forms": [], "phases": []}, [], [])
+        return found
 
     for relation, key in (
         ("services", "service"),
@@ -137,30 +135,49 @@ def vendor_facts(evaluation: Evaluation) -> dict[int, VendorFacts]:
         through = getattr(Vendor, relation).through
         for vendor_id, code in through.objects.filter(**in_evaluation).values_list("vendor_id", f"{key}__code"):
             entry(vendor_id)[0][relation].append(code)
-    site_fields = ("id", "vendor_id", "name", "quality_regime", "scale_min", "scale_max", "scale_unit")
-    site_rows = {
-        site["id"]: site for site in Site.objects.filter(**in_evaluation).order_by("name").values(*site_fields)
-    }
-    for site in site_rows.values():
-        site.update(capabilities=[], qualifications=[], flags=[])
-        entry(site["vendor_id"])[1].append(site)
-    _site_evidence(evaluation, site_rows)
+    sites: dict[int, dict] = {}
+    for site_id, vendor_id, name, regime, scale_min, scale_max, scale_unit in (
+        Site.objects.filter(**in_evaluation)
+        .order_by("name")
+        .values_list("id", "vendor_id", "name", "quality_regime", "scale_min", "scale_max", "scale_unit")
+    ):
+        site = sites[site_id] = {
+            "id": site_id,
+            "vendor_id": vendor_id,
+            "name": name,
+            "quality_regime": regime,
+            "scale_min": scale_min,
+            "scale_max": scale_max,
+            "scale_unit": scale_unit,
+            "capabilities": [],
+        }
+        entry(vendor_id)[1].append(site)
+    _site_evidence(evaluation, sites)
+    names = {site_id: site["name"] for site_id, site in sites.items()}
+    # Newest first; the id breaks ties, so that the evidence reads the same on every request.
     inspections = RegulatoryInspection.objects.filter(site__vendor__candidacies__evaluation=evaluation).order_by(
-        "-end_date"
+        "-end_date", "-pk"
     )
-    for row in inspections.values(
+    for site_id, vendor_id, agency, end_date, classification, observations, letter in inspections.values_list(
         "site_id",
         "site__vendor_id",
-        "site__name",
         "agency",
         "end_date",
         "classification",
         "form_483_observations",
         "warning_letter",
     ):
-        inspection = {key: value for key, value in row.items() if not key.startswith("site__")}
-        inspection["site"] = row["site__name"]
-        entry(row["site__vendor_id"])[2].append(inspection)
+        entry(vendor_id)[2].append(
+            {
+                "site_id": site_id,
+                "agency": agency,
+                "end_date": end_date,
+                "classification": classification,
+                "form_483_observations": observations,
+                "warning_letter": letter,
+                "site": names[site_id],
+            }
+        )
     for vendor_id, audits in _vendor_audits(evaluation).items():
         entry(vendor_id)
         facts[vendor_id][0]["audits"] = audits
@@ -169,47 +186,17 @@ def vendor_facts(evaluation: Evaluation) -> dict[int, VendorFacts]:
 
 def _site_evidence(evaluation: Evaluation, sites: dict[int, dict]) -> None:
     """Each candidate site's capabilities, approved-supplier entries and red flags (warning letters,
-    import alerts, statements of non-compliance), as plain values: five queries."""
+    import alerts, statements of non-compliance: `vendors.selectors.site_red_flags`, the site page's
+    reading too, every record whatever its date: the gates apply their own windows), five queries."""
     on_site = {"site__vendor__candidacies__evaluation": evaluation}
     for site_id, code in Site.capabilities.through.objects.filter(**on_site).values_list("site_id", "service__code"):
         sites[site_id]["capabilities"].append(code)
-    for site_id, activity, status in SiteQualification.objects.filter(**on_site).values_list(
-        "site_id", "activity__code", "status"
-    ):
-        sites[site_id]["qualifications"].append({"activity": activity, "status": status})
-    for site_id, issued, closed, subject in WarningLetter.objects.filter(**on_site).values_list(
-        "site_id", "issued_on", "closed_on", "subject"
-    ):
-        state = f"closed {closed:%Y-%m-%d}" if closed else "open"
-        sites[site_id]["flags"].append(
-            {
-                "date": issued,
-                "active": closed is None,
-                "label": f"warning letter {issued:%Y-%m-%d} ({state}): {subject}",
-            }
-        )
-    for site_id, number, status, listed in ImportAlert.objects.filter(**on_site).values_list(
-        "site_id", "number", "status", "listed_on"
-    ):
-        active = status == ImportAlert.Status.ACTIVE
-        sites[site_id]["flags"].append(
-            {
-                "date": listed,
-                "active": active,
-                "label": f"import alert {number} listed {listed:%Y-%m-%d}" + ("" if active else " (removed)"),
-            }
-        )
-    today = timezone.localdate()
-    for site_id, authority, number, issued, until in GmpCertificate.objects.filter(
-        kind=GmpCertificate.Kind.NON_COMPLIANCE, **on_site
-    ).values_list("site_id", "authority", "number", "issued_on", "valid_until"):
-        sites[site_id]["flags"].append(
-            {
-                "date": issued,
-                "active": until is None or until >= today,
-                "label": f"{authority} statement of non-compliance {number} {issued:%Y-%m-%d}",
-            }
-        )
+    candidate_sites = Site.objects.filter(vendor__candidacies__evaluation=evaluation)
+    qualifications = vendor_selectors.site_qualifications(candidate_sites)
+    flags = vendor_selectors.site_red_flags(candidate_sites, since=None, inspections=False)
+    for site_id, site in sites.items():
+        site["qualifications"] = qualifications.get(site_id, [])
+        site["flags"] = flags.get(site_id, [])
 
 
 def _vendor_audits(evaluation: Evaluation) -> dict[int, list[dict]]:
@@ -292,9 +279,8 @@ def load_ranking_inputs(evaluation: Evaluation, viewer) -> RankingInputs:
     requirement = requirement_of(evaluation, gates)
     rules = [{"rule": gate.rule, "years": gate.years} for gate in gates if gate.enabled]
     proposals: dict[int, dict[int, list[int]]] = {}
-    for candidate_id, step_id, site_id in ProposedSite.objects.filter(candidate__evaluation=evaluation).values_list(
-        "candidate_id", "step_id", "site_id"
-    ):
+    proposed = ProposedSite.objects.filter(candidate__evaluation=evaluation).order_by("pk")
+    for candidate_id, step_id, site_id in proposed.values_list("candidate_id", "step_id", "site_id"):
         proposals.setdefault(candidate_id, {}).setdefault(step_id, []).append(site_id)
     overrides = {
         (o.candidate_id, o.criterion_id): (float(o.value), o.justification)
@@ -305,7 +291,6 @@ def load_ranking_inputs(evaluation: Evaluation, viewer) -> RankingInputs:
     candidate_index = {c.pk: i for i, c in enumerate(candidates)}
     evaluator_index = {u.pk: e for e, u in enumerate(users)}
     leaf_scores = np.full((k, m, len(leaves)), np.nan)
-    filled = np.zeros(k, dtype=int)  # cells each evaluator has filled: their progress, no values
     scores: Any = Score.objects.filter(candidate__evaluation=evaluation)
     if withheld:
         # Only the viewer's own values; the others' rows are counted, their values never read.
@@ -314,15 +299,19 @@ def load_ranking_inputs(evaluation: Evaluation, viewer) -> RankingInputs:
                 When(evaluator_id=viewer.pk, then="value"), default=None, output_field=Score._meta.get_field("value")
             )
         )
-        rows = scores.values_list("evaluator_id", "candidate_id", "criterion_id", "own")
+        rows = list(scores.values_list("evaluator_id", "candidate_id", "criterion_id", "own"))
     else:
-        rows = scores.values_list("evaluator_id", "candidate_id", "criterion_id", "value")
-    for evaluator_id, candidate_id, criterion_id, value in rows:
-        if evaluator_id in evaluator_index and criterion_id in leaf_index:
-            filled[evaluator_index[evaluator_id]] += 1
-            if withheld and evaluator_id != viewer.pk:
-                continue
-            leaf_scores[evaluator_index[evaluator_id], candidate_index[candidate_id], leaf_index[criterion_id]] = value
+        rows = list(scores.values_list("evaluator_id", "candidate_id", "criterion_id", "value"))
+    # Into the array in one step (a Python loop writing 15,000 numpy cells one by one was slow).
+    evaluator_at = np.array([evaluator_index.get(row[0], -1) for row in rows], dtype=int)
+    candidate_at = np.array([candidate_index.get(row[1], -1) for row in rows], dtype=int)
+    leaf_at = np.array([leaf_index.get(row[2], -1) for row in rows], dtype=int)
+    values = np.array([np.nan if row[3] is None else row[3] for row in rows], dtype=float)
+    counted = (evaluator_at >= 0) & (leaf_at >= 0) & (candidate_at >= 0)
+    # cells each evaluator has filled: their progress, no values
+    filled = np.bincount(evaluator_at[counted], minlength=k)[:k].astype(int)
+    shown = counted & (evaluator_at == evaluator_index.get(viewer.pk, -2)) if withheld else counted
+    leaf_scores[evaluator_at[shown], candidate_at[shown], leaf_at[shown]] = values[shown]
     return RankingInputs(
         aggregation=evaluation.aggregation,
         criteria=criteria,

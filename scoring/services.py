@@ -11,7 +11,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 from django_fsm import TransitionNotAllowed
@@ -35,6 +35,8 @@ from scoring.models import (
     Submission,
     WeightSet,
 )
+from vendors.filters import VendorFilter
+from vendors.models import Site, Vendor
 
 
 class ScoringError(ServiceError):
@@ -452,22 +454,63 @@ TRANSITIONS = {
 
 def not_submitted(evaluation: Evaluation) -> list:
     """The evaluators who have not submitted their scores, by user name."""
-    return list(
-        evaluation.evaluators.exclude(pk__in=evaluation.submissions.values("evaluator_id")).order_by("username")
+    return [row["user"] for row in evaluator_completeness(evaluation) if not row["submitted"]]
+
+
+def evaluator_completeness(evaluation: Evaluation) -> list[dict]:
+    """Per evaluator (by user name): scores entered of those expected, and whether submitted.
+
+    `expected` is every judged cell (scored criteria x candidates) as they are now: an evaluator who
+    submitted before a candidate was added is complete no longer. Three queries.
+    """
+    scored = list(evaluation.scored_criteria().values_list("pk", flat=True))
+    expected = len(scored) * evaluation.candidates.count()
+    done = dict(
+        Score.objects.filter(candidate__evaluation=evaluation, criterion__in=scored)
+        .values("evaluator")
+        .annotate(n=Count("pk"))
+        .values_list("evaluator", "n")
     )
+    submitted = dict(evaluation.submissions.values_list("evaluator_id", "submitted_at"))
+    return [
+        {
+            "user": user,
+            "done": done.get(user.pk, 0),
+            "expected": expected,
+            "complete": done.get(user.pk, 0) >= expected,
+            "submitted": user.pk in submitted,
+            "submitted_at": submitted.get(user.pk),
+        }
+        for user in evaluation.evaluators.order_by("username")
+    ]
+
+
+def _shortfall(rows: list[dict]) -> str:
+    """What the evaluators lack, e.g. "Ana Ruiz: 10 of 21 scores, not submitted; Ben Ode: not submitted"."""
+    parts = []
+    for row in rows:
+        lacks = []
+        if not row["complete"]:
+            lacks.append(f"{row['done']} of {row['expected']} scores")
+        if not row["submitted"]:
+            lacks.append("not submitted")
+        if lacks:
+            parts.append(f"{row['user'].printed_name}: {', '.join(lacks)}")
+    return "; ".join(parts)
 
 
 def evaluation_transition(*, evaluation: Evaluation, user, action: str, reason: str = "") -> Evaluation:
     """Move the evaluation along draft -> scoring -> review -> closed (and review -> scoring).
 
-    Moving to review while an evaluator has not submitted needs the lead's `reason`: it is kept on
-    the evaluation (early_review_reason) and in the trail. Such evaluators can no longer submit,
-    and stay blind to the others' scores until a shortlist version is approved or rejected
-    (access.blind_evaluations).
+    Moving to review while an evaluator has not entered every score or has not submitted needs the
+    lead's `reason` (field "reason"): it is kept on the evaluation (early_review_reason) and in the
+    trail, with what each of them lacked. Such evaluators can no longer submit, and stay blind to the
+    others' scores until a shortlist version is approved or rejected (access.blind_evaluations).
 
     Scoring cannot reopen once a shortlist version is submitted (the approvers sign the scores as
     they are) or approved (the shortlist is final: a new evaluation is the route to score again).
-    A returned or rejected version lets it reopen.
+    A returned or rejected version lets it reopen. The evaluation closes by itself when a shortlist
+    version is approved (evaluation_close_on_approval).
     """
     if action not in TRANSITIONS:
         _refuse(f"Unknown action “{action}”; allowed: {', '.join(TRANSITIONS)}.", "action")
@@ -490,20 +533,41 @@ def evaluation_transition(*, evaluation: Evaluation, user, action: str, reason: 
                 status=409,
             )
         if action == "start_review":
-            missing = not_submitted(evaluation)
-            if missing and not reason:
-                names = ", ".join(u.printed_name for u in missing)
+            shortfall = _shortfall(evaluator_completeness(evaluation))
+            if shortfall and not reason:
                 _refuse(
-                    f"Not submitted yet: {names}. Their scores would not count; to move to review anyway, "
-                    "confirm with a reason.",
+                    f"Scoring is incomplete ({shortfall}). Missing scores stay missing and scores not submitted "
+                    "do not count; to move to review anyway, confirm with a reason.",
                     "reason",
                 )
-            evaluation.early_review_reason = reason if missing else ""
-            if missing:
-                names = ", ".join(u.printed_name for u in missing)
-                trail.reason(f"Moved to review before {names} submitted: {reason}")
+            evaluation.early_review_reason = reason if shortfall else ""
+            if shortfall:
+                trail.reason(
+                    f"Moved to review before every evaluator had entered and submitted every score ({shortfall}): {reason}"
+                )
         evaluation.save()
     return evaluation
+
+
+def evaluation_close_on_approval(*, shortlist: Shortlist) -> None:
+    """The evaluation's shortlist is approved: the evaluation is done, and closes (review -> closed).
+
+    Called by shortlists._decide inside its transaction, with the trail's reason already set. An
+    evaluation closed by hand before the approval stays closed.
+    """
+    evaluation = Evaluation.objects.select_for_update().get(pk=shortlist.evaluation_id)
+    if evaluation.status == Evaluation.Status.CLOSED:
+        return
+    try:
+        evaluation.close()
+    except TransitionNotAllowed:
+        _refuse(
+            f"Shortlist version {shortlist.version} cannot be approved while the evaluation is "
+            f"{evaluation.get_status_display().lower()}.",
+            status=409,
+        )
+    evaluation.save()
+    shortlist.evaluation = evaluation
 
 
 def _check_reopen(evaluation: Evaluation) -> None:
@@ -527,13 +591,53 @@ def _check_reopen(evaluation: Evaluation) -> None:
     )
 
 
+# Candidates join while the evaluation is open to them; in review the field is fixed (what was scored).
+CANDIDATES_OPEN = (Evaluation.Status.DRAFT, Evaluation.Status.SCORING)
+
+
+def addable_vendors(evaluation: Evaluation) -> QuerySet[Vendor]:
+    """The register's vendors the lead may add: not yet candidates, and of an allowed kind when the
+    evaluation names kinds. The one rule of candidate_add, the vendor search and the suggestions."""
+    vendors = Vendor.objects.exclude(candidacies__evaluation=evaluation)
+    kinds = list(evaluation.allowed_kinds.values_list("pk", flat=True))
+    if kinds:
+        of_kind = Vendor.kinds.through.objects.filter(vendor_id=OuterRef("pk"), kind_id__in=kinds)
+        vendors = vendors.filter(Exists(of_kind))
+    return vendors
+
+
+def candidate_suggestions(evaluation: Evaluation, limit: int = 8) -> tuple[list[Vendor], int]:
+    """Register vendors that fit the program, most required services first; with the number of
+    services required. They may be added (addable_vendors), are not disqualified, work with the
+    modality, have a site covering the program's batch-size range and, for every program step, a
+    site that does it under the step's quality regime with the step's services (the sites
+    program.suggest_for_candidate would propose): no CRO for a fill-finish program."""
+    vendors = addable_vendors(evaluation).exclude(status=Vendor.Status.DISQUALIFIED)
+    if evaluation.modality_id:
+        vendors = vendors.filter(modalities=evaluation.modality_id)
+    vendors = VendorFilter.filter_scale(
+        vendors,
+        {"scale_unit": evaluation.scale_unit, "scale_from": evaluation.scale_min, "scale_to": evaluation.scale_max},
+    )
+    for step in evaluation.steps.prefetch_related("services"):
+        able = Site.objects.filter(vendor_id=OuterRef("pk"), quality_regime=step.quality_regime)
+        for service in step.services.all():
+            able = able.filter(capabilities=service)
+        vendors = vendors.filter(Exists(able))
+    services_needed = list(evaluation.required_services.all())
+    vendors = vendors.annotate(matched=Count("services", filter=Q(services__in=services_needed), distinct=True))
+    return list(vendors.distinct().order_by("-matched", "name")[:limit]), len(services_needed)
+
+
 def candidate_add(*, evaluation: Evaluation, user, vendor) -> Candidate:
     _require_lead(user, evaluation, "add candidates")
-    if evaluation.status == Evaluation.Status.CLOSED:
-        _refuse("The evaluation is closed.", status=409)
-    allowed = set(evaluation.allowed_kinds.values_list("pk", flat=True))
-    if allowed and not allowed & set(vendor.kinds.values_list("pk", flat=True)):
-        kinds = ", ".join(evaluation.allowed_kinds.values_list("code", flat=True))
+    if evaluation.status not in CANDIDATES_OPEN:
+        now = "closed" if evaluation.status == Evaluation.Status.CLOSED else "in review"
+        _refuse(f"Candidates are added in draft or while scoring; the evaluation is {now}.", status=409)
+    if not addable_vendors(evaluation).filter(pk=vendor.pk).exists():
+        if evaluation.candidates.filter(vendor=vendor).exists():
+            _refuse(f"{vendor.name} is already a candidate.", "vendor", status=409)
+        kinds = ", ".join(evaluation.allowed_kinds.order_by("code").values_list("code", flat=True))
         _refuse(f"{vendor.name} is not of an allowed kind ({kinds}).", "vendor")
     try:
         with transaction.atomic():

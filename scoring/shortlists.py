@@ -28,7 +28,7 @@ from core.errors import ServiceError
 from scoring import access, selectors
 from scoring.models import Evaluation, Shortlist, ShortlistDecision, ShortlistEntry
 from scoring.serializers import RankingRowSerializer
-from scoring.services import ScoringError, checked_approvals
+from scoring.services import ScoringError, checked_approvals, evaluation_close_on_approval
 
 MEANINGS = {
     ShortlistDecision.Decision.APPROVE: Signature.Meaning.APPROVED,
@@ -359,7 +359,8 @@ def _decide(request, shortlist, user, decision, password, seen_hash, comment) ->
     # raises SignatureError, a refusal under "password".
     signatures.reauthenticate(request=request, user=user, password=password, record=shortlist)
     meaning = Signature.Meaning(meaning_of(user, decision))
-    trail.reason(f"{meaning.label}: {comment.strip()}" if comment.strip() else meaning.label)
+    why = f"{meaning.label}: {comment.strip()}" if comment.strip() else meaning.label
+    trail.reason(why)
     with transaction.atomic():
         shortlist = Shortlist.objects.select_for_update().select_related("evaluation").get(pk=shortlist.pk)
         _check_decision(shortlist, user, decision, seen_hash, comment)  # again, under the lock
@@ -386,6 +387,9 @@ def _decide(request, shortlist, user, decision, password, seen_hash, comment) ->
             shortlist.return_for_changes()
         elif approval_complete(shortlist):
             shortlist.approve()
+            # The shortlist is final: so is the evaluation (review -> closed), in the same transaction.
+            trail.reason(f"{why}. Shortlist version {shortlist.version} approved: the evaluation closes.")
+            evaluation_close_on_approval(shortlist=shortlist)
         if shortlist.status != Shortlist.Status.SUBMITTED:
             shortlist.decided_at = timezone.now()
             notifications.notify(

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/", views.evaluation_detail, name="evaluation"),
     path("<int:pk>/vendor-search/", views.vendor_search, name="vendor-search"),
     path("<int:pk>/transition/<str:action>/", views.evaluation_transition, name="transition"),
+    path("<int:pk>/review/", views.review_confirm, name="review-confirm"),
     path("<int:pk>/candidates/", views.candidate_add, name="candidate-add"),
     path("<int:pk>/knockouts/", views.knockouts_set, name="knockouts"),
     path("<int:pk>/steps/", views.step_add, name="step-add"),

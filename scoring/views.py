@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -48,7 +48,7 @@ from scoring.models import (
     Submission,
 )
 from scoring.serializers import RankingSerializer
-from vendors.models import Site, Vendor
+from vendors.models import Site
 
 
 def _evaluation(request, pk: int) -> Evaluation:
@@ -115,7 +115,7 @@ def _render_detail(request, evaluation: Evaluation, forms: dict | None = None):
     criteria = list(evaluation.top_criteria().prefetch_related("children"))
     percents = {w.criterion_id: w.percent for w in weight_set.weights.all()} if weight_set else {}
     result = selectors.ranking(evaluation, request.user)
-    suggestions, needed = selectors.candidate_suggestions(evaluation) if flags["is_lead"] else ([], 0)
+    suggestions, needed = services.candidate_suggestions(evaluation) if flags["can_add_candidates"] else ([], 0)
     gates = list(evaluation.knockout_rules.order_by("pk"))
     red_flag_years = next((g.years for g in gates if g.rule == KnockoutRule.Rule.NO_RED_FLAGS), None)
     steps = list(evaluation.steps.select_related("dosage_form").prefetch_related("services"))
@@ -165,6 +165,7 @@ def _render_detail(request, evaluation: Evaluation, forms: dict | None = None):
             "transitions": [
                 (name, label) for name, label in services.TRANSITIONS.items() if _can_transition(evaluation, name)
             ],
+            "confirm_first": CONFIRMED_TRANSITIONS,
             "evidence_choices": Criterion.Evidence.choices,
         },
     )
@@ -234,18 +235,56 @@ def _lead_evaluation(request, pk: int, action: str = "change it") -> Evaluation:
     return evaluation
 
 
+# Transitions the lead confirms on a page of their own first (what is incomplete, and why go anyway).
+CONFIRMED_TRANSITIONS = ("start_review",)
+
+
 @login_required
 @require_POST
 def evaluation_transition(request, pk: int, action: str):
     evaluation = _lead_evaluation(request, pk)
     if action not in services.TRANSITIONS:
         raise Http404("No such step.")
+    form = TransitionForm(request.POST)
+    if action in CONFIRMED_TRANSITIONS and not (form.is_valid() and form.confirmed):
+        return redirect("scoring:review-confirm", pk=evaluation.pk)  # not confirmed yet: show what it means
+    if action in CONFIRMED_TRANSITIONS:
+        with refusals_on_page(request, form, success=f"Done: {services.TRANSITIONS[action]}.") as outcome:
+            services.evaluation_transition(user=request.user, evaluation=evaluation, action=action, **form.cleaned_data)
+        if outcome.refused:  # the reason it asks for goes under the field, on the confirmation page
+            return _render_review_confirm(request, evaluation, form)
+        return redirect(evaluation)
     return _apply(
         request,
         evaluation,
-        TransitionForm(request.POST),
+        form,
         partial(services.evaluation_transition, evaluation=evaluation, action=action),
         f"Done: {services.TRANSITIONS[action]}.",
+    )
+
+
+@login_required
+@require_GET
+def review_confirm(request, pk: int):
+    """Before "Move to review": completeness per evaluator, and a reason when anyone lacks something."""
+    evaluation = _lead_evaluation(request, pk, "move it to review")
+    return _render_review_confirm(request, evaluation, TransitionForm())
+
+
+def _render_review_confirm(request, evaluation: Evaluation, form):
+    rows = services.evaluator_completeness(evaluation)
+    incomplete = [row for row in rows if not (row["complete"] and row["submitted"])]
+    return render(
+        request,
+        "scoring/review_confirm.html",
+        {
+            "evaluation": evaluation,
+            "rows": rows,
+            "incomplete": incomplete,
+            "form": form,
+            "can_move": _can_transition(evaluation, "start_review"),
+            "is_evaluator": access.is_evaluator(request.user, evaluation),
+        },
     )
 
 
@@ -422,10 +461,11 @@ def vendor_search(request, pk: int):
         raise PermissionDenied("Only the evaluation's lead adds candidates.")
     query = request.GET.get("q", "").strip()[:100].replace("\x00", "")
     vendors = []
-    if len(query) >= 2:
+    open_ = access.evaluation_flags(request.user, evaluation)["can_add_candidates"]
+    if len(query) >= 2 and open_:
         vendors = list(
-            Vendor.objects.filter(name__icontains=query)
-            .exclude(candidacies__evaluation=evaluation)
+            services.addable_vendors(evaluation)  # of the allowed kinds, not yet candidates
+            .filter(name__icontains=query)
             .prefetch_related("kinds")
             .order_by("name")[: VENDOR_SEARCH_LIMIT + 1]
         )
@@ -434,6 +474,8 @@ def vendor_search(request, pk: int):
         "scoring/_vendor_search.html",
         {
             "evaluation": evaluation,
+            "open": open_,
+            "kinds": list(evaluation.allowed_kinds.order_by("code").values_list("code", flat=True)),
             "query": query,
             "vendors": vendors[:VENDOR_SEARCH_LIMIT],
             "more": len(vendors) > VENDOR_SEARCH_LIMIT,
@@ -559,26 +601,42 @@ def compare_page(request, pk: int):
     return render(request, "scoring/compare.html", context)
 
 
+def _my_progress(evaluation: Evaluation, user) -> tuple[int, int]:
+    """(scores entered, scores expected) of `user` in the grid: the judged cells as they are now."""
+    scored = evaluation.scored_criteria().values("pk")
+    done = Score.objects.filter(candidate__evaluation=evaluation, evaluator=user, criterion__in=scored).count()
+    return done, evaluation.scored_criteria().count() * evaluation.candidates.count()
+
+
 @login_required
 @require_GET
 def scoring_grid(request, pk: int):
+    """The evaluator's grid: one form per cell, saved as it changes by static/js/grid.js (keyboard
+    first: Enter goes to the next cell, nothing is re-rendered under the cursor)."""
     evaluation = _evaluation(request, pk)
     if not access.is_evaluator(request.user, evaluation):
         raise PermissionDenied("Only the evaluation's evaluators score it.")
     criteria = list(evaluation.scored_criteria().select_related("parent"))
     # Whatever their source says now: a lead can turn a judged criterion into a derived one.
     derived_criteria = list(evaluation.criteria.exclude(evidence="").only("name"))
-    candidates = list(evaluation.candidates.select_related("vendor"))
+    # The must-have gates come from evidence, not from anyone's scores: a blind evaluator sees them too.
+    gates = {row.candidate.pk: row for row in selectors.ranking(evaluation, request.user).rows}
+    candidates = sorted(evaluation.candidates.select_related("vendor"), key=lambda c: (c.vendor.name.casefold(), c.pk))
+    scored_ids = {c.pk for c in criteria}
     mine = {
         (s.candidate_id, s.criterion_id): s
         for s in Score.objects.filter(candidate__evaluation=evaluation, evaluator=request.user)
+        if s.criterion_id in scored_ids
     }
     submitted = Submission.objects.filter(evaluation=evaluation, evaluator=request.user).first()
     grid = [
-        (candidate, [(criterion, mine.get((candidate.pk, criterion.pk))) for criterion in criteria])
+        (
+            candidate,
+            gates.get(candidate.pk),
+            [(criterion, mine.get((candidate.pk, criterion.pk))) for criterion in criteria],
+        )
         for candidate in candidates
     ]
-    done = len(mine)
     return render(
         request,
         "scoring/grid.html",
@@ -590,21 +648,29 @@ def scoring_grid(request, pk: int):
             "submitted": submitted,
             "is_evaluator": True,
             "open": evaluation.status == Evaluation.Status.SCORING and not submitted,
-            "done": done,
+            "done": len(mine),
             "expected": len(criteria) * len(candidates),
         },
     )
 
 
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
 @login_required
 @require_POST
 def score_cell(request, pk: int):
-    """Saves one cell from the grid (htmx) and answers with the cell's new state."""
+    """Saves one cell of the grid. static/js/grid.js asks for JSON (the cell's saved state and the
+    evaluator's progress; the page keeps what is typed and where the focus is); other callers get
+    the cell's HTML."""
     evaluation = _evaluation(request, pk)
     if not access.is_evaluator(request.user, evaluation):
         raise PermissionDenied("Only the evaluation's evaluators score it.")
     form = ScoreCellForm(request.POST, evaluation=evaluation)
     if not form.is_valid():
+        if _wants_json(request):
+            return JsonResponse({"saved": False, "error": "Unknown cell.", "field": None}, status=400)
         return HttpResponse("Unknown cell.", status=400)
     candidate, criterion = form.candidate, form.criterion
     score = None
@@ -614,6 +680,28 @@ def score_cell(request, pk: int):
     if outcome.error:
         error = outcome.error.message
         score = Score.objects.filter(candidate=candidate, criterion=criterion, evaluator=request.user).first()
+    if _wants_json(request):
+        done, expected = _my_progress(evaluation, request.user)
+        return JsonResponse(
+            {
+                "saved": not error,
+                "error": error,
+                "field": outcome.error.field if outcome.error else None,
+                # What is stored now (after a refusal: what another window saved, or nothing).
+                "score": (
+                    {
+                        "value": score.value,
+                        "revision": score.revision,
+                        "rationale": score.rationale,
+                        "evidence_url": score.evidence_url,
+                    }
+                    if score
+                    else None
+                ),
+                "done": done,
+                "expected": expected,
+            }
+        )
     response = render(
         request,
         "scoring/_cell.html",
@@ -684,6 +772,7 @@ def shortlist_page(request, pk: int):
         {
             "ranking": result,
             "rows": [(row, row.candidate.pk in chosen) for row in result.rows],
+            "incomplete_rows": [row for row in result.rows if row.completeness < 1],
             "draft": draft,
             "basis": basis,
             "can_propose": can_propose,

@@ -30,7 +30,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, d
     from django.db import connection
 
     role = settings.DATABASE_APP_ROLE
-    if connection.vendor != "postgresql" or not role:
+    if not role:
         return
     with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
         # Roles are cluster-wide: pytest-xdist workers (each with its own test database) must not

@@ -199,7 +199,8 @@ def test_from_a_new_evaluation_to_an_audit_that_changes_a_score(browser, live_se
     open_evaluation(page)
     team = page.locator("section", has=page.get_by_role("heading", name="Team and progress"))
     assert team.get_by_text("submitted").count() == 2
-    page.get_by_role("button", name="Move to review").click()
+    page.get_by_role("link", name="Move to review").click()
+    page.get_by_role("button", name="Confirm: move to review").click()
     page.get_by_text("Done: move to review.").wait_for()
     page.get_by_role("link", name="Ranking", exact=True).click()
     page.locator("table.ranking-table tbody tr").first.wait_for()
@@ -329,6 +330,13 @@ def test_from_a_new_evaluation_to_an_audit_that_changes_a_score(browser, live_se
         page.get_by_role("row").filter(has_text=description).wait_for()
     page.get_by_role("button", name="Mark the report drafted").click()
     page.get_by_text("Done: mark the report drafted.").wait_for()
+    # The report and its recommendation come before the signature (the CAPAs are open: approved with conditions).
+    report = page.locator("#report")
+    report.get_by_label("Scope statement").fill("For-cause audit of data integrity and deviation handling.")
+    report.get_by_label("Executive summary").fill("Data-integrity controls of the HPLC systems are inadequate.")
+    report.get_by_label("Recommended outcome").select_option("approved_with_conditions")
+    report.get_by_label("Conditions of the recommended approval").fill("Both CAPAs verified effective first.")
+    report.get_by_role("button", name="Save the report").click()
     page.get_by_label(re.compile("Re-enter your password to sign as Marcus Feld")).fill(demo_password("auditor"))
     page.get_by_role("button", name=re.compile("Sign the report")).click()
     page.get_by_text("Report signed. It is now a record").wait_for()

@@ -220,6 +220,11 @@ PAGES = [
     ("scoring:vendor-search", "get", "/evaluations/{e1}/vendor-search/?q=ve", "302 200 403 404 403 404 403"),
     # The evaluation page's operations (POST, one URL each): the lead's; an empty form is refused with a
     # message on the page (302 back to it), the weights come back in place with their errors (200).
+    ("audits:report-update", "post", "/audits/{a1}/report-details/", "302 403 403 302 403 404 403"),
+    ("audits:report-update/get", "get", "/audits/{a1}/report-details/", "302 405 405 405 405 405 405"),
+    ("audit-report", "post", "/api/v1/audits/{a1}/report/", "401 403 403 400 403 404 403"),
+    ("audit-report/get", "get", "/api/v1/audits/{a1}/report/", "401 405 405 405 405 405 405"),
+    ("scoring:review-confirm", "get", "/evaluations/{e1}/review/", "302 200 403 404 403 404 403"),
     ("scoring:transition", "post", "/evaluations/{e1}/transition/close/", "302 302 403 404 403 404 403"),
     ("scoring:transition/other", "post", "/evaluations/{e2}/transition/close/", "302 404 404 404 403 404 403"),
     ("scoring:candidate-add", "post", "/evaluations/{e1}/candidates/", "302 302 403 404 403 404 403"),

@@ -40,6 +40,16 @@ def test_production_refuses_to_start_without_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_postgresql_is_the_only_database():
+    result = _manage("check", env_extra={**PRODUCTION, "DATABASE_URL": ""})
+    assert result.returncode != 0 and "DATABASE_URL must be set" in result.stderr
+    result = _manage("check", env_extra={**PRODUCTION, "DATABASE_URL": "sqlite:///var/x.sqlite3"})
+    assert result.returncode != 0 and "must name a PostgreSQL database" in result.stderr
+    # The image's build step imports the settings without a database to reach.
+    build = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if "manage.py collectstatic" in line)
+    assert "DATABASE_URL=postgres://" in build
+
+
 def test_openapi_schema_validates_without_warnings():
     result = _manage("spectacular", "--validate", "--fail-on-warn", "--file", os.devnull, env_extra=PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr

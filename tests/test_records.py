@@ -109,7 +109,10 @@ def world(api_as, reviewed, users, rf):
     audit_services.attachment_add(finding=finding, user=auditor, upload=SimpleUploadedFile("photo.txt", b"seen"))
     audit = audit_services.audit_transition(audit=audit, user=auditor, action="draft_report")
     audit_services.report_request(audit=audit, user=auditor)
-    audit_services.audit_sign(request=_request(rf), audit=audit, user=auditor, password=PASSWORD)
+    audit_services.report_update(audit=audit, user=auditor, recommended_outcome="approved", confirm_open_capas=True)
+    audit_services.audit_sign(
+        request=_request(rf), audit=audit, user=auditor, password=PASSWORD, confirm_open_capas=True
+    )
     audit = Audit.objects.get(pk=audit.pk)
     audit_services.amendment_add(audit=audit, user=auditor, reason="Typo", text="Logbook, not log book.")
     audit_services.outcome_sign(
@@ -327,6 +330,7 @@ def test_the_application_works_as_its_own_role(api_as, reviewed, users, rf):
     )
     audit = audit_services.audit_transition(audit=audit, user=users["auditor"], action="start")
     audit = audit_services.audit_transition(audit=audit, user=users["auditor"], action="draft_report")
+    audit_services.report_update(audit=audit, user=users["auditor"], recommended_outcome="approved")
     audit_services.audit_sign(request=_request(rf), audit=audit, user=users["auditor"], password=PASSWORD)
     assert Audit.objects.get(pk=audit.pk).status == "signed"
 

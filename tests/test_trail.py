@@ -164,3 +164,62 @@ def test_links_and_role_changes_are_in_the_trail(api_as, users, client_as):
     assert grant.pgh_obj_model == "accounts.User_groups"
     page = client_as("manager").get(f"/history/vendors.Vendor/{vendor.pk}/").content.decode()
     assert "Linked" in page and "Unlinked" in page
+
+
+def test_record_types_are_named_as_users_know_them(client_as):
+    """The search's record types: business names, link tables named after what they mean, no raw
+    model names, grouped by area and sorted; the same names in the result rows and the exports."""
+    from core import trail
+
+    html = client_as("manager").get("/trail/").content.decode()
+    for name in ["Evaluation", "Shortlist decision", "CAPA", "RFP", "Audit finding", "Evaluation: allowed kinds"]:
+        assert f">{name}</option>" in html, name
+    for raw in ["relationship", ">Capa<", ">Rfp<", ">Rfp template<", ">Finding<"]:
+        assert raw not in html, raw
+    groups = dict(trail.record_type_choices())
+    assert list(groups) == [
+        "Vendor register",
+        "Audits and quality",
+        "Evaluations and shortlists",
+        "RFPs and proposals",
+        "Users and signatures",
+    ]
+    assert ("scoring.Evaluation_allowed_kinds", "Evaluation: allowed kinds") in groups["Evaluations and shortlists"]
+    assert ("accounts.User_groups", "User account: roles") in groups["Users and signatures"]
+    for choices in groups.values():
+        names = [name for _, name in choices]
+        assert names == sorted(names, key=lambda n: (n.split(":")[0].casefold(), n.casefold()))
+    flat = [name for _, name in trail.tracked_models()]
+    assert len(flat) == len(set(flat)) == sum(len(c) for c in groups.values())  # one name per record type
+    vendors = [name for _, name in groups["Vendor register"]]
+    assert vendors.index("Vendor") + 1 == vendors.index("Vendor: dosage forms")  # a record's links follow it
+
+
+def test_a_new_link_table_is_named_from_its_record_and_field():
+    from core import trail
+    from vendors.models import Vendor
+
+    assert trail.record_type_name(Vendor.services.through) == "Vendor: services"
+    assert trail.record_type_name("audits.Capa") == "CAPA"
+    trail.RECORD_TYPES.pop("vendors.Vendor_services")
+    try:
+        assert trail.record_type_name(Vendor.services.through) == "Vendor: services"
+        trail.RECORD_TYPES.pop("vendors.Vendor")
+        assert trail.record_type_name(Vendor.services.through) == "Vendor: services"
+    finally:
+        trail.RECORD_TYPES.update({"vendors.Vendor": "Vendor", "vendors.Vendor_services": "Vendor: services"})
+
+
+def test_link_rows_show_what_they_join_by_name(api_as, client_as, django_assert_max_num_queries):
+    vendor = VendorFactory(name="Named Links")
+    api_as("procurement").patch(f"/api/v1/vendors/{vendor.pk}/", {"services": ["fill-finish"]}, format="json")
+    client = client_as("manager")
+    with django_assert_max_num_queries(14):
+        html = client.get("/trail/?model=vendors.Vendor_services").content.decode()
+    assert "Vendor: services" in html and "Fill-finish (id " in html and "Named Links (id " in html
+    history = client.get(f"/history/vendors.Vendor/{vendor.pk}/").content.decode()
+    assert "Vendor: kinds" in history and "Vendor: services" in history and "relationship" not in history
+    csv = client.get("/trail/?model=vendors.Vendor_services&export=csv").content.decode("utf-8-sig")
+    assert "Vendor: services" in csv and "Fill-finish (id " in csv
+    vendor_csv = client.get("/trail/?model=vendors.Vendor&export=csv").content.decode("utf-8-sig")
+    assert ",Created,Vendor," in vendor_csv

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -43,6 +44,17 @@ old.get_model("scoring", "Candidate").objects.create(evaluation=evaluation, vend
 print(json.dumps({"evaluation": evaluation.pk, "site": site.pk, "fda": fda.pk, "ema": ema.pk}))
 """
 
+# The old path: the squashed migrations (0001_squashed_...) replace them for a fresh database, so the
+# old schema is reached with a loader that does not apply replacements, as an existing deployment has it.
+MIGRATE_OLD = """
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+executor = MigrationExecutor(connection)
+executor.loader = MigrationLoader(connection, replace_migrations=False)
+executor.migrate({targets!r})
+"""
+
 READ = """
 import json
 from scoring.models import KnockoutRule
@@ -71,7 +83,8 @@ def scratch_database():
     """A database of its own on the test server, dropped afterwards."""
     db = settings.DATABASES["default"]
     name = f"vs_upgrade_{uuid.uuid4().hex[:8]}"
-    server = f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    host = quote(db["HOST"] or "127.0.0.1", safe="")  # a socket folder of the embedded server, or a host
+    server = f"postgresql://{db['USER']}@{host}:{db['PORT'] or 5432}"
     with psycopg.connect(f"{server}/postgres", autocommit=True, password=db.get("PASSWORD") or None) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -83,8 +96,7 @@ def scratch_database():
 
 @pytest.mark.upgrade
 def test_existing_evaluations_keep_their_gates_and_inspections_keep_their_values(scratch_database):
-    for app, migration in BEFORE:
-        _manage(scratch_database, "migrate", app, migration, "-v0", install_triggers=False)
+    _manage(scratch_database, "shell", "-c", MIGRATE_OLD.format(targets=BEFORE), install_triggers=False)
     ids = _manage(scratch_database, "shell", "-c", FILL).strip().splitlines()[-1]
     for app, _migration in BEFORE:  # forward to the latest of the two apps (and what they depend on)
         _manage(scratch_database, "migrate", app, "-v0", install_triggers=False)

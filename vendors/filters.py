@@ -3,7 +3,8 @@
 from decimal import Decimal
 
 import django_filters as filters
-from django.db.models import Q
+from django import forms
+from django.db.models import Count, Q
 from django_countries import countries
 from drf_spectacular.utils import extend_schema_field
 
@@ -35,6 +36,23 @@ class TermFilter(filters.ModelMultipleChoiceFilter):
         super().__init__(field_name=f"{relation}__code", to_field_name="code", queryset=model.objects.all(), **kwargs)
 
 
+class VendorFilterForm(forms.Form):
+    """The register's filters as a form, so that a filter that cannot apply is an error, never ignored:
+    the page shows it next to the filter (and lists nothing), the API answers 400 with the field's errors."""
+
+    def clean(self):
+        data = super().clean()
+        unit, low, high = data.get("scale_unit"), data.get("scale_from"), data.get("scale_to")
+        asked = low is not None or high is not None
+        if asked and not unit and "scale_unit" not in self.errors:
+            self.add_error("scale_unit", "Choose the unit of the batch size (g, kg or L).")
+        if unit and not asked and not {"scale_from", "scale_to"} & set(self.errors):
+            self.add_error("scale_from", "Enter the batch size (from, to or both) for the unit chosen.")
+        if low is not None and high is not None and low > high:
+            self.add_error("scale_to", f"“To” ({high:g}) is smaller than “from” ({low:g}).")
+        return data
+
+
 class VendorFilter(filters.FilterSet):
     q = filters.CharFilter(method="search", label="Search")
     kind = TermFilter("kinds", Kind, label="Kind")
@@ -42,11 +60,12 @@ class VendorFilter(filters.FilterSet):
         "services",
         Service,
         conjoined=True,
+        label="Services (all of)",
         help_text="Vendors that offer every service given.",
     )
-    modality = TermFilter("modalities", Modality)
-    dosage_form = TermFilter("dosage_forms", DosageForm)
-    phase = TermFilter("phases", Phase)
+    modality = TermFilter("modalities", Modality, label="Modality")
+    dosage_form = TermFilter("dosage_forms", DosageForm, label="Dosage form")
+    phase = TermFilter("phases", Phase, label="Phase")
     country = filters.MultipleChoiceFilter(choices=list(countries), label="Headquarters country")
     status = filters.MultipleChoiceFilter(choices=Vendor.Status.choices, label="Qualification status")
     scale_unit = filters.ChoiceFilter(choices=Site.ScaleUnit.choices, method="noop", label="Scale unit")
@@ -67,6 +86,7 @@ class VendorFilter(filters.FilterSet):
     class Meta:
         model = Vendor
         fields = []
+        form = VendorFilterForm
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -104,6 +124,34 @@ class VendorFilter(filters.FilterSet):
             covers |= Q(scale_unit=other, scale_min__lte=low * scale, scale_max__gte=high * scale)
         return queryset.filter(pk__in=Site.objects.filter(covers).values("vendor"))
 
+    def active_count(self) -> int:
+        """How many filters the request sets (for the phone's "Filters" button)."""
+        getlist = getattr(self.data, "getlist", lambda name: [self.data.get(name)])
+        # The batch size (from, to, unit) is one filter.
+        used = {"scale" if name.startswith("scale_") else name for name in self.filters if any(getlist(name))}
+        return len(used - {"ordering"})
+
+
+def service_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The services grouped as the vocabulary groups them (research & clinical, development...): one query."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    labels = dict(Service.Group.choices)
+    for code, name, group in Service.objects.values_list("code", "name", "group"):
+        groups.setdefault(labels.get(group, group), []).append((code, name))
+    return list(groups.items())
+
+
+def country_choices(selected=()) -> list[tuple[str, str]]:
+    """The headquarters countries of the register, by name, each with its number of vendors (one query).
+
+    Only countries that hold a vendor are offered (249 names, Antarctica included, helped nobody);
+    a country asked for in the request but absent from the register is kept, with 0, so that a saved
+    link still shows what it asks for. Any ISO country is still a valid filter value."""
+    counts = dict(Vendor.objects.order_by().values_list("country").annotate(n=Count("pk")))
+    wanted = {code for code in selected if code in countries} | {code for code in counts if code}
+    names = {code: countries.name(code) for code in wanted}
+    return [(code, f"{names[code]} ({counts.get(code, 0)})") for code in sorted(wanted, key=names.get)]
+
 
 class SiteFilter(filters.FilterSet):
     vendor = filters.NumberFilter(field_name="vendor_id")
@@ -114,6 +162,17 @@ class SiteFilter(filters.FilterSet):
     class Meta:
         model = Site
         fields = []
+
+
+class InspectionFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        after, before = data.get("end_after"), data.get("end_before")
+        if after and before and after > before:
+            self.add_error(
+                "end_before", f"“Ended on or before” ({before}) is earlier than “ended on or after” ({after})."
+            )
+        return data
 
 
 class InspectionFilter(filters.FilterSet):
@@ -139,6 +198,7 @@ class InspectionFilter(filters.FilterSet):
     class Meta:
         model = RegulatoryInspection
         fields = []
+        form = InspectionFilterForm
 
     def search(self, queryset, name, value):
         value = value.strip()

@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from vendors.models import (
+    Agency,
     GmpCertificate,
     ImportAlert,
     RegulatoryInspection,
@@ -96,63 +97,111 @@ def register_summary() -> dict:
 # --- Regulatory red flags and the approved-supplier list, per site ------------------------------
 
 
-def site_red_flags(site_ids: Iterable[int], since: date) -> dict[int, list[dict]]:
-    """Per site (every id given, empty list when clean): its OAI inspections since `since`, FDA
-    warning letters issued since then or not closed, active import alerts, and statements of
-    non-compliance issued since then or still valid. Plain dicts (kind, date, label), newest first;
-    four queries whatever the number of sites."""
-    site_ids = list(dict.fromkeys(site_ids))
-    flags: dict[int, list[dict]] = {pk: [] for pk in site_ids}
-    if not site_ids:
+def _per_site(sites: Iterable[int] | QuerySet[Site]) -> tuple[dict, dict[int, list]]:
+    """The filter of a site's records for `sites` and the result to fill: ids give an entry to every
+    id (an empty list when nothing is found); a Site queryset is read as a subquery (no long list
+    of parameters to send) and gives entries to the sites that have rows only."""
+    if isinstance(sites, QuerySet):
+        return {"site__in": sites.values("pk")}, {}
+    ids = list(dict.fromkeys(sites))
+    return {"site_id__in": ids}, {pk: [] for pk in ids}
+
+
+def site_red_flags(
+    sites: Iterable[int] | QuerySet[Site], since: date | None, *, inspections: bool = True
+) -> dict[int, list[dict]]:
+    """The regulatory red flags of each site (see `_per_site` for `sites`), the one reading of them
+    for the site page and for the ranking's gates and regulatory cap.
+
+    A flag is an OAI inspection or one that led to a warning letter (with `inspections`), an FDA
+    warning letter, an FDA import alert or a statement of non-compliance, dated on or after `since`
+    or still in force (a letter not closed out, an alert not removed, a statement without an end or
+    valid until today or later). `since=None` reads every record, whatever its date: the ranking
+    applies each gate's own window (`scoring.evidence.red_flags`) and reads the inspections itself.
+
+    Plain dicts, newest first: kind, date, active (still in force), label, and open for a warning
+    letter; one query per kind of record (four, three without inspections), whatever the number of sites.
+    """
+    on_sites, flags = _per_site(sites)
+    if on_sites.get("site_id__in") == []:
         return flags
     today = timezone.localdate()
-    for site_id, agency, end_date, observations, wording in RegulatoryInspection.objects.filter(
-        site_id__in=site_ids, classification=RegulatoryInspection.Classification.OAI, end_date__gte=since
-    ).values_list("site_id", "agency", "end_date", "form_483_observations", "agency_classification"):
-        extra = ""
-        if agency == RegulatoryInspection.Agency.FDA:
-            extra = ", obs. unknown" if observations is None else f", {observations} obs."
-        flags[site_id].append(
-            {
-                "kind": "oai_inspection",
-                "date": end_date,
-                "label": f"{agency} inspection {end_date:%Y-%m-%d}: OAI{extra}" + (f" ({wording})" if wording else ""),
-            }
+
+    def window(field: str, in_force: Q | None = None) -> Q:
+        """Dated on or after `since` (or still in force); every record when `since` is None."""
+        if since is None:
+            return Q()
+        dated = Q(**{f"{field}__gte": since})
+        return dated if in_force is None else dated | in_force
+
+    if inspections:
+        inspected = RegulatoryInspection.objects.filter(
+            Q(classification=RegulatoryInspection.Classification.OAI) | Q(warning_letter=True),
+            window("end_date"),
+            **on_sites,
         )
-    for site_id, issued_on, subject, closed_on in WarningLetter.objects.filter(
-        Q(issued_on__gte=since) | Q(closed_on__isnull=True), site_id__in=site_ids
-    ).values_list("site_id", "issued_on", "subject", "closed_on"):
-        state = " (open)" if closed_on is None else f" (closed {closed_on:%Y-%m-%d})"
-        flags[site_id].append(
+        fields = ("agency", "end_date", "classification", "form_483_observations", "warning_letter")
+        for site_id, agency, end_date, classification, observations, letter, wording in inspected.values_list(
+            "site_id", *fields, "agency_classification"
+        ):
+            extra = ""
+            if agency == RegulatoryInspection.Agency.FDA:
+                extra = ", obs. unknown" if observations is None else f", {observations} obs."
+            flags.setdefault(site_id, []).append(
+                {
+                    "kind": "oai_inspection"
+                    if classification == RegulatoryInspection.Classification.OAI
+                    else "inspection_warning_letter",
+                    "date": end_date,
+                    "active": False,
+                    "label": f"{agency} inspection {end_date.isoformat()}: {classification}{extra}"
+                    + (", warning letter" if letter else "")
+                    + (f" ({wording})" if wording else ""),
+                }
+            )
+    letters = WarningLetter.objects.filter(window("issued_on", Q(closed_on__isnull=True)), **on_sites)
+    for site_id, issued_on, subject, closed_on in letters.values_list("site_id", "issued_on", "subject", "closed_on"):
+        state = " (open)" if closed_on is None else f" (closed {closed_on.isoformat()})"
+        flags.setdefault(site_id, []).append(
             {
                 "kind": "warning_letter",
                 "date": issued_on,
-                "label": f"FDA warning letter {issued_on:%Y-%m-%d}: {subject}{state}",
+                "active": closed_on is None,
+                "label": f"FDA warning letter {issued_on.isoformat()}: {subject}{state}",
                 "open": closed_on is None,
             }
         )
-    for site_id, number, listed_on in ImportAlert.objects.filter(
-        site_id__in=site_ids, status=ImportAlert.Status.ACTIVE, removed_on__isnull=True
-    ).values_list("site_id", "number", "listed_on"):
-        flags[site_id].append(
-            {
-                "kind": "import_alert",
-                "date": listed_on,
-                "label": f"FDA import alert {number}: listed since {listed_on:%Y-%m-%d}",
-            }
+    in_force = Q(status=ImportAlert.Status.ACTIVE, removed_on__isnull=True)
+    alerts = ImportAlert.objects.filter(window("listed_on", in_force), **on_sites)
+    for site_id, number, status, listed_on, removed_on in alerts.values_list(
+        "site_id", "number", "status", "listed_on", "removed_on"
+    ):
+        active = status == ImportAlert.Status.ACTIVE and removed_on is None
+        if active:
+            label = f"FDA import alert {number}: listed since {listed_on.isoformat()}"
+        else:
+            removed = f" {removed_on.isoformat()}" if removed_on else ""
+            label = f"FDA import alert {number}: listed {listed_on.isoformat()}, removed{removed}"
+        flags.setdefault(site_id, []).append(
+            {"kind": "import_alert", "date": listed_on, "active": active, "label": label}
         )
-    for site_id, authority, number, issued_on, valid_until in GmpCertificate.objects.filter(
-        Q(issued_on__gte=since) | Q(valid_until__isnull=True) | Q(valid_until__gte=today),
-        site_id__in=site_ids,
+    statements = GmpCertificate.objects.filter(
+        window("issued_on", Q(valid_until__isnull=True) | Q(valid_until__gte=today)),
         kind=GmpCertificate.Kind.NON_COMPLIANCE,
-    ).values_list("site_id", "authority", "number", "issued_on", "valid_until"):
-        authority_label = dict(GmpCertificate._meta.get_field("authority").choices).get(authority, authority)
-        flags[site_id].append(
+        **on_sites,
+    )
+    authorities = dict(Agency.choices)
+    for site_id, authority, number, issued_on, valid_until in statements.values_list(
+        "site_id", "authority", "number", "issued_on", "valid_until"
+    ):
+        flags.setdefault(site_id, []).append(
             {
                 "kind": "non_compliance",
                 "date": issued_on,
-                "label": f"{authority_label} statement of non-compliance {issued_on:%Y-%m-%d}: {number}"
-                + (f" (valid until {valid_until:%Y-%m-%d})" if valid_until else ""),
+                "active": valid_until is None or valid_until >= today,
+                "label": f"{authorities.get(authority, authority)} statement of non-compliance "
+                f"{issued_on.isoformat()}: {number}"
+                + (f" (valid until {valid_until.isoformat()})" if valid_until else ""),
             }
         )
     for items in flags.values():
@@ -160,20 +209,19 @@ def site_red_flags(site_ids: Iterable[int], since: date) -> dict[int, list[dict]
     return flags
 
 
-def site_qualifications(site_ids: Iterable[int]) -> dict[int, list[dict]]:
-    """Per site (every id given): its approved-supplier rows, the site-wide one (activity None) first;
-    one query."""
-    site_ids = list(dict.fromkeys(site_ids))
-    result: dict[int, list[dict]] = {pk: [] for pk in site_ids}
-    if not site_ids:
+def site_qualifications(sites: Iterable[int] | QuerySet[Site]) -> dict[int, list[dict]]:
+    """Per site (see `_per_site` for `sites`): its approved-supplier rows, the site-wide one (activity
+    None) first; one query."""
+    on_sites, result = _per_site(sites)
+    if on_sites.get("site_id__in") == []:
         return result
     rows = (
-        SiteQualification.objects.filter(site_id__in=site_ids)
+        SiteQualification.objects.filter(**on_sites)
         .order_by("site_id", F("activity__position").asc(nulls_first=True), "activity__name")
         .values_list("site_id", "activity__code", "status", "decided_on", "requalification_due")
     )
     for site_id, activity, status, decided_on, due in rows:
-        result[site_id].append(
+        result.setdefault(site_id, []).append(
             {"activity": activity, "status": status, "decided_on": decided_on, "requalification_due": due}
         )
     return result

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import refusals_on_page
 from vendors import access, exports, selectors, services
-from vendors.filters import InspectionFilter, VendorFilter
+from vendors.filters import InspectionFilter, VendorFilter, country_choices, service_choices
 from vendors.forms import (
     RECORD_FORMS,
     ContactFormSet,
@@ -24,12 +24,12 @@ from vendors.models import RegulatoryInspection, Site, Vendor
 PAGE_SIZE = 25
 
 
-def _choices(filterset) -> dict[str, list]:
+def _choices(filterset, skip=()) -> dict[str, list]:
     # Each vocabulary's choices evaluated once (a model choice field would query on every use).
     return {
         name: [choice for choice in field.choices]  # noqa: C416 - list() would add a COUNT query
         for name, field in filterset.form.fields.items()
-        if hasattr(field, "choices")
+        if hasattr(field, "choices") and name not in skip
     }
 
 
@@ -41,13 +41,20 @@ def _page(request, queryset):
 @require_GET
 def vendor_list(request):
     vendor_filter = VendorFilter(request.GET, queryset=selectors.vendor_list())
-    if request.GET.get("export") in exports.FORMATS:
+    # A filter that cannot apply lists nothing (and exports nothing): a list that looks filtered but
+    # is not would mislead; the errors stand next to the filters concerned.
+    valid = vendor_filter.is_valid()
+    if valid and request.GET.get("export") in exports.FORMATS:
         return exports.vendor_export(vendor_filter.qs, request.GET["export"])
+    choices = _choices(vendor_filter, skip=("service", "country", "ordering"))
+    choices["service"] = service_choices()
+    choices["country"] = country_choices(request.GET.getlist("country"))
     context = {
         "filter": vendor_filter,
-        "choices": _choices(vendor_filter),
-        "page": _page(request, vendor_filter.qs),
+        "choices": choices,
+        "page": _page(request, vendor_filter.qs) if valid else None,
         "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
+        "active_filters": vendor_filter.active_count(),
     }
     return render(request, "vendors/vendor_list.html", context)
 
@@ -199,7 +206,7 @@ def inspection_list(request):
     inspection_filter = InspectionFilter(request.GET, queryset=selectors.inspection_list())
     context = {
         "filter": inspection_filter,
-        "page": _page(request, inspection_filter.qs),
+        "page": _page(request, inspection_filter.qs) if inspection_filter.is_valid() else None,
         "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
     }
     return render(request, "vendors/inspection_list.html", context)

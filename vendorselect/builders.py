@@ -11,6 +11,7 @@ In the project package (the top layer) because it spans every app.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -31,6 +32,33 @@ from vendors.models import Vendor
 ScoreFunction = Callable[[int, int, Criterion], int]
 # a password, or the password of a given user
 Password = str | Callable[[Any], str]
+
+
+# How evaluators differ in the demo: a lenient one, a harsh one, one in between (points on the 1-5 scale).
+EVALUATOR_BIAS = (0.3, -0.4, 0.0)
+
+
+def realistic_scores(
+    quality: Sequence[float], *, seed: str = "demo", spread: float = 0.7, noise: float = 0.7
+) -> ScoreFunction:
+    """Scores as a real panel gives them, for `reviewed_evaluation` and the demo data.
+
+    Candidate i has an overall level `quality[i]` (1-5) and, per criterion, a strength or weakness of
+    its own (normal, sd `spread`), the same for every evaluator; each evaluator adds a leniency
+    (EVALUATOR_BIAS) and a judgment of their own (normal, sd `noise`); rounded and kept on the 1-5
+    scale. So one evaluator's scores differ from criterion to criterion, evaluators agree broadly but
+    not exactly (Kendall's W well below 1 but positive), and the candidates' order follows `quality`.
+    Deterministic: the same arguments give the same scores (seeded by string, whatever the process).
+    """
+
+    def value(evaluator_index: int, candidate_index: int, criterion: Criterion) -> int:
+        level = quality[candidate_index] if candidate_index < len(quality) else 3.0
+        profile = random.Random(f"{seed}:profile:{candidate_index}:{criterion.key}").gauss(0, spread)
+        judgment = random.Random(f"{seed}:judgment:{evaluator_index}:{candidate_index}:{criterion.key}").gauss(0, noise)
+        bias = EVALUATOR_BIAS[evaluator_index % len(EVALUATOR_BIAS)]
+        return max(1, min(5, round(level + profile + bias + judgment)))
+
+    return value
 
 
 def signing_request(path: str = "/") -> HttpRequest:
@@ -176,12 +204,33 @@ def audit_with_findings(
     return audit
 
 
-def signed_audit(*, site, auditor, password: Password, findings: Iterable[dict] = (), **options) -> Audit:
-    """An audit whose drafted report the lead auditor has signed (re-entering `password`): a record.
-    `options` as for `audit_with_findings`."""
+def signed_audit(
+    *,
+    site,
+    auditor,
+    password: Password,
+    findings: Iterable[dict] = (),
+    recommendation: str = "approved",
+    conditions: str = "",
+    **options,
+) -> Audit:
+    """An audit whose drafted report, with the lead auditor's `recommendation` (and `conditions` when
+    conditional), the lead auditor has signed (re-entering `password`): a record. Open major CAPAs are
+    confirmed, as the auditor would. `options` as for `audit_with_findings`."""
     audit = audit_with_findings(site=site, auditor=auditor, findings=findings, **options)
+    audit_services.report_update(
+        audit=audit,
+        user=auditor,
+        recommended_outcome=recommendation,
+        recommendation_conditions=conditions,
+        confirm_open_capas=True,
+    )
     audit_services.audit_sign(
-        request=signing_request(), audit=audit, user=auditor, password=_password(password, auditor)
+        request=signing_request(),
+        audit=audit,
+        user=auditor,
+        password=_password(password, auditor),
+        confirm_open_capas=True,
     )
     return Audit.objects.get(pk=audit.pk)
 

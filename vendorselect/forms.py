@@ -7,7 +7,7 @@ from core.forms import StyledFormMixin
 
 class TrailSearchForm(StyledFormMixin, forms.Form):
     model = forms.ChoiceField(
-        label="Record type", required=False, choices=lambda: [("", "Any"), *trail.tracked_models()]
+        label="Record type", required=False, choices=lambda: [("", "Any"), *trail.record_type_choices()]
     )
     user = forms.ModelChoiceField(label="User", required=False, queryset=get_user_model().objects.order_by("username"))
     since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -37,6 +37,11 @@ class TrailSearchForm(StyledFormMixin, forms.Form):
         for name, bound in ((n, self[n]) for n in self.fields):
             value = self.cleaned_data.get(name)
             if value:
-                shown = dict(self.fields[name].choices).get(value, value) if name in ("model", "action") else value
+                if name == "model":
+                    shown = trail.record_type_name(value)
+                elif name == "action":
+                    shown = dict(self.fields[name].choices).get(value, value)
+                else:
+                    shown = value
                 parts.append(f"{bound.label}: {shown}")
         return "; ".join(parts) or "all records"

@@ -1,13 +1,15 @@
 """VendorSelect settings: one module, driven by the environment.
 
-Defaults give the embedded setup (SQLite file and a file-system Celery broker under var/),
-so `make run` needs no servers. Production sets DATABASE_URL, CELERY_BROKER_URL, CACHE_URL,
-SECRET_KEY and ALLOWED_HOSTS and leaves DJANGO_DEBUG off.
+Defaults give the embedded setup (the embedded PostgreSQL server of deploy/localdb.py, on a socket
+under var/, and a file-system Celery broker under var/), so `make run` needs no servers. Production
+sets DATABASE_URL, CELERY_BROKER_URL, CACHE_URL, SECRET_KEY and ALLOWED_HOSTS and leaves DJANGO_DEBUG
+off.
 """
 
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import dj_database_url
 import pghistory
@@ -77,6 +79,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Attaches the acting user and URL to every audit-trail event a request writes (also for DRF,
+    # whose authentication happens in the view).
+    "pghistory.middleware.HistoryMiddleware",
     # Last, so that it sees the outcome of authentication in the views.
     "axes.middleware.AxesMiddleware",
 ]
@@ -101,26 +106,22 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
+# PostgreSQL only: the audit trail, the protecting triggers and the row locks are PostgreSQL's. Without
+# DATABASE_URL (development only) the embedded server's socket under var/ (`make run` starts it).
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if not DATABASE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured("DATABASE_URL must be set when DJANGO_DEBUG is off.")
+    DATABASE_URL = f"postgres://postgres@{quote(str(VAR_DIR / 'pgdata'), safe='')}:5432/vendorselect"
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vendorselect.sqlite3'}"),
+        DATABASE_URL,
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Attaches the acting user and URL to every audit-trail event a request writes (also for DRF,
-    # whose authentication happens in the view). The trail's triggers exist only on PostgreSQL.
-    MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "pghistory.middleware.HistoryMiddleware")
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The web process and the worker share the file: WAL, a busy timeout and IMMEDIATE
-    # transactions keep concurrent writers from failing with "database is locked".
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...).")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -147,6 +148,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Argon2id first (accounts/hashers.py: 19 MiB, 3 passes, 1 lane, about 60 ms a check here): new
+# passwords get it, and an older hash (PBKDF2, or Argon2 with other parameters) is re-hashed with it
+# at the next successful sign-in. The PBKDF2 hashers stay so that those older hashes still verify.
+PASSWORD_HASHERS = [
+    "accounts.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -206,6 +215,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
+    ("vendor/tom-select", NODE_MODULES / "tom-select" / "dist"),
 ]
 STORAGES = {
     "default": {
@@ -290,7 +300,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ---------------------------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost/")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True

@@ -173,3 +173,61 @@ def test_api_token_retry_after_is_what_is_left_of_the_cool_off(client, settings,
     else:
         assert cool_off - 310 <= retry_after <= cool_off - 299
         assert "more minutes" in response.json()["detail"]
+
+
+# --- Password hashing (issue 15: Argon2id; the suite itself hashes with MD5 for speed) ----------
+
+
+@pytest.fixture
+def production_hashers(settings):
+    """The production settings' hashers (vendorselect.test_settings replaces them with a fast one)."""
+    from vendorselect import settings as production
+
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
+    return production.PASSWORD_HASHERS
+
+
+def test_argon2id_parameters_meet_owasp_minimum(production_hashers):
+    from django.contrib.auth.hashers import get_hasher
+
+    from accounts.hashers import Argon2idPasswordHasher
+
+    assert production_hashers[0] == "accounts.hashers.Argon2idPasswordHasher"
+    assert "django.contrib.auth.hashers.PBKDF2PasswordHasher" in production_hashers[1:]
+    hasher = get_hasher("default")
+    assert isinstance(hasher, Argon2idPasswordHasher)
+    # OWASP Password Storage Cheat Sheet: Argon2id, at least 19 MiB, 2 iterations, 1 degree of parallelism.
+    params = hasher.params()
+    assert params.type.name == "ID"
+    assert params.memory_cost >= 19 * 1024 and params.time_cost >= 2 and params.parallelism >= 1
+    # ... the same parameters in the stored hash (PHC string) a new password gets.
+    encoded = hasher.encode("Correct-Horse-Battery-9", hasher.salt())
+    assert encoded.startswith(f"argon2$argon2id$v=19$m={params.memory_cost},t={params.time_cost},p=1$")
+
+
+def test_new_users_get_argon2id_hashes(production_hashers, client):
+    user = UserFactory(username="newcomer")
+    user.refresh_from_db()
+    assert user.password.startswith("argon2$argon2id$")
+    response = client.post("/login/", {"username": "newcomer", "password": "Correct-Horse-Battery-9"})
+    assert response.status_code == 302 and "_auth_user_id" in client.session
+
+
+def test_a_pbkdf2_hash_is_upgraded_at_the_next_sign_in(production_hashers, client):
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher, identify_hasher
+
+    user = UserFactory(username="veteran")
+    # As stored before Argon2id (few iterations, to keep the test fast: any PBKDF2 hash verifies).
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode("Correct-Horse-Battery-9", hasher.salt(), iterations=1000)
+    user.save(update_fields=["password"])
+    # A wrong password changes nothing.
+    assert client.post("/login/", {"username": "veteran", "password": "wrong-password-123"}).status_code == 200
+    user.refresh_from_db()
+    assert user.password.startswith("pbkdf2_sha256$1000$")
+    # The right one signs in and re-hashes it with Argon2id, which verifies the next time.
+    assert client.post("/login/", {"username": "veteran", "password": "Correct-Horse-Battery-9"}).status_code == 302
+    user.refresh_from_db()
+    assert identify_hasher(user.password).algorithm == "argon2"
+    assert user.password.startswith("argon2$argon2id$")
+    assert user.check_password("Correct-Horse-Battery-9")

@@ -114,6 +114,7 @@ def test_capa_lifecycle_and_overdue(api_as, audit, users):
         area="data_integrity",
         description="Audit trail disabled on HPLC",
         capa_due_date=TODAY - timedelta(days=1),
+        confirm_past_due_date=True,  # the vendor's committed date has passed already
     )
     capa = finding.capa
     assert capa.is_overdue
@@ -126,10 +127,21 @@ def test_capa_lifecycle_and_overdue(api_as, audit, users):
         ).status_code
         == 400
     )
-    response = client.patch(
+    unproven = client.patch(
         f"/api/v1/capas/{capa.pk}/", {"status": "verified", "vendor_response": "Enabled"}, format="json"
     )
+    assert unproven.status_code == 400 and "verification_note" in unproven.json()
+    response = client.patch(
+        f"/api/v1/capas/{capa.pk}/",
+        {
+            "status": "verified",
+            "vendor_response": "Enabled",
+            "verification_note": "Audit trail on; reviewed 3 weeks of HPLC audit-trail reports with no gaps.",
+        },
+        format="json",
+    )
     assert response.status_code == 200, response.content
+    assert response.json()["verification_note"].startswith("Audit trail on")
     capa.refresh_from_db()
     assert capa.verified_by == users["auditor"] and capa.completed_on == TODAY and not capa.is_overdue
     assert client.get("/api/v1/capas/?overdue=true").json()["results"] == []
@@ -262,6 +274,7 @@ def test_outcome_waits_for_the_signed_report_and_updates_the_site(api_as, client
     assert (
         api_as("auditor").post(f"/api/v1/audits/{audit.pk}/outcome/", body, format="json").status_code == 403
     )  # not QA
+    api_as("auditor").post(f"/api/v1/audits/{audit.pk}/report/", {"recommended_outcome": "approved"}, format="json")
     api_as("auditor").post(f"/api/v1/audits/{audit.pk}/sign/", {"password": PASSWORD}, format="json")
     bad = client.post(f"/api/v1/audits/{audit.pk}/outcome/", {**body, "outcome": "great"}, format="json")
     assert bad.status_code == 400 and "outcome" in bad.json()
@@ -333,6 +346,17 @@ def drafted(audit, users):
         area="production",
         description="Cleaning validation incomplete",
         capa_due_date=TODAY + timedelta(days=10),
+    )
+    services.report_update(
+        audit=audit,
+        user=users["auditor"],
+        recommended_outcome="approved_with_conditions",
+        recommendation_conditions="Cleaning validation of line 2 completed before the first GMP batch.",
+        scope_description="Drug product manufacturing on line 2; QC laboratory.",
+        summary="The quality system is adequate; cleaning validation needs completing.",
+        attendees_sponsor="Marcus Feld, lead auditor",
+        attendees_vendor="Dana Holt, Head of QA\nRaj Patel, Site director",
+        distribution="Head of External Quality, sponsor\nDana Holt, vendor",
     )
     return services.audit_transition(audit=audit, user=users["auditor"], action="draft_report")
 
@@ -437,9 +461,18 @@ def test_report_pdf_has_findings_and_signature_manifest(
     reader = PdfReader(io.BytesIO(b"".join(response.streaming_content)))
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) == report.pages
+    text = " ".join(text.split())
     for expected in [
-        "audit report",
+        f"Audit report {drafted.reference}",
         drafted.site.vendor.name,
+        "Recommended outcome (audit team) Approved with conditions",
+        "Cleaning validation of line 2 completed before the first GMP batch.",
+        "Qualification outcome (quality assurance) Awaiting quality assurance's signature",
+        "Scope Quality-system areas: Data integrity; Production.",
+        "Drug product manufacturing on line 2; QC laboratory.",
+        "Executive summary The quality system is adequate",
+        "Dana Holt, Head of QA",
+        "Distribution Head of External Quality, sponsor",
         "Cleaning validation incomplete",
         "Signature manifest",
         users["auditor"].printed_name,

@@ -13,6 +13,7 @@ from vendorselect import builders
 pytestmark = pytest.mark.django_db
 TODAY = date.today()
 PASSWORD = "Correct-Horse-Battery-9"
+VERIFIED = "Batch records of the three batches since the CAPA show the revised check performed."
 
 
 @pytest.fixture
@@ -96,7 +97,9 @@ def test_closing_is_refused_while_capas_are_open(api_as, client_as, signed):
 
 def test_closing_is_refused_before_the_audit_ended(signed, users):
     for number in (1, 3):
-        services.capa_update(capa=_capa(signed, number), user=users["auditor"], status="verified")
+        services.capa_update(
+            capa=_capa(signed, number), user=users["auditor"], status="verified", verification_note=VERIFIED
+        )
     # Only the schema owner switching the database's guard off can put a signed audit's end date in
     # the future (the model and the database refuse edits).
     frozen = "audits.Audit:audit_signed_frozen"
@@ -127,7 +130,9 @@ def test_only_a_signed_audit_closes(api_as, users):
 
 def test_lead_closes_from_the_page_and_the_audit_stays_a_record(api_as, client_as, signed, users):
     for number in (1, 3):
-        services.capa_update(capa=_capa(signed, number), user=users["auditor"], status="verified")
+        services.capa_update(
+            capa=_capa(signed, number), user=users["auditor"], status="verified", verification_note=VERIFIED
+        )
     client = client_as("auditor")
     page = client.get(f"/audits/{signed.pk}/").content.decode()
     assert f'action="/audits/{signed.pk}/transition/close/"' in page and "Close the audit" in page
@@ -187,6 +192,7 @@ def test_close_through_the_api_with_no_capas(api_as, users, rf):
     audit = services.audit_transition(audit=audit, user=users["auditor"], action="draft_report")
     request = rf.post("/")
     request.session = {}
+    services.report_update(audit=audit, user=users["auditor"], recommended_outcome="approved")
     services.audit_sign(request=request, audit=audit, user=users["auditor"], password=PASSWORD)
     response = api_as("auditor").post(f"/api/v1/audits/{audit.pk}/transition/", {"action": "close"}, format="json")
     assert response.status_code == 200, response.content

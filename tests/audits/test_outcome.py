@@ -288,7 +288,16 @@ def test_each_page_operation_has_its_url(signed, drafted, users, qa):
     assert enforcing.post(f"/audits/{drafted.pk}/transition/reopen/").status_code == 403  # CSRF stays on
     assert Audit.objects.get(pk=drafted.pk).status == "report_drafted"
     client = _client(lead)
-    for path in ("findings", "transition/reopen", "attachments", "sign", "amendments", "report", "outcome"):
+    for path in (
+        "findings",
+        "transition/reopen",
+        "attachments",
+        "report-details",
+        "sign",
+        "amendments",
+        "report",
+        "outcome",
+    ):
         assert client.get(f"/audits/{drafted.pk}/{path}/").status_code == 405
     assert client.post(f"/audits/{drafted.pk}/transition/explode/").status_code == 404
     assert client.post(f"/audits/{drafted.pk}/", {"action": "reopen"}).status_code == 405  # the old switch is gone
@@ -301,6 +310,14 @@ def test_each_page_operation_has_its_url(signed, drafted, users, qa):
     assert reopened.redirect_chain == [(drafted.get_absolute_url(), 302)]
     assert "Done: reopen the audit." in reopened.content.decode()
     client.post(f"/audits/{drafted.pk}/transition/draft_report/")
+    unrecommended = client.post(f"/audits/{drafted.pk}/sign/", {"password": PASSWORD}, follow=True)
+    assert "Record the recommended outcome in the report before signing it" in unrecommended.content.decode()
+    recommended = client.post(
+        f"/audits/{drafted.pk}/report-details/",
+        {"recommended_outcome": "approved_with_conditions", "recommendation_conditions": "Close CAPA 1 first."},
+        follow=True,
+    )
+    assert "Report saved." in recommended.content.decode()
     wrong = client.post(f"/audits/{drafted.pk}/sign/", {"password": "not-it"})
     assert wrong.status_code == 200 and "The password is not correct; nothing was signed." in wrong.content.decode()
     late = client.post(f"/audits/{signed.pk}/sign/", {"password": PASSWORD}, follow=True)

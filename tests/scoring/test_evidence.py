@@ -105,3 +105,42 @@ def test_knockouts():
     assert (
         evidence.knockouts(rules, requirement, offer, [site("A", 5, 500, "L")], [inspection(1500, "OAI")], TODAY) == []
     )
+
+
+def test_a_candidates_scope_works_out_its_sites_once_for_every_criterion_and_gate():
+    """The regulatory score, the red-flag gate and the warnings read one list of red flags; the sites
+    that can do a step are worked out once; a caller cannot change what the next one reads."""
+    steps = [{"id": 1, "step": "drug_product", "label": "Drug product", "services": ["fill"], "regime": "cGMP"}]
+    proposed = dict(site("Fill line", 1, 10, "L"), id=1, capabilities=["fill"], flags=[])
+    letter = {"date": TODAY - timedelta(days=30), "active": True, "label": "FDA warning letter"}
+    other = dict(site("Tablets", 1, 10, "L"), id=2, capabilities=[], flags=[letter])
+    scope = evidence.candidate_scope({"steps": steps}, [proposed, other], {1: [1]})
+    inspections = [dict(inspection(100, "OAI"), site_id=1, site="Fill line")]
+    flags = evidence.scope_red_flags(scope, inspections, TODAY, 2)
+    assert [f["label"] for f in flags] == [f"FDA OAI {(TODAY - timedelta(days=100)).isoformat()}"]
+    assert evidence.scope_red_flags(scope, inspections, TODAY, 2) is flags
+    assert evidence.scope_red_flags(scope, inspections, TODAY, 2, others=True)[0]["site"] == "Tablets"
+    assert evidence.able_sites(scope, steps[0]) is evidence.able_sites(scope, steps[0]) == [proposed]
+    rules = [{"rule": "no_red_flags", "years": 2}, {"rule": "not_disqualified", "years": 2}]
+    proposed["qualifications"] = [{"activity": None, "status": "disqualified"}]
+    reasons = evidence.knockouts(
+        rules, {"steps": steps}, {"services": []}, [proposed, other], inspections, TODAY, scope=scope
+    )
+    assert reasons == [
+        f"FDA OAI {(TODAY - timedelta(days=100)).isoformat()} at proposed site Fill line (last 2 years or still open)",
+        "Fill line is disqualified (all activities) on the approved-supplier list",
+    ]
+    barred = evidence.disqualifications({"steps": steps}, {}, [proposed, other], scope=scope)
+    barred.append("changed by a caller")
+    assert evidence.disqualifications({"steps": steps}, {}, [proposed, other], scope=scope) == [reasons[1]]
+    notes = evidence.warnings([], {"steps": steps}, [proposed, other], inspections, TODAY, scope=scope)
+    # (Fill line has an approved-supplier entry, so it is not "not yet qualified".)
+    assert notes == ["FDA warning letter at Tablets, a site of the company not proposed"]
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [(Decimal("2000.000"), "2000"), (Decimal("2E+3"), "2000"), (2000, "2000"), (Decimal("0.50"), "0.5")],
+)
+def test_batch_sizes_are_written_as_people_write_them(value, written):
+    assert evidence._size(value) == written

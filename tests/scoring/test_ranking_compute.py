@@ -174,3 +174,16 @@ def test_the_serializer_writes_exactly_its_declared_fields():
     payload = RankingSerializer(result).data
     assert set(payload) == set(RankingSerializer().fields) - {"detail"}
     assert payload["weights"] == {"quality": 100.0} and payload["weights_version"] == 2
+
+
+def test_rows_and_cells_hold_plain_python_numbers():
+    """The arrays are read into Python values once (tolist): what the rows carry is float, int and
+    bool, never numpy scalars, and serializes as before."""
+    result = compute_ranking(inputs(np.array([[[5, 4, 3], [3, 3, 3], [1, 2, 4]], [[4, 4, 3], [3, 2, 3], [2, 2, 5]]])))
+    for row in result.rows:
+        assert type(row.total) is float and type(row.rank) is int and type(row.knocked_out) is bool
+        assert all(type(value) is float for value in row.contributions)
+        for cell in row.cells:
+            assert cell.value is None or type(cell.value) is float
+            assert cell.spread is None or type(cell.spread) is float
+            assert type(cell.scored_by) is int

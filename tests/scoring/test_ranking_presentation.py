@@ -105,3 +105,17 @@ def test_a_blind_viewer_gets_no_rows_on_either_page(client_as, scored):  # noqa:
         assert ranking["withheld"] is True and ranking["rows"] == []
         assert "table" not in response.context and "rows" not in response.context
         assert "Vendor &lt;i&gt;" not in response.content.decode()
+
+
+def test_site_records_read_the_same_in_the_ranking_as_on_the_site_page(client_as, world):  # noqa: F811
+    """One reading of a site's red flags (vendors.selectors.site_red_flags): the warning letter at the
+    strong candidate's tablet plant is worded in the ranking's warning as on the site page."""
+    from vendors.models import Site
+
+    tablets = Site.objects.get(name="Strong tablet plant")
+    page = client_as("procurement").get(f"/vendors/sites/{tablets.pk}/")
+    (flag,) = page.context["red_flags"]
+    assert flag["kind"] == "warning_letter" and flag["label"] in page.content.decode()
+    rows = world["lead"].get(f"{world['base']}/ranking/").json()["rows"]
+    strong = next(row for row in rows if row["vendor_name"] == "Strong Biologics")
+    assert f"{flag['label']} at Strong tablet plant, a site of the company not proposed" in strong["warnings"]

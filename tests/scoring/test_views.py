@@ -221,7 +221,7 @@ def test_grid_refuses_a_bad_evidence_link(client_as, users):
 def test_suggestions_follow_kinds_modality_and_scale(users):
     from decimal import Decimal
 
-    from scoring.selectors import candidate_suggestions
+    from scoring.services import candidate_suggestions
     from vendors.models import Kind, Modality
 
     lead = users["procurement"]
@@ -501,9 +501,10 @@ def test_only_the_lead_sees_the_setup_forms_and_only_in_draft(client_as, scored,
     assert "criterion-edit" not in page and "Change the gates" not in page  # the scorecard and gates are fixed
     assert "gates-heading" in page  # the gates in force are shown to everyone
     assert "Set weights directly" in page and 'id="reason-direct"' in page  # a new version needs a reason
-    assert f'formaction="/evaluations/{evaluation.pk}/transition/start_review/"' in page
+    assert f'href="/evaluations/{evaluation.pk}/review/">Move to review</a>' in page  # confirmed on its own page
     other = client_as("evaluator").get(f"/evaluations/{evaluation.pk}/").content.decode()
     assert "Set weights directly" not in other and "/transition/" not in other and "Enter my scores" in other
+    assert "/review/" not in other
     assert client_as("evaluator").post(f"/evaluations/{evaluation.pk}/weights/direct/").status_code == 403
 
 

@@ -199,3 +199,22 @@ def test_schema_and_docs_are_served(api_as):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("scale_from=500&scale_to=5&scale_unit=kg", "scale_to", "“To” (5) is smaller than “from” (500)."),
+        ("scale_from=500&scale_to=800", "scale_unit", "Choose the unit of the batch size (g, kg or L)."),
+        ("scale_unit=kg", "scale_from", "Enter the batch size (from, to or both) for the unit chosen."),
+        ("scale_from=-1&scale_unit=g", "scale_from", "Ensure this value is greater than or equal to 0."),
+        ("scale_from=5&scale_unit=t", "scale_unit", "Select a valid choice. t is not one of the available choices."),
+        ("country=ZZ", "country", "Select a valid choice. ZZ is not one of the available choices."),
+    ],
+)
+def test_filters_that_cannot_apply_are_400_with_field_errors(api_as, query, field, message):
+    """The same checks as the register page: never an answer that silently ignores a filter."""
+    VendorFactory()
+    response = api_as("evaluator").get("/api/v1/vendors/?" + query)
+    assert response.status_code == 400, response.content
+    assert response.json() == {field: [message]}

@@ -167,11 +167,15 @@ def test_site_red_flags_in_a_fixed_number_of_queries(django_assert_max_num_queri
     clean, flagged, old, other = sites
     InspectionFactory(site=flagged, classification="OAI", form_483_observations=None)
     InspectionFactory(site=old, classification="OAI", end_date=since - timedelta(days=10))
+    InspectionFactory(site=other, classification="VAI", warning_letter=True, form_483_observations=4)
     WarningLetterFactory(site=flagged, subject="Sterility assurance")
     WarningLetterFactory(site=old, issued_on=since - timedelta(days=400), closed_on=since - timedelta(days=100))
     WarningLetterFactory(site=other, issued_on=since - timedelta(days=400))  # never closed: still a flag
     ImportAlertFactory(site=flagged)
-    ImportAlertFactory(site=old, status="removed", removed_on=TODAY)
+    # Listed and removed before the window: history, not a flag.
+    ImportAlertFactory(site=old, status="removed", listed_on=since - timedelta(days=30), removed_on=since)
+    # Listed 60 days ago and already removed: a red flag of the window all the same, said as removed.
+    ImportAlertFactory(site=other, number="99-32", status="removed", removed_on=TODAY)
     GmpCertificateFactory(site=flagged, kind="non_compliance", valid_until=None)
     GmpCertificateFactory(site=clean)  # a certificate is no red flag
     with django_assert_max_num_queries(4):
@@ -180,9 +184,34 @@ def test_site_red_flags_in_a_fixed_number_of_queries(django_assert_max_num_queri
     kinds = sorted(f["kind"] for f in flags[flagged.pk])
     assert kinds == ["import_alert", "non_compliance", "oai_inspection", "warning_letter"]
     labels = " | ".join(f["label"] for f in flags[flagged.pk])
-    assert f"FDA warning letter {(TODAY - timedelta(days=100)):%Y-%m-%d}: Sterility assurance" in labels
+    assert f"FDA warning letter {(TODAY - timedelta(days=100)).isoformat()}: Sterility assurance (open)" in labels
+    assert f"FDA import alert 66-40: listed since {(TODAY - timedelta(days=60)).isoformat()}" in labels
+    assert "EU national authority (EMA-coordinated) statement of non-compliance" in labels
     assert "obs. unknown" in labels and "0 obs." not in labels
-    assert [f["kind"] for f in flags[other.pk]] == ["warning_letter"]
+    assert all(f["active"] for f in flags[flagged.pk] if f["kind"] != "oai_inspection")
+    assert [f["kind"] for f in flags[other.pk]] == ["import_alert", "inspection_warning_letter", "warning_letter"]
+    alert, inspection, letter = flags[other.pk]  # newest first
+    assert ": VAI, 4 obs., warning letter" in inspection["label"]
+    assert alert["label"] == (
+        f"FDA import alert 99-32: listed {(TODAY - timedelta(days=60)).isoformat()}, removed {TODAY.isoformat()}"
+    )
+    assert not alert["active"] and letter["active"] and letter["open"]
+
+
+def test_the_ranking_reads_every_record_and_windows_them_itself(django_assert_max_num_queries):
+    """`since=None` (the ranking's call): every record whatever its date, without the inspections, and
+    a queryset of sites read as a subquery; the same labels as the site page."""
+    since = TODAY - timedelta(days=365 * 5)
+    site, clean = SiteFactory(), SiteFactory()
+    InspectionFactory(site=site, classification="OAI")
+    WarningLetterFactory(site=site, issued_on=since - timedelta(days=400), closed_on=since - timedelta(days=100))
+    ImportAlertFactory(site=site, status="removed", listed_on=since - timedelta(days=30), removed_on=since)
+    with django_assert_max_num_queries(3):
+        flags = selectors.site_red_flags(Site.objects.filter(pk__in=[site.pk, clean.pk]), None, inspections=False)
+    assert clean.pk not in flags  # a queryset gives entries to the sites that have records only
+    assert [(f["kind"], f["active"]) for f in flags[site.pk]] == [("import_alert", False), ("warning_letter", False)]
+    page = selectors.site_red_flags([site.pk], since)[site.pk]
+    assert [f["kind"] for f in page] == ["oai_inspection"]  # the old records are out of the page's window
 
 
 def test_site_qualifications_in_one_query(django_assert_max_num_queries):

@@ -2,6 +2,7 @@ import csv
 import io
 
 import pytest
+from django.utils.html import escape
 from openpyxl import load_workbook
 
 from tests.factories import InspectionFactory, SiteFactory, VendorFactory
@@ -38,7 +39,7 @@ def test_vendor_list_escapes_user_text(client_as):
 def test_vendor_list_page_query_count_is_bounded(client_as, django_assert_max_num_queries, count):
     _make_vendors(count)
     client = client_as("procurement")
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):  # + 1: the register's countries and their counts
         response = client.get("/vendors/?kind=CRO&kind=CDMO&ordering=-sites")
     assert response.status_code == 200
 
@@ -241,3 +242,82 @@ def test_table_response_neutralises_every_text_cell_but_not_numbers(fmt):
         sheet = load_workbook(io.BytesIO(response.content)).active
         assert [c.value for c in sheet[2]] == ["'\t=cmd|' /C calc'!A0", -5, "'\n+1"]  # XML: CR reads as LF
         assert [c.value for c in sheet[3]] == ["' =1", 1.5, "ok"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("scale_from=500&scale_to=5&scale_unit=kg", "scale_to", "“To” (5) is smaller than “from” (500)."),
+        ("scale_from=500&scale_to=800", "scale_unit", "Choose the unit of the batch size (g, kg or L)."),
+        ("scale_unit=L", "scale_from", "Enter the batch size (from, to or both) for the unit chosen."),
+        ("scale_to=abc&scale_unit=L", "scale_to", "Enter a number."),
+        ("kind=CXO", "kind", "Select a valid choice. CXO is not one of the available choices."),
+    ],
+)
+def test_vendor_list_shows_filters_that_cannot_apply(client_as, query, field, message):
+    """An invalid filter is shown next to the filter and listed above the results, and nothing is
+    listed or exported: a list that looks filtered but is not would mislead."""
+    VendorFactory(name="Listed Labs")
+    client = client_as("evaluator")
+    response = client.get("/vendors/?" + query)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'<div class="invalid-feedback d-block" id="id_{field}-error">{escape(message)}</div>' in body
+    assert f'aria-describedby="id_{field}-error"' in body
+    assert "cannot apply" in body and "Listed Labs" not in body
+    export = client.get(f"/vendors/?{query}&export=csv")
+    assert "Content-Disposition" not in export and "cannot apply" in export.content.decode()
+
+
+def test_vendor_list_valid_batch_size_filter(client_as):
+    covered = SiteFactory(vendor=VendorFactory(name="Big Kettle"), scale_min=100, scale_max=2000, scale_unit="L")
+    SiteFactory(vendor=VendorFactory(name="Small Kettle"), scale_min=1, scale_max=50, scale_unit="L")
+    body = client_as("evaluator").get("/vendors/?scale_from=500&scale_to=1000&scale_unit=L").content.decode()
+    assert covered.vendor.name in body and "Small Kettle" not in body and "cannot apply" not in body
+
+
+def test_vendor_list_multi_selects(client_as):
+    """Services grouped as the vocabulary groups them; countries of the register only, with their counts."""
+    VendorFactory(country="DE")
+    VendorFactory(country="DE")
+    VendorFactory(country="JP")
+    body = client_as("evaluator").get("/vendors/?country=AQ&service=fill-finish").content.decode()
+    assert 'data-multiselect data-placeholder="Search services…"' in body
+    assert '<optgroup label="Manufacturing">' in body and '<optgroup label="Research &amp; clinical">' in body
+    assert '<option value="fill-finish" selected>Fill-finish</option>' in body
+    countries = body[body.index('id="id_country"') : body.index("</select>", body.index('id="id_country"'))]
+    assert countries.count("<option") == 3  # Antarctica only because the link asks for it
+    assert '<option value="AQ" selected>Antarctica (0)</option>' in countries
+    assert countries.index("Germany (2)") < countries.index("Japan (1)")
+    assert "France" not in countries
+    assert "vendor/tom-select/js/tom-select.complete.min.js" in body and "js/multiselect.js" in body
+
+
+def test_vendor_list_with_filters_and_errors_query_count(client_as, django_assert_max_num_queries):
+    _make_vendors(30)
+    client = client_as("procurement")
+    with django_assert_max_num_queries(16):
+        response = client.get("/vendors/?service=scale-up&country=US&modality=peptide&scale_from=1&scale_unit=kg")
+    assert response.status_code == 200
+    with django_assert_max_num_queries(13):  # no list: no count, page or prefetch
+        response = client.get("/vendors/?scale_from=500&scale_to=5&scale_unit=kg&kind=CXO")
+    assert "cannot apply" in response.content.decode()
+
+
+def test_phone_filters_button_counts_the_filters_set(client_as):
+    body = client_as("evaluator").get("/vendors/?kind=CRO&kind=CMO&scale_from=1&scale_to=2&scale_unit=g&ordering=name")
+    assert (
+        'Filters <span class="badge text-bg-primary">2<span class="visually-hidden"> active</span>'
+        in body.content.decode()
+    )
+
+
+def test_inspection_list_date_range_the_wrong_way_round(client_as, api_as):
+    InspectionFactory(site=SiteFactory(vendor=VendorFactory(name="Dated Labs")))
+    query = "end_after=2026-05-01&end_before=2026-01-01"
+    body = client_as("auditor").get("/vendors/inspections/?" + query).content.decode()
+    message = escape("“Ended on or before” (2026-01-01) is earlier than “ended on or after” (2026-05-01).")
+    assert f'<div class="invalid-feedback d-block" id="id_end_before-error">{message}</div>' in body
+    assert "cannot apply" in body and "Dated Labs" not in body
+    response = api_as("auditor").get("/api/v1/inspections/?" + query)
+    assert response.status_code == 400 and list(response.json()) == ["end_before"]

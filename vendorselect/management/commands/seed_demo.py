@@ -47,11 +47,6 @@ DEMO_USERS = [
 ]
 
 
-def hash_name(name: str) -> int:
-    """A stable small number per name (Python's hash() changes between runs)."""
-    return sum(ord(ch) for ch in name)
-
-
 def demo_password(username: str) -> str:
     return f"{username.capitalize()}-Demo-2026"
 
@@ -545,6 +540,7 @@ class Command(BaseCommand):
                         "description": text,
                         "regulation_reference": reference,
                         "capa_due_date": today + timedelta(days=due_in),
+                        "confirm_past_due_date": due_in < 0,  # an overdue CAPA, on purpose
                     }
                     for severity, area, text, reference, due_in in findings
                 ],
@@ -608,25 +604,19 @@ class Command(BaseCommand):
         ]
         evaluation = scoring_services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
         judged = list(evaluation.criteria.filter(evidence=""))
-        rng = random.Random(7)
+        # Like a real panel: each vendor stronger on some criteria, a lenient and a harsh evaluator.
+        value = builders.realistic_scores([4.2, 3.3, 3.8, 2.6, 3.0, 2.2, 3.5], seed="peptide-0")
         for number, evaluator in enumerate(evaluators):
-            cells = [(c, k) for c in candidates for k in judged]
+            cells = [(index, c, k) for index, c in enumerate(candidates) for k in judged]
             if number == 1:
                 cells = cells[: len(cells) // 2]
-            for candidate, criterion in cells:
-                value = min(
-                    5,
-                    max(
-                        1,
-                        3 + (hash_name(candidate.vendor.name) + criterion.position) % 3 - 1 + rng.choice([0, 0, 1, -1]),
-                    ),
-                )
+            for index, candidate, criterion in cells:
                 scoring_services.score_save(
                     evaluation=evaluation,
                     user=evaluator,
                     candidate_id=candidate.pk,
                     criterion_id=criterion.pk,
-                    value=value,
+                    value=value(number, index, criterion),
                     rationale="",
                 )
             if number == 0:
@@ -648,8 +638,8 @@ class Command(BaseCommand):
             "Eastgate Sterile Injectables",
         ]
 
-        def value(number, rank, criterion):  # by vendor, the first best; the evaluators differ a little
-            return max(1, min(5, 5 - rank + (criterion.position + number) % 2 - 1 + (rank == 0)))
+        # By vendor, the first two best; the evaluators agree broadly, not exactly (Kendall's W < 1).
+        value = builders.realistic_scores([4.3, 3.8, 3.2, 2.7], seed="fill")
 
         evaluation, _ = builders.reviewed_evaluation(
             lead=lead,
