@@ -110,3 +110,12 @@ def auditor_tasks(user, limit: int = 10) -> dict:
         "overdue_capas": overdue_list[:limit],
         "overdue_more": len(overdue_list) > limit,
     }
+
+
+def awaiting_outcome(limit: int = 10) -> list[Audit]:
+    """Signed reports whose site outcome quality assurance has not signed yet, latest audit first. One query."""
+    return list(
+        Audit.objects.filter(status__in=[Audit.Status.SIGNED, Audit.Status.CLOSED], outcomes__isnull=True)
+        .select_related("site__vendor")
+        .order_by("-actual_end")[:limit]
+    )

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, Count, Q, When
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
 from django.utils import timezone
 
 from audits.models import Audit, Finding
+from core.queries import count_of
 from scoring import access
 from scoring.models import (
     Candidate,
@@ -22,6 +23,7 @@ from scoring.models import (
     KnockoutRule,
     ProposedSite,
     Score,
+    Shortlist,
     Submission,
     WeightSet,
 )
@@ -368,3 +370,85 @@ def candidate_suggestions(evaluation: Evaluation, limit: int = 8):
     services_needed = list(evaluation.required_services.all())
     vendors = vendors.annotate(matched=Count("services", filter=Q(services__in=services_needed), distinct=True))
     return vendors.distinct().order_by("-matched", "name")[:limit], len(services_needed)
+
+
+# --- Home page tasks ----------------------------------------------------------------------------
+
+
+def lead_evaluations(user, limit: int = 10) -> list[Any]:
+    """The lead's open evaluations with what each needs next, those that need the lead first. One query."""
+    latest = Shortlist.objects.filter(evaluation=OuterRef("pk")).order_by("-version")
+    evaluations: list[Any] = list(
+        Evaluation.objects.filter(lead=user)
+        .exclude(status=Evaluation.Status.CLOSED)
+        .annotate(
+            evaluator_count=count_of(
+                Evaluation.evaluators.through.objects.filter(evaluation_id=OuterRef("pk")), "evaluation_id"
+            ),
+            submitted_count=count_of(Submission.objects.filter(evaluation=OuterRef("pk")), "evaluation"),
+            candidate_count=count_of(Candidate.objects.filter(evaluation=OuterRef("pk")), "evaluation"),
+            shortlist_status=Subquery(latest.values("status")[:1]),
+            shortlist_id=Subquery(latest.values("pk")[:1]),
+        )
+        .order_by("-updated_at")[: limit * 2]
+    )
+    for e in evaluations:
+        e.needs_action, e.next_step = evaluation_next_step(e)
+    evaluations.sort(key=lambda e: not e.needs_action)  # stable: most recently changed first within each group
+    return evaluations[:limit]
+
+
+def evaluation_next_step(e: Any) -> tuple[bool, str]:
+    """(whether the lead must act, what comes next) for an open evaluation annotated by lead_evaluations."""
+    if e.status == Evaluation.Status.DRAFT:
+        if not e.candidate_count or not e.evaluator_count:
+            return True, "Add candidates and evaluators, set the weights, then start scoring."
+        return True, "Check criteria and weights, then start scoring."
+    if e.status == Evaluation.Status.SCORING:
+        if e.evaluator_count and e.submitted_count >= e.evaluator_count:
+            return True, "Every evaluator has submitted: move to review."
+        return False, f"Scoring: {e.submitted_count} of {e.evaluator_count} evaluators have submitted."
+    status = e.shortlist_status
+    if status in (None, Shortlist.Status.DRAFT):
+        return True, "Propose the shortlist from the ranking."
+    if status == Shortlist.Status.RETURNED:
+        return True, "The shortlist was returned for changes: revise it and submit a new version."
+    if status == Shortlist.Status.REJECTED:
+        return True, "The shortlist was rejected: propose a new version or close the evaluation."
+    if status == Shortlist.Status.APPROVED:
+        return True, "The shortlist is approved: issue the RFP."
+    return False, "The shortlist awaits its approvers' signatures."
+
+
+def grids_to_finish(user, limit: int = 10) -> list[Any]:
+    """The evaluator's grids still open: evaluations in scoring without their submission, with their progress.
+    One query."""
+    scored = Criterion.objects.filter(evaluation=OuterRef("pk"), evidence="", children__isnull=True)
+    mine = Score.objects.filter(
+        candidate__evaluation=OuterRef("pk"), evaluator=user, criterion__evidence="", criterion__children__isnull=True
+    )
+    evaluations: list[Any] = list(
+        Evaluation.objects.filter(evaluators=user, status=Evaluation.Status.SCORING)
+        .exclude(submissions__evaluator=user)
+        .select_related("lead")
+        .annotate(
+            criterion_count=count_of(scored, "evaluation"),
+            candidate_count=count_of(Candidate.objects.filter(evaluation=OuterRef("pk")), "evaluation"),
+            done=count_of(mine.annotate(e=F("candidate__evaluation")), "e"),
+        )
+        .order_by("needed_by", "-updated_at")[:limit]
+    )
+    for e in evaluations:
+        e.expected = e.criterion_count * e.candidate_count
+        e.percent = round(100 * e.done / e.expected) if e.expected else 0
+    return evaluations
+
+
+def evaluations_in_progress(limit: int = 10) -> list[Evaluation]:
+    """Evaluations in scoring or review, most recently changed first, with their candidate count. One query."""
+    return list(
+        Evaluation.objects.filter(status__in=[Evaluation.Status.SCORING, Evaluation.Status.REVIEW])
+        .select_related("lead")
+        .annotate(candidate_count=count_of(Candidate.objects.filter(evaluation=OuterRef("pk")), "evaluation"))
+        .order_by("-updated_at")[:limit]
+    )

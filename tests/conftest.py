@@ -45,10 +45,12 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, d
 
 
 # pytest-xdist (`make test` runs `--dist loadgroup`): tests that must not run at the same time as
-# each other are kept in one group, which one worker runs in order. Browser journeys and real Celery
-# workers share a group (they load the machine, start worker processes and share the Redis broker
-# database of tests/rfp/test_rfp_worker.py); the bounded fuzz runs are a group of their own.
-XDIST_GROUPS = {"browser": "serial", "worker": "serial", "fuzz": "fuzz", "upgrade": "fuzz"}
+# each other are kept in one group, which one worker runs in order. Real Celery workers (and the
+# browser journey that starts one) share a group: they start worker processes and share the Redis
+# broker database of tests/rfp/test_rfp_worker.py. Browser journeys are grouped per module, so that
+# the modules spread over the workers (each worker has its own database, live server and Chromium);
+# the bounded fuzz runs are a group of their own. The first matching marker decides.
+XDIST_GROUPS = {"worker": "serial", "browser": "browser-{module}", "fuzz": "fuzz", "upgrade": "fuzz"}
 
 
 @pytest.hookimpl(wrapper=True)
@@ -56,7 +58,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:  # before every plugin's hook, xdist's included
         for marker, group in XDIST_GROUPS.items():
             if item.get_closest_marker(marker):
-                item.add_marker(pytest.mark.xdist_group(group))
+                module = item.module.__name__.rsplit(".", 1)[-1] if item.module else "other"
+                item.add_marker(pytest.mark.xdist_group(group.format(module=module)))
                 break
     result = yield
     # xdist 3.8 tells the scheduler an item's group by appending "@group" to `item._nodeid`, which
@@ -82,7 +85,7 @@ def pytest_xdist_make_scheduler(config, log):
     """`--dist loadgroup`, with two changes. Each worker runs its tests in collection order, which
     pytest-django sorts so that the transactional tests (they empty the database, data migrations
     included) come after the others; xdist's default would start with the largest groups. And the
-    group of the browser and real-worker tests, the longest, starts at once on a worker of its own,
+    group of the real-worker tests starts at once on a worker of its own,
     which then takes only tests collected after it, while the others start from the front."""
     if config.getvalue("dist") != "loadgroup":
         return None
@@ -191,7 +194,63 @@ def page(browser, live_server):
     page.context.close()
 
 
+_demo_snapshot: dict[str, bytes] = {}
+
+
+def _demo_tables(cursor) -> list[str]:
+    cursor.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'django_migrations' "
+        "ORDER BY tablename"
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _restore_demo(connection) -> None:
+    """Put the rows seed_demo wrote back, as they were (trail events included), without running it again:
+    COPY with the triggers switched off for this session (the rows were checked when first written), then
+    the sequences past the restored ids. About 1 s instead of about 8 s of seeding per browser test."""
+    from django.contrib.contenttypes.models import ContentType
+
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor, for COPY
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute(f"TRUNCATE {', '.join(quote(t) for t in _demo_snapshot)} CASCADE")
+            for table, data in _demo_snapshot.items():
+                with raw.copy(f"COPY {quote(table)} FROM STDIN") as copy:
+                    copy.write(data)
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
+        cursor.execute(
+            "SELECT s.relname, t.relname, a.attname FROM pg_class s JOIN pg_depend d ON d.objid = s.oid "
+            "JOIN pg_class t ON t.oid = d.refobjid JOIN pg_attribute a ON a.attrelid = t.oid "
+            "AND a.attnum = d.refobjsubid WHERE s.relkind = 'S' AND d.deptype IN ('a', 'i')"
+        )
+        for sequence, table, column in cursor.fetchall():
+            if table in _demo_snapshot:
+                latest = f"SELECT COALESCE(MAX({quote(column)}), 1) FROM {quote(table)}"
+                cursor.execute(
+                    f"SELECT setval(%s::regclass, GREATEST((SELECT last_value FROM {quote(sequence)}), ({latest})))",
+                    [quote(sequence)],
+                )
+    ContentType.objects.clear_cache()  # the flush's post_migrate made content types with other ids
+
+
 @pytest.fixture
 def demo(transactional_db):
-    """The demo data of `seed_demo` (users, register, audits, evaluations, a pending shortlist)."""
+    """The demo data of `seed_demo` (users, register, audits, evaluations, a pending shortlist). Seeded once
+    per test process; later tests get the same rows back from a snapshot (the flush between transactional
+    tests empties every table)."""
+    from django.db import connection
+
+    if _demo_snapshot:
+        _restore_demo(connection)
+        return
     call_command("seed_demo", stdout=io.StringIO())
+    with connection.cursor() as cursor:
+        for table in _demo_tables(cursor):
+            with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} TO STDOUT") as copy:
+                data = b"".join(bytes(chunk) for chunk in copy)
+            if data:
+                _demo_snapshot[table] = data

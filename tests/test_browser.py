@@ -118,6 +118,7 @@ def test_two_managers_sign_a_shortlist(page, demo):
     assert page.console_errors == [], page.console_errors
 
 
+@pytest.mark.worker  # a real worker on the shared Redis broker: with the other real-worker tests
 def test_lead_issues_an_rfp_and_downloads_a_packet(page, demo, broker, workers):  # noqa: F811
     """From an approved shortlist: the RFP form, packet generation by a real worker on Redis, the
     progress updating live on the open page (no reload), the download."""

@@ -178,7 +178,7 @@ def _change_sql(model) -> tuple[str, str]:
     # Link rows and entries: point the row at another parent.
     relation = next(f for f in model._meta.concrete_fields if f.is_relation)
     column = connection.ops.quote_name(relation.column)
-    return relation.column, f"(SELECT min({column}) FROM {model._meta.db_table}) + 0"  # noqa: S608
+    return relation.column, f"(SELECT min({column}) FROM {model._meta.db_table}) + 0"
 
 
 def _events(model, pk) -> int:
@@ -229,8 +229,8 @@ def test_every_tracked_table_refuses_or_records_update_and_delete(world):
         column, expression = _change_sql(model)
         for ignore in (False, True):
             for sql in (
-                f"UPDATE {table} SET {connection.ops.quote_name(column)} = {expression} WHERE {pk_column} = %s",  # noqa: S608
-                f"DELETE FROM {table} WHERE {pk_column} = %s",  # noqa: S608
+                f"UPDATE {table} SET {connection.ops.quote_name(column)} = {expression} WHERE {pk_column} = %s",
+                f"DELETE FROM {table} WHERE {pk_column} = %s",
             ):
                 if _attempt(model, row, sql, ignore=ignore) == "silent":
                     unrecorded.append(f"{model._meta.label}: {sql} (ignore={ignore})")
@@ -264,8 +264,8 @@ def test_append_only_tables_refuse_change_by_privilege_and_by_trigger(world):
         table = connection.ops.quote_name(model._meta.db_table)
         pk_column = connection.ops.quote_name(model._meta.pk.column)
         for sql in (
-            f"UPDATE {table} SET {pk_column} = {pk_column} WHERE {pk_column} = %s",  # noqa: S608
-            f"DELETE FROM {table} WHERE {pk_column} = %s",  # noqa: S608
+            f"UPDATE {table} SET {pk_column} = {pk_column} WHERE {pk_column} = %s",
+            f"DELETE FROM {table} WHERE {pk_column} = %s",
         ):
             with pytest.raises(DatabaseError) as refused, transaction.atomic(), connection.cursor() as cursor:
                 _as_app_role(cursor)

@@ -1,12 +1,8 @@
 """The home page (each role's tasks, then the register at a glance) and the audit-trail pages."""
 
-from datetime import timedelta
-
 from django.apps import apps
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import F, Func, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -16,136 +12,21 @@ from django.views.decorators.http import require_GET
 from accounts.roles import AUDITOR, EVALUATOR, MANAGER, PROCUREMENT_LEAD, QA, ROLE_SLUGS, user_roles
 from audits import selectors as audit_selectors
 from audits.access import visible_audits
-from audits.models import Audit
 from core import trail
 from core.pdf import render_pdf
 from core.tabular import table_response
+from rfp import selectors as rfp_selectors
 from rfp.access import visible_rfps
-from rfp.models import Proposal, Rfp
+from scoring import selectors as scoring_selectors
 from scoring import shortlists
 from scoring.access import blind_evaluations, visible_evaluations
-from scoring.models import Candidate, Criterion, Evaluation, Score, Shortlist, Submission
+from scoring.models import Evaluation, Shortlist
 from vendors import selectors as vendor_selectors
 from vendorselect.forms import TrailSearchForm
 
 # --- Home: each role's tasks first, then the register at a glance ------------------------------------
 
 RFP_HORIZON_DAYS = 45
-
-
-def _count(queryset, field: str = "pk"):
-    """A correlated COUNT subquery (one query for the whole list instead of one per row)."""
-    return Coalesce(
-        Subquery(queryset.order_by().values(field).annotate(n=Func(F("pk"), function="COUNT")).values("n")[:1]),
-        0,
-    )
-
-
-def _lead_evaluations(user, limit: int = 10) -> list[Evaluation]:
-    """The lead's open evaluations with what each needs next, those that need the lead first. One query."""
-    latest = Shortlist.objects.filter(evaluation=OuterRef("pk")).order_by("-version")
-    evaluations = list(
-        Evaluation.objects.filter(lead=user)
-        .exclude(status=Evaluation.Status.CLOSED)
-        .annotate(
-            evaluator_count=_count(
-                Evaluation.evaluators.through.objects.filter(evaluation_id=OuterRef("pk")), "evaluation_id"
-            ),
-            submitted_count=_count(Submission.objects.filter(evaluation=OuterRef("pk")), "evaluation"),
-            candidate_count=_count(Candidate.objects.filter(evaluation=OuterRef("pk")), "evaluation"),
-            shortlist_status=Subquery(latest.values("status")[:1]),
-            shortlist_id=Subquery(latest.values("pk")[:1]),
-        )
-        .order_by("-updated_at")[: limit * 2]
-    )
-    for e in evaluations:
-        e.needs_action, e.next_step = _evaluation_next_step(e)
-    evaluations.sort(key=lambda e: not e.needs_action)  # stable: most recently changed first within each group
-    return evaluations[:limit]
-
-
-def _evaluation_next_step(e: Evaluation) -> tuple[bool, str]:
-    """(whether the lead must act, what comes next) for an open evaluation annotated by _lead_evaluations."""
-    if e.status == Evaluation.Status.DRAFT:
-        if not e.candidate_count or not e.evaluator_count:
-            return True, "Add candidates and evaluators, set the weights, then start scoring."
-        return True, "Check criteria and weights, then start scoring."
-    if e.status == Evaluation.Status.SCORING:
-        if e.evaluator_count and e.submitted_count >= e.evaluator_count:
-            return True, "Every evaluator has submitted: move to review."
-        return False, f"Scoring: {e.submitted_count} of {e.evaluator_count} evaluators have submitted."
-    status = e.shortlist_status
-    if status in (None, Shortlist.Status.DRAFT):
-        return True, "Propose the shortlist from the ranking."
-    if status == Shortlist.Status.RETURNED:
-        return True, "The shortlist was returned for changes: revise it and submit a new version."
-    if status == Shortlist.Status.REJECTED:
-        return True, "The shortlist was rejected: propose a new version or close the evaluation."
-    if status == Shortlist.Status.APPROVED:
-        return True, "The shortlist is approved: issue the RFP."
-    return False, "The shortlist awaits its approvers' signatures."
-
-
-def _rfp_deadlines(user, today, limit: int = 8) -> list[dict]:
-    """The next dates of the lead's RFPs within RFP_HORIZON_DAYS (questions, proposals, presentations, award),
-    soonest first. One query."""
-    horizon = today + timedelta(days=RFP_HORIZON_DAYS)
-    fields = [
-        ("questions_due", "Questions due"),
-        ("proposal_due", "Proposals due"),
-        ("presentations", "Presentations"),
-        ("award_decision", "Award decision"),
-    ]
-    window = Q()
-    for field, _ in fields:
-        window |= Q(**{f"{field}__gte": today, f"{field}__lte": horizon})
-    rfps = (
-        Rfp.objects.filter(Q(created_by=user) | Q(shortlist__evaluation__lead=user))
-        .filter(window)
-        .annotate(proposal_count=_count(Proposal.objects.filter(rfp=OuterRef("pk")), "rfp"))
-        .distinct()
-        .order_by("proposal_due", "pk")[:limit]
-    )
-    deadlines = []
-    for rfp in rfps:
-        for field, label in fields:
-            day = getattr(rfp, field)
-            if day and today <= day <= horizon:
-                deadlines.append({"rfp": rfp, "label": label, "date": day, "days": (day - today).days})
-                break  # the next date of each RFP
-    return sorted(deadlines, key=lambda d: d["date"])
-
-
-def _approved_without_rfp(user, limit: int = 5) -> list[Shortlist]:
-    return list(
-        Shortlist.objects.filter(evaluation__lead=user, status=Shortlist.Status.APPROVED, rfps__isnull=True)
-        .select_related("evaluation")
-        .order_by("-decided_at")[:limit]
-    )
-
-
-def _grids_to_finish(user, limit: int = 10) -> list[Evaluation]:
-    """The evaluator's grids still open: evaluations in scoring without their submission, with their progress.
-    One query."""
-    scored = Criterion.objects.filter(evaluation=OuterRef("pk"), evidence="", children__isnull=True)
-    mine = Score.objects.filter(
-        candidate__evaluation=OuterRef("pk"), evaluator=user, criterion__evidence="", criterion__children__isnull=True
-    )
-    evaluations = list(
-        Evaluation.objects.filter(evaluators=user, status=Evaluation.Status.SCORING)
-        .exclude(submissions__evaluator=user)
-        .select_related("lead")
-        .annotate(
-            criterion_count=_count(scored, "evaluation"),
-            candidate_count=_count(Candidate.objects.filter(evaluation=OuterRef("pk")), "evaluation"),
-            done=_count(mine.annotate(e=F("candidate__evaluation")), "e"),
-        )
-        .order_by("needed_by", "-updated_at")[:limit]
-    )
-    for e in evaluations:
-        e.expected = e.criterion_count * e.candidate_count
-        e.percent = round(100 * e.done / e.expected) if e.expected else 0
-    return evaluations
 
 
 @login_required
@@ -171,11 +52,11 @@ def home(request):
         "rfp_horizon": RFP_HORIZON_DAYS,
     }
     if PROCUREMENT_LEAD in roles:
-        context["lead_evaluations"] = _lead_evaluations(user)
-        context["approved_without_rfp"] = _approved_without_rfp(user)
-        context["rfp_deadlines"] = _rfp_deadlines(user, today)
+        context["lead_evaluations"] = scoring_selectors.lead_evaluations(user)
+        context["approved_without_rfp"] = rfp_selectors.approved_without_rfp(user)
+        context["rfp_deadlines"] = rfp_selectors.rfp_deadlines(user, today, RFP_HORIZON_DAYS)
     if EVALUATOR in roles:
-        context["grids"] = _grids_to_finish(user)
+        context["grids"] = scoring_selectors.grids_to_finish(user)
         context["my_evaluations"] = list(
             Evaluation.objects.filter(evaluators=user)
             .exclude(status=Evaluation.Status.CLOSED)
@@ -192,19 +73,10 @@ def home(request):
             .select_related("evaluation", "proposed_by")
             .order_by("-decided_at")[:8]
         )
-        context["in_progress"] = list(
-            Evaluation.objects.filter(status__in=[Evaluation.Status.SCORING, Evaluation.Status.REVIEW])
-            .select_related("lead")
-            .annotate(candidate_count=_count(Candidate.objects.filter(evaluation=OuterRef("pk")), "evaluation"))
-            .order_by("-updated_at")[:10]
-        )
+        context["in_progress"] = scoring_selectors.evaluations_in_progress()
     if QA in roles:
         # What waits for quality assurance's signature: shortlists, and signed reports with no outcome yet.
-        context["awaiting_outcome"] = list(
-            Audit.objects.filter(status__in=[Audit.Status.SIGNED, Audit.Status.CLOSED], outcomes__isnull=True)
-            .select_related("site__vendor")
-            .order_by("-actual_end")[:10]
-        )
+        context["awaiting_outcome"] = audit_selectors.awaiting_outcome()
     return render(request, "home.html", context)
 
 
