@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from audits import access, selectors, services
 from audits.forms import OUTCOME_HELP
 from audits.models import AREAS, OUTCOMES, SEVERITY_HELP, Audit, AuditAmendment, Capa, Finding
+from audits.selectors import REPORT_PARTS
 from core.errors import request_object
 from core.openapi import VALIDATION_ERROR
 from vendors.models import Service, Site
@@ -218,13 +219,7 @@ class AuditSerializer(serializers.ModelSerializer):
             "co_auditors",
             "scope",
             "agenda",
-            "scope_description",
-            "summary",
-            "attendees_sponsor",
-            "attendees_vendor",
-            "distribution",
-            "recommended_outcome",
-            "recommendation_conditions",
+            *REPORT_PARTS,
             "status",
             "outcome",
             "findings",
@@ -239,14 +234,7 @@ class AuditSerializer(serializers.ModelSerializer):
             "status",
             "outcome",
             "created_at",
-            # Written through POST /audits/{id}/report/ by the lead auditor (locked once signed).
-            "scope_description",
-            "summary",
-            "attendees_sponsor",
-            "attendees_vendor",
-            "distribution",
-            "recommended_outcome",
-            "recommendation_conditions",
+            *REPORT_PARTS,  # written through POST /audits/{id}/report/ by the lead auditor (locked once signed)
         ]
 
 
