@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vendorselect
 LOCAL_DB = $$($(PY) deploy/localdb.py url "$${DATABASE_URL:-}")
 RUN_ENV := DJANGO_DEBUG=1 ALLOWED_HOSTS=$(HOST),localhost
 
-.PHONY: install install-dev assets migrate seed run worker stop-db test lint check-deploy load clean
+.PHONY: install install-dev assets migrate seed run worker stop-db test lint check-deploy load multihost clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,11 @@ check-deploy: install
 # `make load LOAD_ARGS="--users 40 --duration 60"`. Figures and how to read them: docs/performance.md.
 load: install $(VENV)/.installed-bench
 	$(PY) benchmarks/load.py $(LOAD_ARGS)
+
+# Two web instances, two workers and beat sharing only PostgreSQL, Redis and an S3 server (moto) on
+# loopback, locust across both; every packet downloaded from the instance that did not render it.
+multihost: install-dev $(VENV)/.installed-bench
+	$(PY) benchmarks/multihost.py $(MULTIHOST_ARGS)
 
 clean: stop-db
 	rm -rf $(VENV) node_modules var

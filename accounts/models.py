@@ -45,6 +45,7 @@ class Signature(models.Model):
         REJECTED = "rejected", "Rejected"
         RETURNED = "returned", "Returned for changes"
         REVIEWED = "reviewed", "Reviewed"  # what a return was signed as before "returned" existed
+        OPENED = "opened", "Opened the sealed proposals"
 
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signatures")
     printed_name = models.CharField(max_length=300)

@@ -28,6 +28,7 @@ from audits.forms import (
 from audits.models import AREAS, SEVERITY_DEFINITIONS, Audit, AuditReport, Capa, Finding, FindingAttachment
 from core.errors import refusals_on_page
 from core.forms import posted_id
+from core.storage import open_or_404
 
 
 @login_required
@@ -350,7 +351,7 @@ def report_download(request, pk: int):
     if report is None:
         raise Http404("No such report.")
     return FileResponse(
-        report.file.open("rb"),
+        open_or_404(report.file),
         as_attachment=True,
         filename=f"audit-report-{report.audit.reference}.pdf",
         content_type="application/pdf",
@@ -367,7 +368,7 @@ def attachment_download(request, pk: int):
     if attachment is None:
         raise Http404("No such attachment.")
     response = FileResponse(
-        attachment.file.open("rb"),
+        open_or_404(attachment.file),
         as_attachment=True,
         filename=attachment.original_name,
         content_type="application/octet-stream",

@@ -28,10 +28,30 @@ class Kind(StrEnum):
     NOT_FOUND = "not_found"  # no such record, or not one the user may see: 404
     CONFLICT = "conflict"  # the record's state does not allow it now: 409
     LOCKED = "locked"  # the record is signed or closed, final: 409 like a conflict (an amendment is the way)
+    GONE = "gone"  # it existed and is spent for good (a used one-time link): 410
+    THROTTLED = "throttled"  # too many attempts, or too soon again: 429
+    UNAVAILABLE = "unavailable"  # a service it needs is down (mail, virus scanner); try later: 503
 
 
-STATUS = {Kind.INVALID: 400, Kind.FORBIDDEN: 403, Kind.NOT_FOUND: 404, Kind.CONFLICT: 409, Kind.LOCKED: 409}
-KIND_OF_STATUS = {400: Kind.INVALID, 403: Kind.FORBIDDEN, 404: Kind.NOT_FOUND, 409: Kind.CONFLICT}
+STATUS = {
+    Kind.INVALID: 400,
+    Kind.FORBIDDEN: 403,
+    Kind.NOT_FOUND: 404,
+    Kind.CONFLICT: 409,
+    Kind.LOCKED: 409,
+    Kind.GONE: 410,
+    Kind.THROTTLED: 429,
+    Kind.UNAVAILABLE: 503,
+}
+KIND_OF_STATUS = {
+    400: Kind.INVALID,
+    403: Kind.FORBIDDEN,
+    404: Kind.NOT_FOUND,
+    409: Kind.CONFLICT,
+    410: Kind.GONE,
+    429: Kind.THROTTLED,
+    503: Kind.UNAVAILABLE,
+}
 
 
 class ServiceError(Exception):

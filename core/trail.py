@@ -269,7 +269,11 @@ def entries(events) -> list[Entry]:
                 for k, v in data.items()
                 if k in labels and v not in (None, "", [], {})
             ]
-        who = user.printed_name if user else context.get("command") or context.get("task") or "system"
+        who = (
+            user.printed_name
+            if user
+            else context.get("portal") or context.get("command") or context.get("task") or "system"
+        )
         result.append(
             Entry(
                 at=event.pgh_created_at,

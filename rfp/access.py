@@ -21,6 +21,5 @@ def page_flags(user, rfp: Rfp, packets=()) -> dict:
     manage = can_manage(user, rfp.shortlist)
     return {
         "manage": manage,  # edit, generate, attach, record proposals and questions, answer, upload
-        "deliver": manage and any(p.status == Packet.Status.DONE for p in packets),
         "retry": {p.pk for p in packets if manage and (p.status == Packet.Status.FAILED or getattr(p, "stuck", False))},
     }

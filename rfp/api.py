@@ -3,17 +3,31 @@ proposals, questions) and /api/v1/rfp-templates/ (versions; POST makes the next 
 
 from __future__ import annotations
 
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from core.errors import contains_nul
 from core.openapi import FIELD_ERRORS, VALIDATION_ERROR
-from rfp import access, services
-from rfp.models import Delivery, Packet, Proposal, Question, Rfp, RfpAttachment, RfpTemplate
+from core.storage import open_or_404
+from rfp import access, bidding, selectors, services
+from rfp.models import (
+    Delivery,
+    Invitation,
+    Packet,
+    Proposal,
+    ProposalOpening,
+    Question,
+    Rfp,
+    RfpAttachment,
+    RfpTemplate,
+    SealedUpload,
+)
 from scoring.models import Shortlist
 
 DETAIL = inline_serializer("RfpRefusal", {"detail": serializers.CharField()})
@@ -92,11 +106,112 @@ class ProposalSerializer(serializers.ModelSerializer):
 
 
 class QuestionSerializer(serializers.ModelSerializer):
+    asked_in_portal_by = serializers.CharField(source="asked_by.name", read_only=True, default=None)
+
     class Meta:
         model = Question
-        fields = ["id", "candidate", "asked_on", "question", "answer", "answered_on"]
-        read_only_fields = ["answer", "answered_on"]
+        fields = [
+            "id",
+            "candidate",
+            "asked_on",
+            "question",
+            "asked_in_portal_by",
+            "answer",
+            "answered_on",
+            "visibility",
+        ]
+        read_only_fields = ["answer", "answered_on", "visibility"]
         extra_kwargs = {"candidate": {"queryset": Question.candidate.field.related_model.objects.all()}}
+
+
+class AnswerSerializer(serializers.Serializer):
+    answer = serializers.CharField()
+    visibility = serializers.ChoiceField(choices=Question.Visibility.choices, default=Question.Visibility.ALL)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    contact = serializers.IntegerField(required=False, allow_null=True, write_only=True)
+    vendor = serializers.CharField(source="candidate.vendor.name", read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "candidate",
+            "vendor",
+            "contact",
+            "name",
+            "email",
+            "link_sent_at",
+            "first_signed_in_at",
+            "last_signed_in_at",
+            "expires_at",
+            "revoked_at",
+            "created_at",
+        ]
+        read_only_fields = [
+            "link_sent_at",
+            "first_signed_in_at",
+            "last_signed_in_at",
+            "expires_at",
+            "revoked_at",
+            "created_at",
+        ]
+        extra_kwargs = {
+            "candidate": {"queryset": Invitation.candidate.field.related_model.objects.all()},
+            "name": {"required": False},
+            "email": {"required": False},
+        }
+
+
+class VendorStatusSerializer(serializers.Serializer):
+    candidate = serializers.IntegerField(source="candidate.pk")
+    vendor = serializers.CharField(source="candidate.vendor.name")
+    invitations = InvitationSerializer(many=True)
+    intent = serializers.CharField(source="participation.intent", default="")
+    intent_reason = serializers.CharField(source="participation.intent_reason", default="")
+    deadline = serializers.DateTimeField()
+    extended = serializers.BooleanField(source="participation.extended_until", default=False)
+    downloads = serializers.IntegerField()
+    last_download = serializers.DateTimeField(allow_null=True)
+    questions = serializers.IntegerField()
+    open_questions = serializers.IntegerField()
+    submitted_at = serializers.DateTimeField(allow_null=True, help_text="When it last submitted; what stays sealed.")
+
+
+class ExtensionSerializer(serializers.Serializer):
+    candidate = serializers.IntegerField()
+    until = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=300)
+
+
+class OpenSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+
+class OpeningSerializer(serializers.ModelSerializer):
+    opened_by = serializers.CharField(source="opened_by.printed_name")
+
+    class Meta:
+        model = ProposalOpening
+        fields = ["id", "opened_by", "opened_at", "manifest"]
+
+
+class SealedUploadSerializer(serializers.ModelSerializer):
+    vendor = serializers.CharField(source="candidate.vendor.name")
+
+    class Meta:
+        model = SealedUpload
+        fields = ["id", "candidate", "vendor", "part", "original_name", "content_type", "size", "sha256", "uploaded_at"]
+
+
+class SubmissionsSerializer(serializers.Serializer):
+    opened = serializers.BooleanField()
+    deadline = serializers.DateTimeField()
+    submitted = inline_serializer(
+        "Submitted", {"candidate": serializers.IntegerField(), "submitted_at": serializers.DateTimeField()}, many=True
+    )
+    files = SealedUploadSerializer(many=True, help_text="Empty until both openers have opened.")
 
 
 class RfpViewSet(
@@ -237,6 +352,137 @@ class RfpViewSet(
             asked_on=data["asked_on"],
         )
         return Response(QuestionSerializer(question).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AnswerSerializer, responses={200: QuestionSerializer, 400: VALIDATION_ERROR, 403: DETAIL})
+    @action(detail=True, methods=["post"], url_path=r"questions/(?P<question_id>\d+)/answer")
+    def answer(self, request, pk=None, question_id=None):
+        rfp = self.get_object()
+        question = rfp.questions.filter(pk=question_id).first()
+        if question is None:
+            return Response({"detail": "No such question."}, status=404)
+        serializer = AnswerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        answered = bidding.question_answer(question=question, user=request.user, **serializer.validated_data)
+        return Response(QuestionSerializer(answered).data)
+
+    @extend_schema(responses={200: VendorStatusSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def vendors(self, request, pk=None):
+        """Per chosen vendor: invitations, downloads, intent, questions, deadline, when it submitted."""
+        return Response(VendorStatusSerializer(selectors.vendor_status(self.get_object()), many=True).data)
+
+    @extend_schema(methods=["GET"], responses={200: InvitationSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"],
+        request=InvitationSerializer,
+        responses={201: InvitationSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: FIELD_ERRORS},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def invitations(self, request, pk=None):
+        rfp = self.get_object()
+        if request.method == "GET":
+            return Response(InvitationSerializer(rfp.invitations.select_related("candidate__vendor"), many=True).data)
+        serializer = InvitationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        invitation = bidding.invite(
+            rfp=rfp,
+            user=request.user,
+            candidate_id=data["candidate"].pk,
+            contact_id=data.get("contact"),
+            name=data.get("name", ""),
+            email=data.get("email", ""),
+        )
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    def _invitation(self, rfp, invitation_id):
+        invitation = rfp.invitations.filter(pk=invitation_id).select_related("candidate__vendor").first()
+        if invitation is None:
+            raise NotFound("No such invitation.")
+        return invitation
+
+    @extend_schema(request=None, responses={200: InvitationSerializer, 403: DETAIL, 404: DETAIL})
+    @action(detail=True, methods=["post"], url_path=r"invitations/(?P<invitation_id>\d+)/resend")
+    def resend(self, request, pk=None, invitation_id=None):
+        """A new link to the same person; the old link stops working."""
+        rfp = self.get_object()
+        invitation = bidding.invitation_resend(invitation=self._invitation(rfp, invitation_id), user=request.user)
+        return Response(InvitationSerializer(invitation).data)
+
+    @extend_schema(request=None, responses={200: InvitationSerializer, 403: DETAIL, 404: DETAIL, 409: DETAIL})
+    @action(detail=True, methods=["post"], url_path=r"invitations/(?P<invitation_id>\d+)/revoke")
+    def revoke(self, request, pk=None, invitation_id=None):
+        rfp = self.get_object()
+        invitation = bidding.invitation_revoke(invitation=self._invitation(rfp, invitation_id), user=request.user)
+        return Response(InvitationSerializer(invitation).data)
+
+    @extend_schema(
+        request=ExtensionSerializer,
+        responses={200: VendorStatusSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL},
+    )
+    @action(detail=True, methods=["post"])
+    def extensions(self, request, pk=None):
+        rfp = self.get_object()
+        serializer = ExtensionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        bidding.extension_grant(
+            rfp=rfp, user=request.user, candidate_id=data["candidate"], until=data["until"], reason=data["reason"]
+        )
+        row = next(r for r in selectors.vendor_status(rfp) if r["candidate"].pk == data["candidate"])
+        return Response(VendorStatusSerializer(row).data)
+
+    @extend_schema(responses={200: SubmissionsSerializer})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def submissions(self, request, pk=None):
+        """Who submitted through the portal and when; the files once both openers have opened."""
+        rfp = self.get_object()
+        submitted = bidding.submissions(rfp)
+        return Response(
+            SubmissionsSerializer(
+                {
+                    "opened": bidding.is_opened(rfp),
+                    "deadline": bidding.last_deadline(rfp),
+                    "submitted": [{"candidate": c, "submitted_at": at} for c, at in sorted(submitted.items())],
+                    "files": bidding.opened_uploads(rfp),
+                }
+            ).data
+        )
+
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 403: DETAIL, 404: DETAIL},
+    )
+    @action(detail=True, methods=["get"], url_path=r"submissions/files/(?P<upload_id>\d+)")
+    def submission_file(self, request, pk=None, upload_id=None):
+        rfp = self.get_object()
+        upload = bidding.sealed_upload(rfp=rfp, user=request.user, upload_id=upload_id)
+        response = FileResponse(open_or_404(upload.file), as_attachment=True, filename=upload.original_name)
+        response["Content-Type"] = "application/octet-stream"
+        response["Content-Security-Policy"] = "sandbox"
+        return response
+
+    @extend_schema(methods=["GET"], responses={200: OpeningSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"],
+        request=OpenSerializer,
+        responses={201: OpeningSerializer, 400: FIELD_ERRORS, 403: DETAIL, 409: DETAIL},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def openings(self, request, pk=None):
+        """The e-signed openings; a POST is the caller's own opening (the lead or the second opener)."""
+        rfp = self.get_queryset().filter(pk=pk).first()
+        if rfp is None:
+            raise NotFound("No such RFP.")
+        if request.method == "GET":
+            return Response(OpeningSerializer(rfp.openings.select_related("opened_by"), many=True).data)
+        if not bidding.can_open(request.user, rfp):
+            raise PermissionDenied("Only the evaluation's lead and the named second opener open the proposals.")
+        serializer = OpenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        opening = bidding.open_proposals(
+            rfp=rfp, user=request.user, password=serializer.validated_data["password"], request=request._request
+        )
+        return Response(OpeningSerializer(opening).data, status=status.HTTP_201_CREATED)
 
 
 class TemplateSerializer(serializers.ModelSerializer):

@@ -2,7 +2,8 @@ from django import forms
 from django.utils import timezone
 
 from core.forms import StyledFormMixin
-from rfp.models import Packet, Rfp
+from rfp import services
+from rfp.models import Question, Rfp
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -24,6 +25,7 @@ class RfpForm(StyledFormMixin, forms.ModelForm):
             "contact_name",
             "contact_email",
             "disclose_weights",
+            "co_opener",
         ]
         widgets = {
             **dict.fromkeys(("issue_date", "questions_due", "proposal_due", "presentations", "award_decision"), DATE),
@@ -32,29 +34,18 @@ class RfpForm(StyledFormMixin, forms.ModelForm):
             "confidentiality": forms.Textarea(attrs={"rows": 2}),
         }
 
+    def __init__(self, *args, evaluation=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The second opener: a colleague who sees the evaluation, never the lead.
+        field = self.fields["co_opener"]
+        field.queryset = services.co_opener_choices(evaluation) if evaluation else field.queryset.none()
+        field.label_from_instance = lambda user: user.printed_name
+
 
 # The forms of the RFP page's operations: each form's cleaned_data are the keyword arguments of its
 # rfp.services function (the RFP, the user and the record named in the URL come from the view).
 # The choices are set in a base class's __init__, before StyledFormMixin's, which reads the errors
 # (validating the bound form) once the fields are complete.
-
-
-class _PacketChoices(forms.Form):
-    packet = forms.ModelChoiceField(queryset=Packet.objects.none(), empty_label=None)
-
-    def __init__(self, *args, rfp: Rfp | None = None, packets=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["packet"]
-        field.queryset = Packet.objects.filter(rfp=rfp) if rfp is not None else Packet.objects.none()
-        field.choices = [(p.pk, f"{p.candidate.vendor.name} v{p.version}") for p in packets]
-
-
-class DeliveryForm(StyledFormMixin, _PacketChoices):
-    """services.delivery_record(packet, recipient, sent_on). `packets`: the generated packets offered
-    in the list; any packet of `rfp` is accepted (the service says why one not generated cannot be sent)."""
-
-    recipient = forms.EmailField()
-    sent_on = forms.DateField(widget=DATE, initial=timezone.localdate)
 
 
 class _CandidateChoices(forms.Form):
@@ -84,13 +75,43 @@ class QuestionForm(StyledFormMixin, _CandidateChoices):
 
 
 class AnswerForm(forms.Form):
-    """services.question_answer(answer, answered_on): answered today unless a date is given."""
+    """bidding.question_answer(answer, visibility)."""
 
     answer = forms.CharField(strip=True)
-    answered_on = forms.DateField(required=False)
+    visibility = forms.ChoiceField(choices=Question.Visibility.choices, initial=Question.Visibility.ALL, required=False)
 
-    def clean_answered_on(self):
-        return self.cleaned_data.get("answered_on") or timezone.localdate()
+    def clean_visibility(self):
+        return self.cleaned_data.get("visibility") or Question.Visibility.ALL
+
+
+class _ContactChoices(_CandidateChoices):
+    contact_id = forms.TypedChoiceField(label="Contact", coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, contacts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact_id"].choices = [("", "Someone else (type below)")] + [
+            (c.pk, f"{c.vendor.name}: {c.name} <{c.email}>") for c in contacts
+        ]
+
+
+class InviteForm(StyledFormMixin, _ContactChoices):
+    """bidding.invite(candidate_id, contact_id, name, email): a register contact, or a name and address."""
+
+    name = forms.CharField(required=False, max_length=200, help_text="When the person is not a register contact.")
+    email = forms.EmailField(label="E-mail", required=False)
+
+
+class ExtensionForm(StyledFormMixin, _CandidateChoices):
+    """bidding.extension_grant(candidate_id, until, reason)."""
+
+    until = forms.DateTimeField(label="New deadline", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    reason = forms.CharField(max_length=300)
+
+
+class OpenForm(forms.Form):
+    """bidding.open_proposals(password): the opener signs with the password."""
+
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
 class UploadForm(forms.Form):

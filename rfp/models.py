@@ -3,6 +3,8 @@ by workers (dispatched through core.outbox), deliveries, and the proposals that 
 
 from __future__ import annotations
 
+import uuid
+
 import pghistory
 from django.conf import settings
 from django.db import models
@@ -63,6 +65,15 @@ class Rfp(models.Model):
     contact_email = models.EmailField()
     disclose_weights = models.BooleanField(
         default=False, help_text="Print the criteria weights in the evaluation-criteria section."
+    )
+    co_opener = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="second opener",
+        help_text="The sponsor colleague who opens the sealed proposals with you after the due date.",
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -198,16 +209,182 @@ class ProposalDocument(models.Model):
 class Question(models.Model):
     """The questions-and-answers log of one vendor during the RFP."""
 
+    class Visibility(models.TextChoices):
+        ALL = "all", "Published to every invited vendor (asker not named)"
+        PRIVATE = "private", "Answered to the asking vendor only"
+
     rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="questions")
     candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
     asked_on = models.DateField()
     question = models.TextField()
     answer = models.TextField(blank=True)
     answered_on = models.DateField(null=True, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.ALL)
+    # Asked through the portal (asked_by) or typed in by the lead for a question received otherwise.
+    asked_by = models.ForeignKey(
+        "Invitation", on_delete=models.PROTECT, null=True, blank=True, related_name="questions"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    asked_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["asked_on", "pk"]
 
     def __str__(self) -> str:
         return self.question[:60]
+
+
+# --- The supplier portal: invitations, participation, downloads, sealed uploads, the opening ------
+
+
+@pghistory.track(exclude=["token_hash", "code_hash"])
+class Invitation(models.Model):
+    """One vendor contact's way into the portal for one RFP. The e-mailed link is a secret known only
+    by its SHA-256 here; it opens a sign-in that also needs a one-time code sent to the same address,
+    and it is spent by that sign-in (a new link is requested from the portal's sign-in page)."""
+
+    rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="invitations")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
+    contact = models.ForeignKey("vendors.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    link_sent_at = models.DateTimeField(null=True, blank=True)
+    link_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_failures = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    first_signed_in_at = models.DateTimeField(null=True, blank=True)
+    last_signed_in_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["candidate__vendor__name", "email", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rfp", "candidate", "email"],
+                condition=models.Q(revoked_at=None),
+                name="invitation_active_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+@pghistory.track()
+class Participation(models.Model):
+    """A shortlisted vendor's standing in one RFP: intent to bid, and a deadline extension."""
+
+    class Intent(models.TextChoices):
+        UNDECLARED = "", "Not declared"
+        BID = "bid", "Intends to bid"
+        DECLINE = "decline", "Declined"
+
+    rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="participations")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
+    intent = models.CharField(max_length=10, choices=Intent.choices, blank=True, default="")
+    intent_reason = models.TextField(blank=True)
+    intent_at = models.DateTimeField(null=True, blank=True)
+    intent_by = models.ForeignKey(Invitation, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    extended_until = models.DateTimeField(null=True, blank=True)
+    extension_reason = models.CharField(max_length=300, blank=True)
+    extended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Keys of the deadline reminders already e-mailed ("proposal-3d", ...): each goes out once.
+    reminders_sent = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["candidate__vendor__name"]
+        constraints = [models.UniqueConstraint(fields=["rfp", "candidate"], name="participation_once")]
+
+    def __str__(self) -> str:
+        return f"{self.candidate} in {self.rfp}"
+
+
+@pghistory.track(pghistory.InsertEvent())
+class PacketDownload(models.Model):
+    invitation = models.ForeignKey(Invitation, on_delete=models.PROTECT, related_name="downloads")
+    packet = models.ForeignKey(Packet, on_delete=models.PROTECT, related_name="downloads")
+    part = models.CharField(max_length=20)
+    downloaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-downloaded_at", "-pk"]
+        triggers = [records.immutable("packet_download_immutable")]
+
+    def __str__(self) -> str:
+        return f"{self.packet} ({self.part})"
+
+
+def sealed_path(instance, filename: str) -> str:
+    # No vendor or file name in the stored path: a listing of the storage tells nothing of the content.
+    return f"sealed/{instance.rfp_id}/{uuid.uuid4().hex}"
+
+
+# Who uploaded and when is in the trail from the start; what (name, size, digest) only in the opening record.
+@pghistory.track(
+    pghistory.InsertEvent(),
+    fields=["rfp", "candidate", "uploaded_by", "part", "uploaded_at"],
+    model_name="SealedUploadEvent",
+)
+class SealedUpload(models.Model):
+    """A file a vendor submitted through the portal: unreadable by the sponsor until the opening."""
+
+    class Part(models.TextChoices):
+        PROPOSAL = "proposal", "Proposal document"
+        QUESTIONNAIRE = "questionnaire", "Filled questionnaire"
+
+    rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="sealed_uploads")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(Invitation, on_delete=models.PROTECT, related_name="uploads")
+    part = models.CharField(max_length=20, choices=Part.choices)
+    file = models.FileField(upload_to=sealed_path)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        triggers = [records.immutable("sealed_upload_immutable")]
+
+    def __str__(self) -> str:
+        return f"Upload {self.pk}"
+
+
+@pghistory.track(pghistory.InsertEvent())
+class ProposalOpening(models.Model):
+    """One sponsor user's e-signed opening of an RFP's sealed proposals; two different users open."""
+
+    rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="openings")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField()
+    # What was received and when, with each file's SHA-256: the signed content.
+    manifest = models.JSONField()
+    signature = models.ForeignKey(
+        "accounts.Signature", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["opened_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["rfp", "opened_by"], name="opening_once_per_user")]
+        triggers = [records.immutable("proposal_opening_immutable")]
+
+    def __str__(self) -> str:
+        return f"Opening of {self.rfp} by {self.opened_by}"

@@ -2,10 +2,11 @@
 
 from datetime import timedelta
 
-from django.db.models import OuterRef, Q
+from django.db.models import Count, Max, OuterRef, Q
 
 from core.queries import count_of
-from rfp.models import Proposal, Rfp
+from rfp import bidding
+from rfp.models import Invitation, PacketDownload, Participation, Proposal, Question, Rfp
 from scoring.models import Shortlist
 
 
@@ -46,3 +47,43 @@ def approved_without_rfp(user, limit: int = 5) -> list[Shortlist]:
         .select_related("evaluation")
         .order_by("-decided_at")[:limit]
     )
+
+
+def vendor_status(rfp: Rfp) -> list[dict]:
+    """Per chosen vendor, what happened in the portal: invitations, sign-ins, downloads, intent,
+    questions, deadline and submission time (never what was submitted). A fixed number of queries."""
+    candidates = list(bidding.invitable_candidates(rfp))
+    invitations: dict[int, list] = {}
+    for invitation in Invitation.objects.filter(rfp=rfp).order_by("email", "pk"):
+        invitations.setdefault(invitation.candidate_id, []).append(invitation)
+    participations = {p.candidate_id: p for p in Participation.objects.filter(rfp=rfp)}
+    downloads = {
+        row["invitation__candidate_id"]: row
+        for row in PacketDownload.objects.filter(invitation__rfp=rfp)
+        .values("invitation__candidate_id")
+        .annotate(count=Count("pk"), last=Max("downloaded_at"))
+    }
+    questions = {
+        row["candidate_id"]: row
+        for row in Question.objects.filter(rfp=rfp)
+        .values("candidate_id")
+        .annotate(count=Count("pk"), open=Count("pk", filter=Q(answer="")))
+    }
+    submitted = bidding.submissions(rfp)
+    rows = []
+    for candidate in candidates:
+        participation = participations.get(candidate.pk)
+        rows.append(
+            {
+                "candidate": candidate,
+                "invitations": invitations.get(candidate.pk, []),
+                "participation": participation,
+                "deadline": bidding.vendor_deadline(rfp, participation),
+                "downloads": downloads.get(candidate.pk, {}).get("count", 0),
+                "last_download": downloads.get(candidate.pk, {}).get("last"),
+                "questions": questions.get(candidate.pk, {}).get("count", 0),
+                "open_questions": questions.get(candidate.pk, {}).get("open", 0),
+                "submitted_at": submitted.get(candidate.pk),
+            }
+        )
+    return rows

@@ -10,12 +10,14 @@ from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 import core.pdf
+from accounts.roles import MANAGER, QA
 from core import outbox
 from core.errors import ServiceError
 from rfp import access, rendering
@@ -118,7 +120,26 @@ FIELDS = [
     "contact_name",
     "contact_email",
     "disclose_weights",
+    "co_opener",
 ]
+
+
+def co_opener_choices(evaluation):
+    """Who may be named second opener: an active colleague who sees the evaluation (its evaluators,
+    managers, quality assurance; scoring.access.visible_evaluations), never its lead."""
+    sees = Q(groups__name__in=[MANAGER, QA]) | Q(pk__in=evaluation.evaluators.values("pk"))
+    return (
+        get_user_model()
+        .objects.filter(sees, is_active=True)
+        .exclude(pk=evaluation.lead_id)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def _check_co_opener(evaluation, co_opener) -> None:
+    if co_opener is not None and not co_opener_choices(evaluation).filter(pk=co_opener.pk).exists():
+        _refuse("The second opener must be an active colleague who sees the evaluation, and not its lead.", "co_opener")
 
 
 def _check_dates(values: dict) -> None:
@@ -139,6 +160,7 @@ def rfp_create(*, shortlist: Shortlist, user, **values) -> Rfp:
     if unknown:
         _refuse(f"Unknown fields: {', '.join(sorted(unknown))}.")
     _check_dates(values)
+    _check_co_opener(shortlist.evaluation, values.get("co_opener"))
     return Rfp.objects.create(shortlist=shortlist, created_by=user, **values)
 
 
@@ -150,6 +172,10 @@ def rfp_update(*, rfp: Rfp, user, **values) -> Rfp:
         _refuse(f"Unknown fields: {', '.join(sorted(unknown))}.")
     merged = {f: getattr(rfp, f) for f in FIELDS} | values
     _check_dates(merged)
+    if "co_opener" in values and values["co_opener"] != rfp.co_opener:
+        if rfp.openings.exists():
+            _refuse("The opening of the proposals has begun; the second opener can no longer change.", "co_opener", 409)
+        _check_co_opener(rfp.shortlist.evaluation, values["co_opener"])
     for name, value in values.items():
         setattr(rfp, name, value)
     rfp.save()
@@ -188,12 +214,13 @@ def attachment_add(*, rfp: Rfp, user, upload) -> RfpAttachment:
 # --- Packets: generation through the outbox -------------------------------------------------------
 
 
-def _packet_inputs(rfp: Rfp, candidate, manifest, attachments) -> tuple[RfpTemplate, dict]:
-    kind = rendering.kind_of({k.code for k in candidate.vendor.kinds.all()})
+def _program_template(rfp: Rfp) -> RfpTemplate:
+    # What the sponsor buys decides the text, not what else the vendor offers.
+    kind = rendering.kind_for(rfp.shortlist.evaluation)
     template = current_template(kind)
     if template is None:  # the migrations seed one per kind; a database without them is misconfigured
         _refuse(f"There is no {kind} RFP template; an administrator must add one.", status=409)
-    return template, rendering.inputs(rfp, candidate, template, manifest, attachments)
+    return template
 
 
 def rfp_generate(*, rfp: Rfp, user) -> list[Packet]:
@@ -217,14 +244,14 @@ def rfp_generate(*, rfp: Rfp, user) -> list[Packet]:
             evaluation=shortlist.evaluation, pk__in=shortlists.chosen_candidate_ids(shortlist.snapshot)
         )
         .select_related("vendor")
-        .prefetch_related("vendor__kinds")
         .order_by("vendor__name", "pk")
     )
     packets, queued = [], []
+    template = _program_template(rfp)
     with transaction.atomic():
         Rfp.objects.select_for_update().get(pk=rfp.pk)  # one generation at a time per RFP
         for candidate in approved:
-            template, data = _packet_inputs(rfp, candidate, manifest, attachments)
+            data = rendering.inputs(rfp, candidate, template, manifest, attachments)
             inputs_hash = rendering.digest(data)
             existing = Packet.objects.filter(rfp=rfp, candidate=candidate, inputs_hash=inputs_hash).first()
             if existing:
@@ -300,7 +327,7 @@ def packet_render(packet_id: int, claim: str) -> Packet | None:
     pdf, pages, _refused = core.pdf.render_pdf(rendering.packet_html(data), meanwhile=meanwhile)
     xlsx = side.pop("xlsx")
     files = [(f"{stem}.pdf", pdf), (f"{stem}-questionnaire.xlsx", xlsx), *side.items()]
-    zipped = rendering.bundle(files)
+    zipped = rendering.bundle(files, timezone.now())
     stored = [packet.pdf, packet.questionnaire, packet.bundle]
     try:
         packet.pdf.save(f"{stem}.pdf", ContentFile(pdf), save=False)

@@ -2,7 +2,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from core.pdf import PdfRenderError, PdfRenderLimitExceeded
-from rfp import services
+from rfp import bidding, services
 
 # Storage hiccups, a database restart, a failed child start: worth another try, with backoff.
 TRANSIENT = (OSError, OperationalError)
@@ -19,3 +19,14 @@ def render_packet(self, packet_id: int) -> None:
         if self.request.retries < self.max_retries:
             raise self.retry(exc=error, countdown=min(2 ** (self.request.retries + 2), 60)) from error
         services.packet_fail(packet_id, f"Gave up after {self.request.retries + 1} attempts: {error}")
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def send_sign_in_links(email: str) -> int:
+    return bidding.send_sign_in_links(email)
+
+
+@shared_task(acks_late=True)
+def send_portal_reminders() -> int:
+    """Beat, hourly: deadline reminders to invited vendors that have not submitted (each once)."""
+    return bidding.send_reminders()

@@ -15,11 +15,22 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import refusals_on_page
-from rfp import access, rendering, services
-from rfp.forms import AnswerForm, DeliveryForm, ProposalForm, QuestionForm, RfpForm, UploadForm
-from rfp.models import Packet, Proposal, ProposalDocument, Question, Rfp, RfpTemplate
+from core.storage import open_or_404
+from rfp import access, bidding, rendering, selectors, services
+from rfp.forms import (
+    AnswerForm,
+    ExtensionForm,
+    InviteForm,
+    OpenForm,
+    ProposalForm,
+    QuestionForm,
+    RfpForm,
+    UploadForm,
+)
+from rfp.models import Invitation, Packet, Proposal, ProposalDocument, Question, Rfp, RfpTemplate
 from scoring.access import visible_evaluations
 from scoring.models import Shortlist
+from vendors.models import Contact
 
 
 def _rfp(request, pk: int) -> Rfp:
@@ -78,7 +89,7 @@ def rfp_create(request, shortlist_pk: int):
         "contact_name": request.user.printed_name,
         "contact_email": request.user.email,
     }
-    form = RfpForm(request.POST or None, initial=initial)
+    form = RfpForm(request.POST or None, initial=initial, evaluation=evaluation)
     if request.method == "POST" and form.is_valid():
         with refusals_on_page(
             request, form, success="RFP created. Add attachments, then generate the packets."
@@ -95,7 +106,7 @@ def rfp_edit(request, pk: int):
     rfp = _rfp(request, pk)
     if not access.can_manage(request.user, rfp.shortlist):
         raise PermissionDenied("Only the evaluation's lead edits the RFP.")
-    form = RfpForm(request.POST or None, instance=Rfp.objects.get(pk=rfp.pk))
+    form = RfpForm(request.POST or None, instance=Rfp.objects.get(pk=rfp.pk), evaluation=rfp.shortlist.evaluation)
     if request.method == "POST" and form.is_valid():
         saved = "RFP saved. Generate again to make new packet versions; the old ones stay."
         with refusals_on_page(request, form, success=saved) as outcome:
@@ -117,22 +128,30 @@ def _detail_context(request, rfp: Rfp, **forms) -> dict:
     """The page; `forms`: a bound form that was refused, shown with its errors in place of the blank one."""
     progress = services.progress(rfp)
     candidates = _candidates(rfp)
-    done = [p for p in progress["packets"] if p.status == Packet.Status.DONE]
     flags = access.page_flags(request.user, rfp, progress["packets"])
-    if "delivery_form" in forms:  # a refused sending is shown again with its errors, packets or not
-        flags["deliver"] = flags["manage"]
+    invitable = list(bidding.invitable_candidates(rfp))
+    opened = bidding.is_opened(rfp)
     return {
         "rfp": rfp,
         "evaluation": rfp.shortlist.evaluation,
         "progress": progress,
         "flags": flags,
         "attachments": rfp.attachments.all(),
-        "history": rfp.packets.select_related("candidate__vendor", "template").prefetch_related("deliveries"),
+        "history": rfp.packets.select_related("candidate__vendor", "template"),
         "proposals": rfp.proposals.select_related("candidate__vendor").prefetch_related("documents"),
-        "questions": rfp.questions.select_related("candidate__vendor"),
+        "questions": rfp.questions.select_related("candidate__vendor", "asked_by"),
+        "vendors": selectors.vendor_status(rfp),
+        "deadline": bidding.last_deadline(rfp),
+        "opened": opened,
+        "openings": rfp.openings.select_related("opened_by"),
+        "can_open": bidding.can_open(request.user, rfp) and not rfp.openings.filter(opened_by=request.user).exists(),
+        "deadline_passed": timezone.now() >= bidding.last_deadline(rfp),
+        "opened_uploads": bidding.opened_uploads(rfp) if opened else [],
+        "invite_form": InviteForm(candidates=invitable, contacts=_contacts(rfp)),
+        "extension_form": ExtensionForm(candidates=invitable),
+        "open_form": OpenForm(),
         "proposal_form": ProposalForm(candidates=candidates),
         "question_form": QuestionForm(candidates=candidates),
-        "delivery_form": DeliveryForm(rfp=rfp, packets=done),
         **forms,
     }
 
@@ -218,15 +237,6 @@ def packet_retry(request, pk: int, packet_pk: int):
 
 @login_required
 @require_POST
-def delivery_record(request, pk: int):
-    rfp = _managed_rfp(request, pk)
-    form = DeliveryForm(request.POST, rfp=rfp, packets=services.progress(rfp)["packets"])
-    call = partial(services.delivery_record, user=request.user)
-    return _operate(request, rfp, form, call, success="Sending recorded.", slot="delivery_form")
-
-
-@login_required
-@require_POST
 def proposal_record(request, pk: int):
     rfp = _managed_rfp(request, pk)
     form = ProposalForm(request.POST, candidates=_candidates(rfp))
@@ -258,8 +268,96 @@ def question_record(request, pk: int):
 def question_answer(request, pk: int, question_pk: int):
     rfp = _managed_rfp(request, pk)
     question = get_object_or_404(Question, rfp=rfp, pk=question_pk)
-    call = partial(services.question_answer, question=question, user=request.user)
-    return _operate(request, rfp, AnswerForm(request.POST), call, success="Answer logged.")
+    call = partial(bidding.question_answer, question=question, user=request.user)
+    return _operate(request, rfp, AnswerForm(request.POST), call, success=_answered)
+
+
+def _answered(question: Question) -> str:
+    if question.visibility == Question.Visibility.PRIVATE:
+        return "Answer sent to the asking vendor only."
+    return "Answer published to every invited vendor, without naming who asked."
+
+
+# --- The supplier portal, the sponsor's side: invitations, extensions, the opening -----------------
+
+
+def _contacts(rfp: Rfp) -> list:
+    vendor_ids = [c.vendor_id for c in bidding.invitable_candidates(rfp)]
+    return list(Contact.objects.filter(vendor_id__in=vendor_ids).exclude(email="").select_related("vendor"))
+
+
+@login_required
+@require_POST
+def invitation_add(request, pk: int):
+    rfp = _managed_rfp(request, pk)
+    form = InviteForm(request.POST, candidates=bidding.invitable_candidates(rfp), contacts=_contacts(rfp))
+    call = partial(bidding.invite, rfp=rfp, user=request.user)
+    success = "Invitation e-mailed: the link asks for a one-time code sent to the same address."
+    return _operate(request, rfp, form, call, success=success, slot="invite_form")
+
+
+@login_required
+@require_POST
+def invitation_resend(request, pk: int, invitation_pk: int):
+    rfp = _managed_rfp(request, pk)
+    invitation = get_object_or_404(Invitation, rfp=rfp, pk=invitation_pk)
+    call = partial(bidding.invitation_resend, invitation=invitation, user=request.user)
+    return _operate(
+        request, rfp, forms.Form(request.POST), call, success="A new link was e-mailed; the old one no longer works."
+    )
+
+
+@login_required
+@require_POST
+def invitation_revoke(request, pk: int, invitation_pk: int):
+    rfp = _managed_rfp(request, pk)
+    invitation = get_object_or_404(Invitation, rfp=rfp, pk=invitation_pk)
+    call = partial(bidding.invitation_revoke, invitation=invitation, user=request.user)
+    return _operate(
+        request, rfp, forms.Form(request.POST), call, success="Invitation withdrawn; its link and session stop working."
+    )
+
+
+@login_required
+@require_POST
+def extension_grant(request, pk: int):
+    rfp = _managed_rfp(request, pk)
+    form = ExtensionForm(request.POST, candidates=bidding.invitable_candidates(rfp))
+    call = partial(bidding.extension_grant, rfp=rfp, user=request.user)
+    return _operate(
+        request, rfp, form, call, success="Extension granted and e-mailed to the vendor.", slot="extension_form"
+    )
+
+
+@login_required
+@require_POST
+def proposals_open(request, pk: int):
+    rfp = _rfp(request, pk)
+    if not bidding.can_open(request.user, rfp):
+        raise PermissionDenied("Only the evaluation's lead and the named second opener open the proposals.")
+    form = OpenForm(request.POST)
+
+    def opened(opening) -> str:
+        if bidding.is_opened(rfp):
+            return "Opening signed: the proposals are open."
+        return "Opening signed. The proposals open when the second opener has signed too."
+
+    call = partial(bidding.open_proposals, rfp=rfp, user=request.user, request=request)
+    return _operate(request, rfp, form, call, success=opened, slot="open_form")
+
+
+@login_required
+@require_GET
+def sealed_file(request, pk: int, upload_pk: int):
+    rfp = _rfp(request, pk)
+    with refusals_on_page(request) as outcome:
+        upload = bidding.sealed_upload(rfp=rfp, user=request.user, upload_id=upload_pk)
+    if outcome.refused:
+        return redirect(rfp)
+    response = FileResponse(open_or_404(upload.file), as_attachment=True, filename=upload.original_name)
+    response["Content-Type"] = "application/octet-stream"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 @login_required
@@ -289,7 +387,7 @@ def packet_download(request, pk: int, kind: str):
     field, content_type = FILES[kind]
     stored = getattr(packet, field)
     name = f"{rendering.file_stem(packet)}{'-questionnaire' if kind == 'xlsx' else ''}.{kind}"
-    response = FileResponse(stored.open("rb"), as_attachment=True, filename=name)
+    response = FileResponse(open_or_404(stored), as_attachment=True, filename=name)
     if content_type:
         response["Content-Type"] = content_type
     return response
@@ -306,9 +404,9 @@ def rfp_download_all(request, pk: int):
         return redirect(rfp)
     files = []
     for packet in packets:
-        with packet.bundle.open("rb") as handle:
+        with open_or_404(packet.bundle) as handle:
             files.append((f"{rendering.file_stem(packet)}.zip", handle.read()))
-    response = HttpResponse(rendering.bundle(files), content_type="application/zip")
+    response = HttpResponse(rendering.bundle(files, timezone.now()), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="RFP-{rfp.pk:05d}-all-packets.zip"'
     return response
 
@@ -317,7 +415,7 @@ def rfp_download_all(request, pk: int):
 @require_GET
 def proposal_document(request, pk: int):
     document = get_object_or_404(ProposalDocument, pk=pk, proposal__rfp__in=access.visible_rfps(request.user))
-    response = FileResponse(document.file.open("rb"), as_attachment=True, filename=document.original_name)
+    response = FileResponse(open_or_404(document.file), as_attachment=True, filename=document.original_name)
     response["Content-Type"] = "application/octet-stream"
     response["Content-Security-Policy"] = "sandbox"
     return response

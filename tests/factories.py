@@ -5,7 +5,7 @@ import factory
 from django.contrib.auth.models import Group
 
 from accounts.models import User
-from vendors.models import Kind, RegulatoryInspection, Site, Vendor
+from vendors.models import Contact, Kind, RegulatoryInspection, Site, Vendor
 
 PASSWORD = "Correct-Horse-Battery-9"  # every factory user's
 
@@ -42,6 +42,16 @@ class VendorFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def kinds(self, create, extracted, **kwargs):
         self.kinds.set(Kind.objects.filter(code__in=extracted or ["CDMO"]))
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    vendor = factory.SubFactory(VendorFactory)
+    name = factory.Sequence(lambda n: f"Contact {n}")
+    title = "Business development"
+    email = factory.Sequence(lambda n: f"contact{n}@vendor.example")
 
 
 class SiteFactory(factory.django.DjangoModelFactory):

@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import notifications
@@ -25,7 +26,7 @@ from accounts.roles import AUDITOR, EVALUATOR, PROCUREMENT_LEAD
 from audits import services as audit_services
 from audits.models import AuditReport
 from rfp import services as rfp_services
-from rfp.models import Packet, RfpTemplate
+from rfp.models import Invitation, Packet, RfpTemplate, SealedUpload
 from scoring import shortlists
 from scoring.models import ProgramStep, Shortlist, ShortlistEntry
 from tests.factories import (
@@ -134,6 +135,28 @@ def world(users, reviewed):
     question = rfp_services.question_record(
         rfp=rfp, user=users["procurement"], candidate_id=candidates[3].pk, question="CDA?", asked_on=today
     )
+    # A vendor contact invited to the RFP through the portal, with a sealed upload.
+    invitation = Invitation.objects.create(
+        rfp=rfp,
+        candidate=candidates[3],
+        name="Bid manager",
+        email="bids@vendor.example",
+        token_hash="1" * 64,
+        expires_at=timezone.now() + timedelta(days=60),
+        created_by=users["procurement"],
+    )
+    sealed = SealedUpload(
+        rfp=rfp,
+        candidate=candidates[3],
+        uploaded_by=invitation,
+        part="proposal",
+        original_name="offer.pdf",
+        content_type="application/pdf",
+        size=15,
+        sha256="0" * 64,
+    )
+    sealed.file.save("sealed", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=False)
+    sealed.save()
     # A program step of E1 (steps are fixed once scoring started: the lead's changes are refused).
     step = ProgramStep.objects.create(
         evaluation=evaluation, position=0, step=ProgramStep.Step.DRUG_PRODUCT, quality_regime="cGMP"
@@ -153,6 +176,8 @@ def world(users, reviewed):
         "gmp1": certificate.pk,
         "sq1": qualification.pk,
         "rfp1": rfp.pk,
+        "inv1": invitation.pk,
+        "up1": sealed.pk,
         "pk1": packet.pk,
         "doc1": document.pk,
         "tpl1": RfpTemplate.objects.first().pk,
@@ -289,11 +314,28 @@ PAGES = [
     ("rfp:generate", "post", "/rfps/{rfp1}/generate/", "302 302 403 404 403 404 403"),
     ("rfp:attachments", "post", "/rfps/{rfp1}/attachments/", "302 302 403 404 403 404 403"),
     ("rfp:packet-retry", "post", "/rfps/{rfp1}/packets/{pk1}/retry/", "302 302 403 404 403 404 403"),
-    ("rfp:deliveries", "post", "/rfps/{rfp1}/deliveries/", "302 200 403 404 403 404 403"),
     ("rfp:proposals", "post", "/rfps/{rfp1}/proposals/", "302 200 403 404 403 404 403"),
     ("rfp:proposal-documents", "post", "/rfps/{rfp1}/proposals/{prop1}/documents/", "302 302 403 404 403 404 403"),
     ("rfp:questions", "post", "/rfps/{rfp1}/questions/", "302 200 403 404 403 404 403"),
     ("rfp:question-answer", "post", "/rfps/{rfp1}/questions/{q1}/answer/", "302 302 403 404 403 404 403"),
+    # The supplier portal, the sponsor's side: the lead invites and extends; the lead and the named
+    # second opener open (no second opener here: the manager may not); sealed files refuse everyone.
+    ("rfp:invitations", "post", "/rfps/{rfp1}/invitations/", "302 200 403 404 403 404 403"),
+    ("rfp:invitation-resend", "post", "/rfps/{rfp1}/invitations/{inv1}/resend/", "302 302 403 404 403 404 403"),
+    ("rfp:invitation-revoke", "post", "/rfps/{rfp1}/invitations/{inv1}/revoke/", "302 302 403 404 403 404 403"),
+    ("rfp:extensions", "post", "/rfps/{rfp1}/extensions/", "302 200 403 404 403 404 403"),
+    ("rfp:open", "post", "/rfps/{rfp1}/open/", "302 200 403 404 403 404 403"),
+    ("rfp:sealed-file", "get", "/rfps/{rfp1}/sealed/{up1}/", "302 403 403 404 403 404 403"),
+    # The supplier portal's pages: a sponsor's login is no portal session (the portal's own
+    # sign-in, its refusals and the vendor's side are in tests/portal/).
+    ("portal:home", "get", "/portal/", "302 302 302 302 302 302 302"),
+    ("portal:link", "get", "/portal/i/no-such-token/", "404 404 404 404 404 404 404"),
+    ("portal:sign-in", "get", "/portal/sign-in/", "200 200 200 200 200 200 200"),
+    ("portal:sign-out", "post", "/portal/sign-out/", "302 302 302 302 302 302 302"),
+    ("portal:intent", "post", "/portal/intent/", "302 302 302 302 302 302 302"),
+    ("portal:questions", "post", "/portal/questions/", "302 302 302 302 302 302 302"),
+    ("portal:uploads", "post", "/portal/uploads/", "302 302 302 302 302 302 302"),
+    ("portal:download", "get", "/portal/packets/{pk1}/pdf/", "302 302 302 302 302 302 302"),
     ("rfp:packet-download", "get", "/rfps/packets/{pk1}/zip/", "302 200 200 404 200 404 200"),
     ("rfp:proposal-document", "get", "/rfps/proposal-documents/{doc1}/", "302 200 200 404 200 404 200"),
 ]
@@ -447,6 +489,27 @@ API = [
     ("rfp-proposals/post", "post", "/api/v1/rfps/{rfp1}/proposals/", "401 400 403 404 403 404 403"),
     ("rfp-questions", "get", "/api/v1/rfps/{rfp1}/questions/", "401 200 200 404 200 404 200"),
     ("rfp-questions/post", "post", "/api/v1/rfps/{rfp1}/questions/", "401 400 403 404 403 404 403"),
+    ("rfp-answer", "post", "/api/v1/rfps/{rfp1}/questions/{q1}/answer/", "401 400 403 404 403 404 403"),
+    ("rfp-vendors", "get", "/api/v1/rfps/{rfp1}/vendors/", "401 200 200 404 200 404 200"),
+    ("rfp-invitations", "get", "/api/v1/rfps/{rfp1}/invitations/", "401 200 200 404 200 404 200"),
+    ("rfp-invitations/post", "post", "/api/v1/rfps/{rfp1}/invitations/", "401 400 403 404 403 404 403"),
+    ("rfp-resend", "post", "/api/v1/rfps/{rfp1}/invitations/{inv1}/resend/", "401 200 403 404 403 404 403"),
+    ("rfp-revoke", "post", "/api/v1/rfps/{rfp1}/invitations/{inv1}/revoke/", "401 200 403 404 403 404 403"),
+    ("rfp-extensions", "post", "/api/v1/rfps/{rfp1}/extensions/", "401 400 403 404 403 404 403"),
+    ("rfp-submissions", "get", "/api/v1/rfps/{rfp1}/submissions/", "401 200 200 404 200 404 200"),
+    ("rfp-submission-file", "get", "/api/v1/rfps/{rfp1}/submissions/files/{up1}/", "401 403 403 404 403 404 403"),
+    ("rfp-openings", "get", "/api/v1/rfps/{rfp1}/openings/", "401 200 200 404 200 404 200"),
+    ("rfp-openings/post", "post", "/api/v1/rfps/{rfp1}/openings/", "401 400 403 404 403 404 403"),
+    # The portal's API: its session only; a sponsor (here forced in as DRF's force_authenticate does,
+    # past every authentication class) is refused (tests/portal: real tokens and sessions get 401).
+    ("portal:api-overview", "get", "/portal/api/overview/", "401 403 403 403 403 403 403"),
+    ("portal:api-intent", "post", "/portal/api/intent/", "401 403 403 403 403 403 403"),
+    ("portal:api-questions", "get", "/portal/api/questions/", "401 403 403 403 403 403 403"),
+    ("portal:api-questions/post", "post", "/portal/api/questions/", "401 403 403 403 403 403 403"),
+    ("portal:api-uploads", "get", "/portal/api/uploads/", "401 403 403 403 403 403 403"),
+    ("portal:api-uploads/post", "post", "/portal/api/uploads/", "401 403 403 403 403 403 403"),
+    ("portal:api-download", "get", "/portal/api/packets/{pk1}/pdf/", "401 403 403 403 403 403 403"),
+    ("metrics", "get", "/metrics", "401 401 401 401 401 401 401"),  # its bearer token only, never a login
     ("rfptemplate-list", "get", "/api/v1/rfp-templates/", "401 200 403 403 200 403 200"),
     ("rfptemplate-list/post", "post", "/api/v1/rfp-templates/", "401 400 403 403 403 403 403"),
     ("rfptemplate-detail", "get", "/api/v1/rfp-templates/{tpl1}/", "401 200 403 403 200 403 200"),
@@ -456,7 +519,7 @@ API = [
     ("api-docs", "get", "/api/docs/", "401 200 200 200 200 200 200"),
 ]
 
-PUBLIC = {"login", "logout", "healthz"}  # reachable without an account by design
+PUBLIC = {"login", "logout", "healthz", "healthz-live", "healthz-ready"}  # reachable without an account by design
 
 
 def _request(client, method: str, path: str, api: bool):
@@ -529,3 +592,24 @@ def test_the_matrix_covers_every_route():
     covered = {row[0].split("/")[0] for row in PAGES + API}
     missing = set(_route_names(get_resolver().url_patterns)) - covered - PUBLIC
     assert not missing, f"routes without a row in the permission matrix: {sorted(missing)}"
+
+
+def test_a_portal_session_reaches_nothing_of_the_sponsor(world):
+    """A vendor signed in to the supplier portal is, everywhere on the sponsor's side (pages and
+    API), exactly as far as someone with no account: the portal session is not a login."""
+    Invitation.objects.filter(pk=world["inv1"]).update(link_used_at=timezone.now())
+    wrong = {}
+    for rows, api in ((PAGES, False), (API, True)):
+        for name, method, path, expected in rows:
+            if name.startswith("portal:"):
+                continue  # the portal's own routes: tests/portal/
+            client = APIClient(raise_request_exception=False) if api else Client(raise_request_exception=False)
+            session = client.session
+            session["portal_invitation"] = world["inv1"]
+            session.save()
+            with transaction.atomic():
+                got = _request(client, method, path.format(**world), api).status_code
+                transaction.set_rollback(True)
+            if got != _expect(expected)["anon"]:
+                wrong[name] = f"{method.upper()} {path}: got {got}, like anonymous {_expect(expected)['anon']}"
+    assert not wrong, wrong

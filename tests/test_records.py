@@ -21,8 +21,9 @@ from audits import selectors as audit_selectors
 from audits import services as audit_services
 from audits.models import Audit, AuditAmendment, Capa, Finding, FindingAttachment
 from core import records
+from rfp import bidding
 from rfp import services as rfp_services
-from rfp.models import Delivery, Packet, RfpTemplate
+from rfp.models import Delivery, Packet, ProposalOpening, RfpTemplate
 from scoring.models import DerivedOverride, ProgramStep, ProposedSite, Shortlist, ShortlistDecision, ShortlistEntry
 from tests.factories import (
     PASSWORD,
@@ -36,6 +37,7 @@ from tests.factories import (
 from tests.rfp.conftest import rfp_values
 from tests.scoring.test_shortlists import decide, submitted
 from vendors.models import Contact, DosageForm, Kind, Modality, Phase, Service
+from vendorselect import builders
 
 pytestmark = pytest.mark.django_db
 TODAY = date.today()
@@ -86,6 +88,10 @@ def world(api_as, reviewed, users, rf):
         proposal=proposal, user=lead, upload=SimpleUploadedFile("offer.pdf", b"%PDF-1.4 offer")
     )
     rfp_services.question_record(rfp=rfp, user=lead, candidate_id=candidate.pk, question="Batch size?", asked_on=TODAY)
+    invitation = builders.invited(rfp, lead, candidate)
+    bidding.packet_download(invitation=invitation, packet_id=packet.pk, part="pdf")
+    builders.sealed_proposal(invitation, content=b"%PDF-1.4 sealed")
+    ProposalOpening.objects.create(rfp=rfp, opened_by=lead, opened_at=timezone.now(), manifest={"received": []})
 
     auditor = users["auditor"]
     audit = audit_services.audit_create(

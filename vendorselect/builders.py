@@ -12,6 +12,7 @@ In the project package (the top layer) because it spans every app.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -21,8 +22,9 @@ from django.test import RequestFactory
 
 from audits import services as audit_services
 from audits.models import Audit
+from rfp import bidding
 from rfp import services as rfp_services
-from rfp.models import Rfp
+from rfp.models import Invitation, Rfp
 from scoring import services as scoring_services
 from scoring import shortlists
 from scoring.models import Candidate, Criterion, Evaluation, Shortlist
@@ -259,3 +261,39 @@ def rfp_values(**overrides) -> dict:
 def rfp_for(shortlist: Shortlist, lead, **values) -> Rfp:
     """An RFP to the approved `shortlist`, by its evaluation's lead: `rfp_values(**values)`."""
     return rfp_services.rfp_create(shortlist=shortlist, user=lead, **rfp_values(**values))
+
+
+def invited(rfp: Rfp, lead, candidate: Candidate, *, name: str = "Bid Manager", email: str = "") -> Invitation:
+    """An invitation of one person of `candidate` (its link token on `.token`, never stored)."""
+    email = email or f"bids@{candidate.vendor.name.lower().replace(' ', '-')}.example"
+    return bidding.invite(rfp=rfp, user=lead, candidate_id=candidate.pk, name=name, email=email)
+
+
+def signed_in(invitation: Invitation) -> Invitation:
+    """The invitation after its person signed in with the link and the one-time code, which is read
+    from the e-mail the service sent (tests: the locmem backend)."""
+    from django.core import mail
+
+    before = len(getattr(mail, "outbox", []))
+    bidding.code_send(token=invitation.token)  # type: ignore[attr-defined]
+    sent = getattr(mail, "outbox", [])[before:]
+    if not sent:
+        raise RuntimeError("signed_in needs the locmem e-mail backend (tests) to read the code")
+    code = re.search(r"\b(\d{6})\b", sent[-1].body).group(1)  # type: ignore[union-attr]
+    return bidding.code_verify(token=invitation.token, code=code)  # type: ignore[attr-defined]
+
+
+def minimal_pdf(text: str = "Proposal") -> bytes:
+    """A small, valid one-page PDF (for uploads in tests and the demo)."""
+    import core.pdf
+
+    pdf, _pages, _refused = core.pdf.render_pdf(f"<html><body><p>{text}</p></body></html>")
+    return pdf
+
+
+def sealed_proposal(invitation: Invitation, *, name: str = "proposal.pdf", content: bytes | None = None):
+    """A proposal PDF uploaded through the portal's service, sealed."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile(name, content or minimal_pdf(), content_type="application/pdf")
+    return bidding.upload_add(invitation=invitation, part="proposal", upload=upload)

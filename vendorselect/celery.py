@@ -2,11 +2,15 @@ import os
 
 from celery import Celery, signals
 
+from vendorselect import logging as request_logging  # the request id travels with the tasks (signals)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vendorselect.settings")
 
 app = Celery("vendorselect")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+__all__ = ["app", "request_logging"]
 
 
 @signals.worker_init.connect

@@ -65,10 +65,15 @@ INSTALLED_APPS = [
     "audits",
     "scoring",
     "rfp",
+    "portal",
     "vendorselect",
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request, and every task it queues, carries its request id.
+    "vendorselect.logging.RequestIdMiddleware",
+    # Request counts, latencies and database queries per view, for /metrics (vendorselect/metrics.py).
+    "vendorselect.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -186,8 +191,8 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     if env_bool("BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # Health checks from the load balancer / compose come in over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Health checks from the load balancer / compose and Prometheus' scrapes come in over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$", r"^metrics$"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -217,10 +222,60 @@ STATICFILES_DIRS = [
     ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
     ("vendor/tom-select", NODE_MODULES / "tom-select" / "dist"),
 ]
-STORAGES = {
-    "default": {
+# Uploaded and generated files (attachments, evidence, imports, packets, audit reports) go through
+# Django's storage API only. One host: the file system under MEDIA_ROOT. Web and workers on several
+# hosts: an S3-compatible bucket (AWS_STORAGE_BUCKET_NAME), private objects (no ACL is sent, so the
+# bucket's own private default applies), encrypted at rest (AWS_S3_SERVER_SIDE_ENCRYPTION, AES256 by
+# default), never linked from a page: every download is streamed by the app after its permission check,
+# so `.url` yields no signed link (querystring auth off). docs/operations.md "File storage on S3".
+
+
+def s3_storage(environ) -> dict:
+    """STORAGES["default"] for an S3-compatible bucket, from the environment (tests pass their own)."""
+    from botocore.config import Config
+
+    sse = environ.get("AWS_S3_SERVER_SIDE_ENCRYPTION", "AES256")
+    object_parameters = {"ServerSideEncryption": sse} if sse else {}
+    if sse == "aws:kms" and environ.get("AWS_S3_SSE_KMS_KEY_ID"):
+        object_parameters["SSEKMSKeyId"] = environ["AWS_S3_SSE_KMS_KEY_ID"]
+    return {
+        "BACKEND": "core.storage.S3Storage",
+        "OPTIONS": {
+            "bucket_name": environ["AWS_STORAGE_BUCKET_NAME"],
+            # Empty: AWS itself; else e.g. https://minio.internal:9000 or another S3-compatible service.
+            "endpoint_url": environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": environ.get("AWS_S3_REGION_NAME") or None,
+            # Unset: boto3's own chain (instance or task role, web identity, ~/.aws).
+            "access_key": environ.get("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": environ.get("AWS_SECRET_ACCESS_KEY") or None,
+            "location": environ.get("AWS_LOCATION", ""),
+            "addressing_style": environ.get("AWS_S3_ADDRESSING_STYLE") or None,
+            "signature_version": "s3v4",
+            "default_acl": None,  # no ACL sent: the bucket's private default (block public access on)
+            "object_parameters": object_parameters,
+            "querystring_auth": False,  # no signed links: downloads are streamed after the permission check
+            # A name already taken gets a suffix, as on the file system, instead of replacing the object.
+            "file_overwrite": False,
+            # A download is spooled to a temporary file past this size instead of held in memory.
+            "max_memory_size": 5 * 1024 * 1024,
+            "client_config": Config(
+                connect_timeout=float(environ.get("AWS_S3_CONNECT_TIMEOUT", "5")),
+                read_timeout=float(environ.get("AWS_S3_READ_TIMEOUT", "60")),
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        },
+    }
+
+
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+if AWS_STORAGE_BUCKET_NAME:
+    _default_storage = s3_storage(os.environ)
+else:
+    _default_storage = {
         "BACKEND": os.environ.get("DEFAULT_FILE_STORAGE", "django.core.files.storage.FileSystemStorage"),
-    },
+    }
+STORAGES = {
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -311,6 +366,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", 
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Daily reminders (overdue CAPAs, due requalifications) by `celery beat` (compose service "beat").
+# The supplier portal: the largest upload, and a virus scanner that reads the file on stdin and exits
+# 0 (clean) or 1 (infected), e.g. "clamdscan --no-summary --fdpass -"; none by default.
+PORTAL_MAX_UPLOAD_MB = int(os.environ.get("PORTAL_MAX_UPLOAD_MB", "100"))
+UPLOAD_SCAN_COMMAND = os.environ.get("UPLOAD_SCAN_COMMAND", "")
+
 CELERY_BEAT_SCHEDULE = {
     "daily-reminders": {
         "task": "audits.tasks.send_reminders",
@@ -322,6 +382,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.relay_outbox",
         "schedule": float(os.environ.get("OUTBOX_RELAY_SECONDS", "60")),
     },
+    # Deadline reminders to invited vendors (3 days and 1 day ahead, each once): hourly, so that a
+    # deadline at any hour is met on time.
+    "portal-reminders": {"task": "rfp.tasks.send_portal_reminders", "schedule": crontab(minute=15)},
 }
 # Work still waiting this long after its message was sent, with the broker's queue empty, is announced
 # again (the broker lost it); work claimed this many times without finishing is failed, not queued
@@ -365,10 +428,34 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- Operations: metrics, health, logs ------------------------------------------------------------
+# /metrics answers only a scrape with `Authorization: Bearer <METRICS_TOKEN>`; without a token set it
+# answers no one. Several gunicorn workers: PROMETHEUS_MULTIPROC_DIR (an empty directory per host,
+# emptied at start by gunicorn.conf.py) lets one scrape see every worker's request counts.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+# /healthz/ready gives each dependency (database, broker, storage) this long to answer.
+HEALTH_CHECK_TIMEOUT = float(os.environ.get("HEALTH_CHECK_TIMEOUT", "3"))
+# LOG_FORMAT=json: one JSON object a line (time, level, logger, message, request_id, task), for a log
+# shipper; the request id comes from X-Request-ID (or is made) and follows the tasks a request queues.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be text or json.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "vendorselect.logging.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(message)s"},
+        "json": {
+            "()": "vendorselect.logging.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Axes logs every reset at INFO, WeasyPrint every layout step and fontTools every subset: warnings
     # and errors still reach the log.

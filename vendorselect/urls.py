@@ -1,7 +1,7 @@
 import sys
 
 from django.contrib import admin
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import include, path
@@ -14,6 +14,7 @@ from audits.api import register_routes as register_audit_routes
 from rfp.api import register_routes as register_rfp_routes
 from scoring.api import register_routes as register_scoring_routes
 from vendors.api import register_routes as register_vendor_routes
+from vendorselect import health, metrics
 from vendorselect.views import home, record_history, trail_search
 
 router = DefaultRouter()
@@ -24,19 +25,9 @@ register_account_routes(router)
 register_rfp_routes(router)
 
 
-def healthz(request):
-    """Up when the database answers. The broker is not checked: the outbox keeps work while it is down."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except DatabaseError:
-        return HttpResponse("database unavailable", content_type="text/plain", status=503)
-    return HttpResponse("ok", content_type="text/plain")
-
-
 def not_found(request, exception):
     """JSON under /api/ (a path that names no route, e.g. a malformed id), the page everywhere else."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/portal/api/")):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
 
@@ -47,7 +38,7 @@ def server_error(request):
     which needs the database."""
     unavailable = isinstance(sys.exc_info()[1], OperationalError | InterfaceError)
     status = 503 if unavailable else 500
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/portal/api/")):
         detail = "The database is unavailable; retry shortly." if unavailable else "Server error."
         response = JsonResponse({"detail": detail}, status=status)
     else:
@@ -68,6 +59,7 @@ urlpatterns = [
     path("evaluations/", include("scoring.urls")),
     path("audits/", include("audits.urls")),
     path("rfps/", include("rfp.urls")),
+    path("portal/", include("portal.urls")),
     path("trail/", trail_search, name="trail"),
     path("history/<str:label>/<int:pk>/", record_history, name="history"),
     path("admin/", admin.site.urls),
@@ -75,5 +67,9 @@ urlpatterns = [
     path("api/v1/auth/", include("accounts.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
-    path("healthz", healthz, name="healthz"),
+    # Operations (vendorselect/health.py, vendorselect/metrics.py): no sign-in; /metrics wants its bearer token.
+    path("healthz", health.ready, name="healthz"),  # the readiness check, under its former address
+    path("healthz/live", health.live, name="healthz-live"),
+    path("healthz/ready", health.ready, name="healthz-ready"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]

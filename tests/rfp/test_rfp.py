@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from core import outbox
 from core.models import OutboxMessage
-from rfp import services
+from rfp import bidding, services
 from rfp.models import Packet, Question, RfpTemplate
 from tests.rfp.conftest import rfp_values
 from tests.scoring.test_shortlists import submitted
@@ -79,8 +79,6 @@ def test_packets_are_real_pdfs_questionnaires_and_zips(rfp, users, django_captur
         "Technology transfer",
         "Intellectual property",
         "How proposals will be evaluated",
-        "Shortlist approval",
-        users["manager"].printed_name,
         f"RFP-{rfp.pk:05d}",
         "Confidential",
         f"Page 1 of {pages}",
@@ -88,6 +86,8 @@ def test_packets_are_real_pdfs_questionnaires_and_zips(rfp, users, django_captur
     ):
         assert expected in flat, expected
     assert "Phase I" in flat and "**" not in flat  # Markdown rendered
+    # What a vendor receives carries no internal approval record (tests/rfp/test_packet_content.py).
+    assert "Shortlist approval" not in flat and users["manager"].printed_name not in flat
     with packets[1].questionnaire.open("rb") as handle:
         sheet = load_workbook(io.BytesIO(handle.read())).active
     assert [c.value for c in sheet[4]] == [
@@ -126,24 +126,29 @@ def test_regenerating_reuses_unchanged_packets_and_versions_changed_ones(
     assert "stability studies" in pdf_text(changed[3])[0] and "stability studies" not in pdf_text(changed[2])[0]
 
 
-def test_scope_follows_the_vendor_kind_and_template_version(rfp, users, django_capture_on_commit_callbacks):
+def test_scope_follows_the_program_and_the_current_template_version(rfp, users, django_capture_on_commit_callbacks):
+    """The program decides the template (rendering.kind_for), not the vendor's kinds; a revision is
+    the next version of that kind, and the next packets use it."""
+    from rfp import rendering
     from vendors.models import Kind
 
     vendor = rfp.shortlist.entries.order_by("candidate__vendor__name").first().candidate.vendor
-    vendor.kinds.set([Kind.objects.get(code="CRO")])
+    vendor.kinds.set([Kind.objects.get(code="CRO")])  # the vendor's kinds do not choose the text
+    kind = rendering.kind_for(rfp.shortlist.evaluation)
+    assert kind == "CDMO"  # the fixture's program states nothing it buys and allows every kind
     revised = services.template_revise(
-        kind="CRO",
+        kind=kind,
         user=users["procurement"],
-        sections=[{"key": "scope", "title": "Scope of work", "body": "Clinical monitoring for {program} by {vendor}."}],
-        note="Shorter CRO template",
+        sections=[{"key": "scope", "title": "Scope of work", "body": "Process development for {program} by {vendor}."}],
+        note="Shorter CDMO template",
     )
     packets = generate(rfp, users["procurement"], django_capture_on_commit_callbacks)
-    cro = next(p for p in packets if p.candidate.vendor == vendor)
-    assert cro.template == revised and revised.version == 2
-    assert f"Clinical monitoring for Sterile fill by {vendor.name}" in " ".join(pdf_text(cro)[0].split())
+    assert {p.template for p in packets} == {revised} and revised.version == 3  # 1: seeded, 2: packet texts
+    cro_vendor = next(p for p in packets if p.candidate.vendor == vendor)
+    assert f"Process development for Sterile fill by {vendor.name}" in " ".join(pdf_text(cro_vendor)[0].split())
     with pytest.raises(services.RfpError, match="unknown placeholders"):
         services.template_revise(kind="CRO", user=users["procurement"], sections=[{"title": "X", "body": "{password}"}])
-    assert RfpTemplate.objects.filter(kind="CRO").count() == 2
+    assert RfpTemplate.objects.filter(kind="CDMO").count() == 3 and RfpTemplate.objects.filter(kind="CRO").count() == 2
 
 
 SSRF = [
@@ -405,7 +410,7 @@ def test_proposals_documents_and_questions(rfp, users, client_as):
     question = services.question_record(
         rfp=rfp, user=lead, candidate_id=candidate.pk, question="Is a CDA needed?", asked_on=date.today()
     )
-    services.question_answer(question=question, user=lead, answer="Yes, signed.", answered_on=date.today())
+    bidding.question_answer(question=question, user=lead, answer="Yes, signed.")
     page = client_as("procurement").get(rfp.get_absolute_url()).content.decode()
     assert "125,000" in page and "Is a CDA needed?" in page and "Yes, signed." in page
 
@@ -450,8 +455,6 @@ def test_tampered_packet_proposal_and_question_ids_find_nothing(client_as, rfp, 
     for path in ("packets/²/retry/", "proposals/²/documents/", "questions/²/answer/"):
         assert client.post(f"/rfps/{rfp.pk}/{path}").status_code == 404, path
     assert client.post(f"/rfps/{rfp.pk}/questions/{question.pk}/answer/", {"answer": "Yes"}).status_code == 404
-    refused = client.post(f"/rfps/{rfp.pk}/deliveries/", {"packet": "²", "recipient": "a@b.example"})
-    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
     assert not Delivery.objects.exists() and not Question.objects.filter(answer="Yes").exists()
 
 
@@ -466,9 +469,9 @@ def _page(client, rfp) -> str:
 def test_each_page_operation_has_its_url_and_form(
     client_as, rfp, users, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
-    """Attachments, generation, sendings, proposals, their documents, questions and answers, through
-    the page's own URLs: each redirects back to the page with its message."""
-    from rfp.models import Delivery, Proposal, RfpAttachment
+    """Attachments, generation, proposals received outside the portal, their documents, questions and
+    answers, through the page's own URLs: each redirects back to the page with its message."""
+    from rfp.models import Proposal, RfpAttachment
 
     lead = client_as("procurement")
     candidate = _candidate(rfp)
@@ -478,14 +481,9 @@ def test_each_page_operation_has_its_url_and_form(
     assert [a.original_name for a in RfpAttachment.objects.filter(rfp=rfp)] == ["CDA.pdf"]
     with django_capture_on_commit_callbacks(execute=True):
         lead.post(f"{base}/generate/")
-    packet = Packet.objects.filter(rfp=rfp, status="done").select_related("candidate__vendor").first()
+    assert Packet.objects.filter(rfp=rfp, status="done").exists()
     page = _page(lead, rfp)
-    assert "Attachment added" in page and "Record sending" in page
-    assert f'<option value="{packet.pk}">{packet.candidate.vendor.name} v1</option>' in page
-    sent = lead.post(
-        f"{base}/deliveries/", {"packet": packet.pk, "recipient": "bd@vendor.example", "sent_on": date.today()}
-    )
-    assert sent.status_code == 302 and Delivery.objects.get().recipient == "bd@vendor.example"
+    assert "Attachment added" in page and "Send invitation" in page
     recorded = lead.post(
         f"{base}/proposals/",
         {"candidate_id": candidate.pk, "received_on": date.today(), "price": "125000", "currency": "EUR"},
@@ -504,11 +502,15 @@ def test_each_page_operation_has_its_url_and_form(
     assert lead.post(f"{base}/questions/{question.pk}/answer/", {"answer": "Yes, signed."}).status_code == 302
     question.refresh_from_db()
     assert (question.answer, question.answered_on) == ("Yes, signed.", date.today())
-    with django_assert_max_num_queries(40):
+    with django_assert_max_num_queries(45):
         page = _page(lead, rfp)
-    for message in ("Sending recorded.", "Proposal recorded.", "Document added", "Question logged.", "Answer logged."):
+    for message in ("Proposal recorded.", "Document added", "Question logged.", "Answer published to every"):
         assert message in page, message
-    assert "bd@vendor.example" in page and "offer.pdf" in page and "Yes, signed." in page
+    assert "offer.pdf" in page and "Yes, signed." in page
+    again = lead.post(f"{base}/questions/{question.pk}/answer/", {"answer": "No."}, follow=True)
+    assert "already answered" in again.content.decode()
+    question.refresh_from_db()
+    assert question.answer == "Yes, signed."
 
 
 def test_bad_page_input_names_the_field_and_changes_nothing(client_as, rfp, users):
@@ -531,10 +533,10 @@ def test_bad_page_input_names_the_field_and_changes_nothing(client_as, rfp, user
     question = services.question_record(
         rfp=rfp, user=users["procurement"], candidate_id=candidate.pk, question="CDA?", asked_on=date.today()
     )
-    early = lead.post(
-        f"{base}/questions/{question.pk}/answer/", {"answer": "Yes", "answered_on": "2000-01-01"}, follow=True
+    nobody = lead.post(
+        f"{base}/questions/{question.pk}/answer/", {"answer": "Yes", "visibility": "everyone"}, follow=True
     )
-    assert "The answer cannot predate the question." in early.content.decode()
+    assert "Visibility: Select a valid choice." in nobody.content.decode()
     blank = lead.post(f"{base}/questions/{question.pk}/answer/", {"answer": " "}, follow=True)
     assert "Answer: This field is required." in blank.content.decode()
     not_generated = lead.post(f"{base}/packets/{10**9}/retry/")
@@ -556,11 +558,12 @@ def test_only_the_lead_operates_and_a_refused_operation_changes_nothing(client_a
         "generate/": {},
         "attachments/": {"upload": SimpleUploadedFile("CDA.pdf", b"%PDF-1.4\n%%EOF")},
         "packets/1/retry/": {},
-        "deliveries/": {"recipient": "a@b.example"},
         "proposals/": {"candidate_id": candidate.pk, "received_on": date.today(), "currency": "USD"},
         "proposals/1/documents/": {},
         "questions/": {"candidate_id": candidate.pk, "asked_on": date.today(), "question": "?"},
         f"questions/{question.pk}/answer/": {"answer": "Yes"},
+        "invitations/": {"candidate_id": candidate.pk, "name": "Bid manager", "email": "bids@vendor.example"},
+        "extensions/": {"candidate_id": candidate.pk, "until": "2099-01-01T12:00", "reason": "Asked"},
     }
     for role, status in (("evaluator", 403), ("manager", 403), ("auditor", 404)):
         client = client_as(role)
@@ -569,6 +572,7 @@ def test_only_the_lead_operates_and_a_refused_operation_changes_nothing(client_a
             assert client.get(f"{base}/{path}").status_code == 405, (role, path)
     assert not Packet.objects.filter(rfp=rfp).exists() and not Proposal.objects.exists()
     assert not rfp.attachments.exists() and rfp.questions.get().answer == ""
+    assert not rfp.invitations.exists() and not rfp.participations.exists()
 
 
 def test_packets_go_to_the_vendors_the_approvers_signed_for(

@@ -19,6 +19,7 @@ from django.db import transaction
 from accounts import roles
 from audits.models import Audit
 from core import trail
+from rfp import bidding
 from scoring import program, selectors
 from scoring import services as scoring_services
 from scoring.models import Evaluation, KnockoutRule
@@ -360,6 +361,7 @@ class Command(BaseCommand):
             self.seed_evaluation()
             self.seed_shortlist()
             self.seed_biologics_program()
+            self.seed_rfp()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {Vendor.objects.count()} vendors, "
@@ -649,6 +651,8 @@ class Command(BaseCommand):
             scores=value,
             description="Aseptic fill-finish of a lyophilised peptide in vials for the first-in-human study.",
             dosage_form=DosageForm.objects.get(code="sterile-injectable"),
+            modality=Modality.objects.get(code="peptide"),
+            required_services=list(Service.objects.filter(code__in=["fill-finish", "drug-product-manufacturing"])),
             phase=Phase.objects.get(code="phase-1"),
             target_agencies=["FDA", "EMA"],
             qa_approval_required=True,
@@ -805,6 +809,82 @@ class Command(BaseCommand):
         )
         for vendor in vendors:
             scoring_services.candidate_add(evaluation=evaluation, user=lead, vendor=vendor)
+
+    def seed_rfp(self):
+        """An oral solid dose program with an approved shortlist and its RFP in the supplier portal:
+        both chosen vendors invited, one has submitted (sealed until the lead and the manager open
+        it after the due date), one question answered to every vendor."""
+        name = "Oral tablets for Phase III and launch (demo)"
+        if Evaluation.objects.filter(name=name).exists():
+            return
+        User = get_user_model()
+        lead, manager = User.objects.get(username="lead"), User.objects.get(username="manager")
+        evaluators = list(User.objects.filter(username__in=["evaluator", "evaluator2"]).order_by("username"))
+        vendors = ["Granite State Oral Solids", "Valmont Pharma Industriel", "Ishikari Fine Pharma"]
+        evaluation, _ = builders.reviewed_evaluation(
+            lead=lead,
+            evaluators=evaluators,
+            vendors=[Vendor.objects.get(name=vendor) for vendor in vendors],
+            name=name,
+            scores=builders.realistic_scores([4.1, 3.7, 2.9], seed="tablets"),
+            description="Film-coated immediate-release tablets of a small-molecule kinase inhibitor: Phase III "
+            "supply, then commercial manufacture for the US and EU.",
+            dosage_form=DosageForm.objects.get(code="oral-solid"),
+            modality=Modality.objects.get(code="small-molecule"),
+            required_services=list(
+                Service.objects.filter(
+                    code__in=["drug-product-manufacturing", "packaging-labelling", "stability-testing"]
+                )
+            ),
+            phase=Phase.objects.get(code="phase-3"),
+            target_agencies=["FDA", "EMA"],
+        )
+        ranking = selectors.ranking(evaluation, lead)
+        shortlist = builders.approved_shortlist(
+            evaluation=evaluation,
+            proposer=lead,
+            approvers=[manager],
+            candidates=[row.candidate for row in ranking.rows if row.rank is not None][:2],
+            password=lambda user: demo_password(user.username),
+            rationale="The two best-ranked oral solid dose sites; both inspected by FDA and an EU authority.",
+        )
+        today = date.today()
+        rfp = builders.rfp_for(
+            shortlist,
+            lead,
+            title="RFP: oral tablets for Phase III and launch",
+            sponsor="Helix Therapeutics",
+            program_background="Kinase inhibitor, film-coated tablets (25 mg and 100 mg).",
+            issue_date=today - timedelta(days=5),
+            questions_due=today + timedelta(days=9),
+            proposal_due=today + timedelta(days=25),
+            contact_name="Priya Raman",
+            contact_email="priya.raman@helix.example",
+            co_opener=manager,
+        )
+        invitations = []
+        for candidate in bidding.invitable_candidates(rfp):
+            contact = candidate.vendor.contacts.exclude(email="").first()
+            invitations.append(
+                bidding.invite(
+                    rfp=rfp,
+                    user=lead,
+                    candidate_id=candidate.pk,
+                    contact_id=contact.pk if contact else None,
+                    name="" if contact else "Bid manager",
+                    email="" if contact else f"bids@{candidate.pk}.example",
+                )
+            )
+        first = invitations[0]
+        question = bidding.question_ask(
+            invitation=first, question="May the 100 mg strength be a dose-proportional blend of the 25 mg?"
+        )
+        bidding.question_answer(
+            question=question,
+            user=lead,
+            answer="Yes: both strengths come from one common blend; quote the compression of each separately.",
+        )
+        builders.sealed_proposal(first, name="Technical and commercial proposal.pdf")
 
     @staticmethod
     def legal_suffix(country: str) -> str:
