@@ -6,13 +6,18 @@ One command does it all:
   1. creates a throwaway PostgreSQL database (LOAD_DATABASE_URL's name + "_load_<pid>", by default
      vendorselect_load_load_<pid>), migrates it, runs `seed_demo` and adds volume: --vendors vendors
      (2,000) with contacts, sites, capabilities and regulatory inspections, bulk-inserted, and an evaluation
-     open for scoring by both demo evaluators; collects the static files into var/load/static (kept between
-     runs and collected again only when their sources change);
+     open for scoring by both demo evaluators; for the supplier portal's vendor journey, the demo RFP's
+     packets (rendered here: the run has no worker) and --portal-invitations people invited to it through
+     rfp.bidding.invite, spread over its two vendors (their links' tokens go to locust in
+     LOAD_PORTAL_TOKENS); collects the static files into var/load/static (kept between runs and collected
+     again only when their sources change);
   2. starts gunicorn with the production command (sync workers, --timeout 150) and production settings:
      DJANGO_DEBUG off, a random SECRET_KEY, ALLOWED_HOSTS=127.0.0.1, SECURE_SSL_REDIRECT, HSTS and Secure
      cookies as the settings make them. The clients play a browser behind the TLS-terminating proxy of
      production: they send X-Forwarded-Proto: https (trusted by the settings' BEHIND_TLS_PROXY default)
-     and the Origin https://127.0.0.1:<port> on every POST;
+     and the Origin https://127.0.0.1:<port> on every POST. E-mail goes to Django's file-based backend
+     (EMAIL_FILE_PATH in the temporary directory, given to locust as LOAD_MAIL_DIR): the vendor contacts
+     read their one-time codes there;
   3. waits for /healthz, runs benchmarks/locustfile.py headless for --duration seconds;
   4. stops gunicorn, drops the database, removes the temporary directory and prints, per request name and
      in total: requests, failures, requests/s, p50/p95/p99 and max (ms), exact, from every request's time
@@ -23,7 +28,8 @@ One command does it all:
 Exits non-zero when any request failed (a 5xx or any other status or body a journey did not expect).
 
 Celery broker and cache: Redis database LOAD_REDIS_URL (default redis://127.0.0.1:6379/11), emptied before
-and after. No journey queues a task; production uses Redis for both, so the settings are the same.
+and after. No worker runs: the notifications that the vendors' questions and uploads queue for the lead
+stay in the broker; production uses Redis for both, so the settings are the same.
 """
 
 import argparse
@@ -73,6 +79,7 @@ LOCUSTFILE = ROOT / "benchmarks" / "locustfile.py"
 HOOKS = ROOT / "benchmarks" / "load_gunicorn.py"
 STATIC_VAR = ROOT / "var" / "load"
 LOAD_EVALUATION = "Oral solid dose technology transfer (load test)"
+DEMO_RFP = "RFP: oral tablets for Phase III and launch"  # seed_demo's RFP, invited to two vendors
 
 
 # --- Data -------------------------------------------------------------------------------------------
@@ -209,6 +216,38 @@ def add_scoring_evaluation(candidates: int = 12) -> None:
     services.evaluation_transition(evaluation=evaluation, user=lead, action="start_scoring")
 
 
+def add_portal_invitations(people: int) -> list[dict]:
+    """The demo RFP's packets, generated and rendered in this process, and `people` invitations to it
+    (alternating between its two vendors), made by the lead through rfp.bidding.invite. Returns each
+    invitation's link token (never stored: only its SHA-256 is) and address, for the vendor journey."""
+    from accounts.models import User
+    from rfp import bidding
+    from rfp import services as rfp_services
+    from rfp.models import Packet, Rfp
+
+    lead = User.objects.get(username="lead")
+    rfp = Rfp.objects.get(title=DEMO_RFP)
+    rfp_services.rfp_generate(rfp=rfp, user=lead)  # queued on commit: eager tasks render them here ...
+    for packet in Packet.objects.filter(rfp=rfp).exclude(status=Packet.Status.DONE):
+        rfp_services.packet_render(packet.pk, claim=f"load-{packet.pk}")  # ... or, if not, this does
+    packets = Packet.objects.filter(rfp=rfp)
+    if not packets or any(p.status != Packet.Status.DONE for p in packets):
+        raise SystemExit(f"the demo RFP's packets were not rendered: {[(p.pk, p.status, p.error) for p in packets]}")
+    candidates = list(bidding.invitable_candidates(rfp))
+    invitations = []
+    for number in range(people):
+        candidate = candidates[number % len(candidates)]
+        invitation = bidding.invite(
+            rfp=rfp,
+            user=lead,
+            candidate_id=candidate.pk,
+            name=f"Bid manager {number + 1}",
+            email=f"bids-{number + 1}@vendor-{candidate.pk}.load.example",
+        )
+        invitations.append({"token": invitation.token, "email": invitation.email})
+    return invitations
+
+
 def start_collectstatic() -> tuple[subprocess.Popen | None, Path, str]:
     """collectstatic into STATIC_ROOT (var/load/static, kept between runs: hashing and compressing the
     front-end assets takes minutes), in a child process alongside the database work, unless the files
@@ -234,8 +273,9 @@ def start_collectstatic() -> tuple[subprocess.Popen | None, Path, str]:
     return child, stamp, digest.hexdigest()
 
 
-def prepare(vendors: int) -> str:
-    """Migrate, seed the demo, add volume, collect the static files; returns what the database holds."""
+def prepare(vendors: int, portal_invitations: int) -> str:
+    """Migrate, seed the demo, add volume and the portal's invitations, collect the static files;
+    returns what the database holds."""
     import django
 
     django.setup()
@@ -261,6 +301,7 @@ def prepare(vendors: int) -> str:
     with trail.context(command="load-test volume"):
         add_volume(vendors)
         add_scoring_evaluation()
+        invitations = add_portal_invitations(portal_invitations)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # as autovacuum would have done on a register that grew over time
     step("volume")
@@ -271,9 +312,11 @@ def prepare(vendors: int) -> str:
         stamp.write_text(digest)
         step("then waiting for collectstatic")
     os.environ["LOAD_DEMO_PASSWORDS"] = json.dumps({name: demo_password(name) for name, *_ in DEMO_USERS})
+    os.environ["LOAD_PORTAL_TOKENS"] = json.dumps(invitations)
     summary = (
         f"{Vendor.objects.count():,} vendors, {Site.objects.count():,} sites, "
-        f"{RegulatoryInspection.objects.count():,} inspections ({', '.join(steps)}"
+        f"{RegulatoryInspection.objects.count():,} inspections, {len(invitations)} portal invitations "
+        f"({', '.join(steps)}"
         f"{'' if collector else '; static files collected before'})"
     )
     connections.close_all()
@@ -352,7 +395,8 @@ def stats_table(raw: list[tuple], steady_from: float) -> tuple[str, dict]:
     INFO rows are events, not requests (a score cell refused by the optimistic lock): counted apart."""
     requests = [r for r in raw if r[1] != "INFO"]
     span = max(t + ms / 1000 for t, _k, _n, ms, _f in requests) - min(t for t, *_ in requests)
-    width = max(len(name) for _t, _k, name, *_ in raw) + 1
+    portal_label = "supplier portal (/portal/...), sign-ins included"
+    width = max(len(portal_label), *(len(name) for _t, _k, name, *_ in raw)) + 1
     header = f"{'type':<5} {'name':<{width}} {'requests':>8} {'fails':>5} {'req/s':>6} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>6}"
     lines = [header + "   (ms)", "-" * len(header)]
 
@@ -373,6 +417,9 @@ def stats_table(raw: list[tuple], steady_from: float) -> tuple[str, dict]:
     steady = [r for r in requests if r[0] >= steady_from]
     if steady:
         lines.append(line("", "total after the ramp-up (sign-ins done)", summarise(steady)))
+    portal = [r for r in requests if r[2].startswith("/portal/")]
+    if portal:
+        lines.append(line("", portal_label, summarise(portal)))
     events = [r for r in raw if r[1] == "INFO"]
     for name in sorted({r[2] for r in events}):
         lines.append(f"{'':<5} {name}: {sum(1 for r in events if r[2] == name)} (not failures)")
@@ -420,6 +467,12 @@ def main() -> int:
     parser.add_argument("--spawn-rate", type=float, help="users started a second (default: all in 10 s)")
     parser.add_argument("--workers", type=int, default=2 * cpus + 1, help=f"gunicorn workers (default {2 * cpus + 1})")
     parser.add_argument("--vendors", type=int, default=2000, help="vendors added to the demo register (default 2000)")
+    parser.add_argument(
+        "--portal-invitations",
+        type=int,
+        default=30,
+        help="people invited to the demo RFP for the vendor journey, one link per vendor user (default 30)",
+    )
     args = parser.parse_args()
     spawn_rate = args.spawn_rate or max(1.0, args.users / 10)
 
@@ -446,7 +499,7 @@ def main() -> int:
             "LOG_LEVEL": "WARNING",
         }
         os.environ.update(setup_env)
-        summary = prepare(args.vendors)
+        summary = prepare(args.vendors, args.portal_invitations)
         for name in setup_env:
             os.environ.pop(name)
         print(f"database {db_name}: {summary}; ready in {time.perf_counter() - started:.0f} s")
@@ -456,7 +509,13 @@ def main() -> int:
         command = [sys.executable, "-m", "gunicorn", "vendorselect.wsgi:application", "--bind", f"127.0.0.1:{port}"]
         command += ["--workers", str(args.workers), "--timeout", "150", "--config", str(HOOKS)]
         command += ["--no-control-socket"]  # not the shared ~/.gunicorn/gunicorn.ctl
-        server_env = {key: value for key, value in os.environ.items() if key != "LOAD_DEMO_PASSWORDS"}
+        mail_dir = scratch / "mail"
+        secrets_of_the_clients = ("LOAD_DEMO_PASSWORDS", "LOAD_PORTAL_TOKENS")
+        server_env = {key: value for key, value in os.environ.items() if key not in secrets_of_the_clients}
+        # The vendors' one-time codes: e-mails written as files, which the vendor journey reads.
+        server_env.update(
+            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend", EMAIL_FILE_PATH=str(mail_dir)
+        )
         with server_log.open("w") as log:
             server = subprocess.Popen(
                 command,
@@ -477,7 +536,7 @@ def main() -> int:
         locust += ["-u", str(args.users), "-r", f"{spawn_rate:g}", "-t", f"{args.duration}s", "--stop-timeout", "10"]
         locust += ["--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"]
         locust_log = scratch / "locust.log"
-        locust_env = {**os.environ, "LOAD_RAW_CSV": str(scratch / "raw.csv")}
+        locust_env = {**os.environ, "LOAD_RAW_CSV": str(scratch / "raw.csv"), "LOAD_MAIL_DIR": str(mail_dir)}
         with locust_log.open("w") as log:
             try:
                 result = subprocess.run(

@@ -5,12 +5,17 @@ whose settings trust X-Forwarded-Proto (production's default behind a TLS proxy)
 
     .venv/bin/locust -f benchmarks/locustfile.py --headless -u 40 -r 4 -t 60s --host http://127.0.0.1:8000
 
-Users, by weight (of 11): procurement leads 4, evaluators 3, managers 2, API clients 2.
+Users, by weight (of 12): procurement leads 4, evaluators 3, managers 2, API clients 2, vendor contacts 1.
   lead       the register: list, search, filters, sort, pages, vendor and site pages, inspections;
              evaluations: detail, ranking, sensitivity, comparison
   evaluator  home, the scoring grid, saving score cells (htmx POSTs: writes), the ranking, a candidate
   manager    home dashboard, the shortlist awaiting signatures, evaluations, audit-trail search (/trail/)
   API client token auth; paginated and filtered vendor and inspection lists, vendor reads, vendor creation
+  vendor     a vendor's contact in the supplier portal: signs in with an invitation link of
+             $LOAD_PORTAL_TOKENS (one each; the link works once) and the one-time code read from the e-mail
+             that Django's file-based backend wrote into $LOAD_MAIL_DIR; then the portal home, the packet PDF
+             (its link read from the home page), a question (while questions are open), a small PDF proposal
+             upload (a multipart body built here), the portal API's overview
 Browsers sign in through /login/ with the form's CSRF token, as a browser does, and play one behind the
 production TLS proxy: X-Forwarded-Proto: https on every request, Origin on every POST, Secure cookies kept.
 Requests are named by route ([id] for ids). Any status other than the one the step expects (a 5xx, a
@@ -24,6 +29,7 @@ import json
 import os
 import random
 import re
+import secrets
 import sys
 import time
 import uuid
@@ -73,6 +79,8 @@ GRID_LINK = re.compile(r'href="/evaluations/(\d+)/score/"')
 SHORTLIST_LINK = re.compile(r'href="/evaluations/(\d+)/shortlist/(\d+)/"')
 CELL_FIELDS = re.compile(r'name="(candidate|criterion|revision)" value="(\d*)"')
 USER_OPTION = re.compile(r'<option value="(\d+)"')
+PACKET_PDF = re.compile(r'href="(/portal/packets/(\d+)/pdf/)"')
+MAIL_CODE = re.compile(r"\bis (\d{6})\.")
 
 SEARCHES = ["bio", "peptide", "sterile", "Meridian", "Quartz", "clinical", "chem", "Plant", "oral", "zephyr"]
 FILTERS = [
@@ -418,3 +426,204 @@ class ApiClient(FastHttpUser):
             "status": "prospect",
         }
         self.api("/api/v1/vendors/", "/api/v1/vendors/ create", expect=201, method="POST", body=body)
+
+
+def portal_invitations() -> list[dict]:
+    """[{"token": ..., "email": ...}] of the invitations load.py prepared, each for one vendor user."""
+    return json.loads(os.environ.get("LOAD_PORTAL_TOKENS") or "[]")
+
+
+def small_pdf(label: str) -> bytes:
+    """A one-page PDF with a line of text (hand-written objects; offsets computed)."""
+    text = f"BT /F1 18 Tf 72 770 Td ({label}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+class VendorContact(Browser):
+    """A vendor's bid manager in the supplier portal, signed in by the e-mailed link and one-time code."""
+
+    weight = 1
+    wait_time = between(2, 6)
+    invitations = portal_invitations()
+
+    def on_start(self):
+        cls = type(self)
+        self.origin = "https://" + self.host.split("://", 1)[1].rstrip("/")
+        self.csrf = ""
+        self.client.cookiejar.set_policy(BehindTLSProxy())
+        self.packet = ""
+        self.questions_open = True
+        self.uploads_open = True
+        self.signed_in = False
+        if cls._next >= len(cls.invitations):
+            events.request.fire(
+                request_type="PORTAL",
+                name="sign-in: no invitation left for this user",
+                response_time=0,
+                response_length=0,
+                exception=RuntimeError(f"LOAD_PORTAL_TOKENS has {len(cls.invitations)} links"),
+                context={},
+            )
+            return
+        invitation = cls.invitations[cls._next]
+        cls._next += 1
+        self.sign_in(invitation["token"], invitation["email"])
+
+    def sign_in(self, token: str, email: str):
+        link = f"/portal/i/{token}/"
+        self.get(link, "/portal/i/[token]/ open")
+        with self.post(link, "/portal/i/[token]/ send code", {"action": "send"}) as response:
+            if response.status_code == 200 and 'name="code"' in (response.text or ""):
+                response.success()
+            else:
+                response.failure(f"no code form after sending: status {response.status_code}")
+                return
+        code = self.mailed_code(email)
+        if not code:
+            return
+        with self.post(link, "/portal/i/[token]/ verify code", {"action": "verify", "code": code}) as response:
+            if response.status_code == 302 and response.headers.get("Location") == "/portal/":
+                response.success()
+                self.signed_in = True
+            else:
+                response.failure(f"code refused: status {response.status_code}")
+
+    @staticmethod
+    def mailed_code(email: str, timeout: float = 10) -> str:
+        """The newest code e-mailed to `email` (one file per message batch, in $LOAD_MAIL_DIR)."""
+        directory = Path(os.environ.get("LOAD_MAIL_DIR", "."))
+        started, deadline = time.time(), time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for path in sorted(directory.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True):
+                text = path.read_text(errors="replace")
+                if f"To: {email}" in text and (found := MAIL_CODE.findall(text)):
+                    return found[-1]
+            time.sleep(0.2)
+        events.request.fire(
+            request_type="MAIL",
+            name="one-time code e-mail",
+            response_time=(time.time() - started) * 1000,
+            response_length=0,
+            exception=RuntimeError(f"no code e-mailed to {email} in {directory}"),
+            context={},
+        )
+        return ""
+
+    def home(self) -> str:
+        body = self.get("/portal/", "/portal/")
+        found = PACKET_PDF.search(body)
+        if found:
+            self.packet = found.group(1)
+        self.questions_open = 'action="/portal/questions/"' in body
+        self.uploads_open = 'action="/portal/uploads/"' in body
+        return body
+
+    @task(4)
+    def overview(self):
+        if self.signed_in:
+            self.home()
+
+    @task(3)
+    def download_packet(self):
+        if not self.signed_in:
+            return
+        if not self.packet:
+            self.home()
+            self.pause()
+        if not self.packet:
+            return
+        with self.client.get(
+            self.packet, name="/portal/packets/[id]/pdf/", allow_redirects=False, catch_response=True
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"status {response.status_code}, expected 200")
+            elif not (response.content or b"").startswith(b"%PDF-"):
+                response.failure(f"not a PDF: {response.headers.get('Content-Type')}")
+            else:
+                response.success()
+
+    @task(1)
+    def ask(self):
+        if not self.signed_in or not self.questions_open:
+            return
+        self.home()
+        self.pause()
+        question = f"Load test question {uuid.uuid4().hex[:8]}: may batch records be shared electronically?"
+        with self.post("/portal/questions/", "/portal/questions/", {"question": question}) as response:
+            self.expect_home(response)
+
+    @task(1)
+    def upload(self):
+        if not self.signed_in or not self.uploads_open:
+            return
+        self.home()
+        self.pause()
+        boundary = f"----load-{secrets.token_hex(8)}"
+        fields = {"csrfmiddlewaretoken": self.csrf, "part": "proposal"}
+        body = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in fields.items()
+        )
+        body += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="Proposal {uuid.uuid4().hex[:6]}.pdf"'
+            f"\r\nContent-Type: application/pdf\r\n\r\n".encode()
+            + small_pdf("Technical and commercial proposal (load test)")
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        headers = {
+            "Origin": self.origin,
+            "Referer": self.origin + "/portal/",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        }
+        with self.client.post(
+            "/portal/uploads/",
+            name="/portal/uploads/",
+            data=body,
+            headers=headers,
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            self.expect_home(response)
+
+    @task(2)
+    def api_overview(self):
+        if not self.signed_in:
+            return
+        headers = {"Accept": "application/json"}
+        with self.client.get(
+            "/portal/api/overview/", name="/portal/api/overview/", headers=headers, catch_response=True
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"status {response.status_code}, expected 200")
+                return
+            try:
+                deadlines = response.json()["deadlines"]
+            except (ValueError, KeyError):
+                response.failure("not the overview's JSON")
+                return
+            self.questions_open, self.uploads_open = deadlines["questions_open"], deadlines["uploads_open"]
+            response.success()
+
+    @staticmethod
+    def expect_home(response):
+        """A form post that worked: back to the portal's home (a refusal re-renders the page, 4xx)."""
+        if response.status_code == 302 and response.headers.get("Location") == "/portal/":
+            response.success()
+        else:
+            response.failure(f"status {response.status_code}, expected 302 to /portal/: {(response.text or '')[-300:]}")

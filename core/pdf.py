@@ -105,8 +105,9 @@ def _result(code: int, out: bytes, err: bytes, too_slow: str, too_big: str) -> t
         raise PdfRenderLimitExceeded(too_big)
     if code == -signal.SIGXCPU:  # the CPU-time backstop
         raise PdfRenderLimitExceeded(too_slow)
-    if code in (-signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS, -signal.SIGKILL):
-        # Native libraries abort when an allocation fails under the address-space limit.
+    if code in (-signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS, -signal.SIGKILL, -signal.SIGTRAP):
+        # Native libraries abort when an allocation fails under the address-space limit (GLib's
+        # g_error traps).
         raise PdfRenderLimitExceeded(f"{too_big} The renderer stopped with {signal.Signals(-code).name}.")
     if code != 0:
         reason = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit status {code}"]
@@ -114,6 +115,15 @@ def _result(code: int, out: bytes, err: bytes, too_slow: str, too_big: str) -> t
     header, _, pdf = out.partition(b"\n")
     meta = json.loads(header)
     return pdf, meta["pages"], meta["refused"]
+
+
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (what RLIMIT_AS counts)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _forked(html: str, timeout: float, memory_mb: int, too_slow: str, too_big: str, meanwhile=None):
@@ -126,7 +136,9 @@ def _forked(html: str, timeout: float, memory_mb: int, too_slow: str, too_big: s
         code, payload = 1, b""
         try:
             os.close(read_fd)
-            pdfsandbox.limit(memory_mb * 1024 * 1024, math.ceil(timeout) + 5)
+            # The child starts with the parent's whole address space (a test process or a worker with
+            # many libraries loaded can be past a gigabyte): the limit is what rendering may add to it.
+            pdfsandbox.limit(_address_space() + memory_mb * 1024 * 1024, math.ceil(timeout) + 5)
             pdf, pages, refused = pdfsandbox.render(html)
             payload, code = json.dumps({"pages": pages, "refused": refused}).encode() + b"\n" + pdf, 0
         except MemoryError:

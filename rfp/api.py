@@ -106,7 +106,7 @@ class ProposalSerializer(serializers.ModelSerializer):
 
 
 class QuestionSerializer(serializers.ModelSerializer):
-    asked_in_portal_by = serializers.CharField(source="asked_by.name", read_only=True, default=None)
+    asked_in_portal_by = serializers.CharField(source="asked_by.name", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Question
@@ -470,7 +470,7 @@ class RfpViewSet(
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def openings(self, request, pk=None):
         """The e-signed openings; a POST is the caller's own opening (the lead or the second opener)."""
-        rfp = self.get_queryset().filter(pk=pk).first()
+        rfp = self.get_queryset().filter(pk=pk).first() if str(pk).isdigit() else None
         if rfp is None:
             raise NotFound("No such RFP.")
         if request.method == "GET":

@@ -723,7 +723,7 @@ def open_proposals(*, rfp: Rfp, user, password: str, request=None) -> ProposalOp
     if not access.visible_rfps(user).filter(pk=rfp.pk).exists() and rfp.co_opener_id != user.pk:
         _refuse("No such RFP.", status=404)
     if not rfp.co_opener_id:
-        _refuse("Name the second opener on the RFP first: proposals are opened by two people.", "co_opener", 409)
+        _refuse("Name the second opener on the RFP first: proposals are opened by two people.", status=409)
     if not can_open(user, rfp):
         _refuse("Only the evaluation's lead and the named second opener open the proposals.", status=403)
     deadline = last_deadline(rfp)

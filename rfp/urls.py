@@ -24,6 +24,7 @@ urlpatterns = [
     path("<int:pk>/invitations/<int:invitation_pk>/revoke/", views.invitation_revoke, name="invitation-revoke"),
     path("<int:pk>/extensions/", views.extension_grant, name="extensions"),
     path("<int:pk>/open/", views.proposals_open, name="open"),
+    path("<int:pk>/record.pdf", views.rfp_record_pdf, name="record-pdf"),
     path("<int:pk>/sealed/<int:upload_pk>/", views.sealed_file, name="sealed-file"),
     path("packets/<int:pk>/<str:kind>/", views.packet_download, name="packet-download"),
     path("proposal-documents/<int:pk>/", views.proposal_document, name="proposal-document"),

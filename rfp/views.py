@@ -11,9 +11,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+import core.pdf
 from core.errors import refusals_on_page
 from core.storage import open_or_404
 from rfp import access, bidding, rendering, selectors, services
@@ -28,6 +30,7 @@ from rfp.forms import (
     UploadForm,
 )
 from rfp.models import Invitation, Packet, Proposal, ProposalDocument, Question, Rfp, RfpTemplate
+from scoring import shortlists
 from scoring.access import visible_evaluations
 from scoring.models import Shortlist
 from vendors.models import Contact
@@ -438,3 +441,31 @@ def template_list(request):
             "sections": shown and [{**s, "html": rendering.markdown(s["body"])} for s in shown.sections],
         },
     )
+
+
+@login_required
+@require_GET
+def rfp_record_pdf(request, pk: int):
+    """The sponsor's internal record of the RFP (approval manifest, vendors, opening, Q&A): the
+    internal counterpart of what the vendors receive, never sent to them."""
+    rfp = _rfp(request, pk)
+    shortlist = rfp.shortlist
+    opened = bidding.is_opened(rfp)
+    openings = list(rfp.openings.select_related("opened_by"))
+    context = {
+        "rfp": rfp,
+        "evaluation": shortlist.evaluation,
+        "shortlist": shortlist,
+        "approval": shortlists.manifest(shortlist),
+        "vendors": selectors.vendor_status(rfp),
+        "deadline": bidding.last_deadline(rfp),
+        "openings": openings,
+        "opened": opened,
+        "manifest": openings[-1].manifest if opened else {},
+        "questions": rfp.questions.select_related("candidate__vendor"),
+        "generated_at": timezone.now(),
+    }
+    pdf, _pages, _refused = core.pdf.render_pdf(render_to_string("rfp/record_pdf.html", context))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="RFP-{rfp.pk:05d}-internal-record.pdf"'
+    return response

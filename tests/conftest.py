@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from accounts import roles
 from accounts.roles import EVALUATOR
 from tests.browsing import CHROMIUM, new_page
-from tests.factories import InspectionFactory, SiteFactory, UserFactory, VendorFactory
+from tests.factories import PASSWORD, InspectionFactory, SiteFactory, UserFactory, VendorFactory
 from vendorselect import builders
 
 ROLE_USERS = {
@@ -164,6 +164,25 @@ def reviewed(users):
     )
 
 
+@pytest.fixture
+def approved(users, reviewed):
+    """The two best vendors of `reviewed` (Vendor 2 and Vendor 3), approved by the manager's signature."""
+    evaluation, candidates = reviewed
+    return builders.approved_shortlist(
+        evaluation=evaluation,
+        proposer=users["procurement"],
+        approvers=[users["manager"]],
+        candidates=candidates[2:],
+        password=PASSWORD,
+    )
+
+
+@pytest.fixture
+def rfp(approved, users):
+    """An RFP to `approved`, issued today by its lead (builders.rfp_values)."""
+    return builders.rfp_for(approved, users["procurement"])
+
+
 # The browser journeys (tests marked `browser`); their helpers are in tests/browsing.py.
 
 
@@ -235,6 +254,15 @@ def _restore_demo(connection) -> None:
                     [quote(sequence)],
                 )
     ContentType.objects.clear_cache()  # the flush's post_migrate made content types with other ids
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """Roles, grants, vocabularies and RFP templates in a transactional test: the flush between such
+    tests empties the tables the migrations filled (seed_demo puts them back the same way)."""
+    from vendorselect.management.commands.seed_demo import Command
+
+    Command().ensure_reference_data()
 
 
 @pytest.fixture

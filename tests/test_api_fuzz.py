@@ -7,6 +7,11 @@ savepoint that is rolled back, so one request's writes do not change what the ne
 Checks: no 5xx, every status code is documented for its operation, every response conforms to its
 documented schema and media type. All distinct failures of a role are reported together.
 
+The supplier portal's user too: a vendor's contact signed in through the e-mailed link and one-time
+code has every operation of /portal/api/ fuzzed with that session (its cookie, and the CSRF header
+on writes), and every operation of /api/v1/ with the same session and nothing else, where no answer
+may be a success: for the sponsor's API a portal session is anonymous.
+
 API_FUZZ_DEEP=1 adds Schemathesis' coverage phase (every boundary and missing-field case of every
 parameter and body; about 26 minutes for the five roles) and more generated cases: run it after
 changing the API.
@@ -18,8 +23,10 @@ import os
 
 import pytest
 import schemathesis
+from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
+from django.test import Client
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -33,7 +40,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from rfp import bidding
+from rfp.models import Invitation
 from scoring import services as scoring_services
+from tests.portal.conftest import Invited, last_link, sign_in
 from tests.test_permission_matrix import world  # noqa: F401  (the fixture: one record of each kind, two teams)
 from vendors.models import Vendor
 
@@ -71,6 +81,8 @@ REAL = {
     "notifications": [{"id": "note1"}],
     "rfps": [{"id": "rfp1", "packet_id": "pk1"}],
     "rfp-templates": [{"id": "tpl1"}],
+    # The supplier portal's API ("/portal/api/<first segment>/..."): the signed-in vendor's own packet.
+    "packets": [{"packet_id": "pk1", "part": "=pdf"}, {"packet_id": "pk1", "part": "=bundle"}],
 }
 
 
@@ -109,7 +121,7 @@ def load_schema(records, user):
     def before_generate_path_parameters(context, strategy):
         """Some cases address a real record; the others whatever the schema allows."""
         names = {parameter.name for parameter in context.operation.path_parameters}
-        segment = context.operation.path.removeprefix("/api/v1/").split("/")[0]
+        segment = context.operation.path.removeprefix("/api/v1/").removeprefix("/portal/api/").split("/")[0]
         real = [
             {
                 name: value[1:] if value.startswith("=") else records[value]
@@ -143,15 +155,18 @@ def fuzz_operation(schema, operation, test_func) -> None:
     )()
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_every_operation_as_role(fuzz_world, users, role, in_process_requests):
-    schema = load_schema(fuzz_world, users[role])
+def fuzz_all(schema, operations, label: str, call, *, must_refuse: bool = False) -> None:
+    """Fuzz each operation, calling `call(case)` for the response; every distinct failure of the run
+    (a check's, or with `must_refuse` any 2xx) is reported together, with a reproduction."""
     found: dict[tuple[str, str, str], str] = {}  # (operation, failure, its first line) -> a reproduction
 
     def call_and_check(case):
         with transaction.atomic():
-            response = case.call()
+            response = call(case)
             transaction.set_rollback(True)
+        if must_refuse and 200 <= response.status_code < 300:
+            key = (case.operation.label, "Answered a portal session", str(response.status_code))
+            found.setdefault(key, f"-> {response.status_code} {response.text[:300]}\n{case.as_curl_command()}")
         try:
             case.validate_response(response, checks=CHECKS)
         except (Failure, FailureGroup) as error:
@@ -161,8 +176,6 @@ def test_every_operation_as_role(fuzz_world, users, role, in_process_requests):
                     key, f"{failure.message}\n-> {response.status_code} {response.text[:300]}\n{case.as_curl_command()}"
                 )
 
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) > 100
     for operation in operations:
         try:
             fuzz_operation(schema, operation, call_and_check)
@@ -170,7 +183,75 @@ def test_every_operation_as_role(fuzz_world, users, role, in_process_requests):
             found[(operation.label, type(error).__name__, "")] = str(error)
     if found:
         report = "\n\n".join(f"{op}: {title}\n{detail}" for (op, title, _), detail in sorted(found.items()))
-        pytest.fail(f"{role}: {len(found)} distinct failures in {len(operations)} operations\n\n{report}")
+        pytest.fail(f"{label}: {len(found)} distinct failures in {len(operations)} operations\n\n{report}")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_operation_as_role(fuzz_world, users, role, in_process_requests):
+    schema = load_schema(fuzz_world, users[role])
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) > 100
+    fuzz_all(schema, operations, role, lambda case: case.call())
+
+
+@pytest.fixture
+def portal_session(fuzz_world, users) -> dict[str, str]:
+    """The world's invited vendor contact, signed in as a person does: a new link by e-mail (the lead
+    sends it again), the one-time code by e-mail, the code entered. Returns the session's cookies."""
+    invitation = Invitation.objects.get(pk=fuzz_world["inv1"])
+    bidding.invitation_resend(invitation=invitation, user=users["procurement"])
+    browser = sign_in(Client(), Invited(invitation, last_link()))
+    cookies = {name: browser.cookies[name].value for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)}
+    assert browser.get("/portal/api/overview/").status_code == 200
+    return cookies
+
+
+def still_signed_in(cookies: dict[str, str]) -> bool:
+    browser = Client()
+    for name, value in cookies.items():
+        browser.cookies[name] = value
+    return browser.get("/portal/api/overview/").status_code == 200
+
+
+def portal_schema(records, users, cookies: dict[str, str]):
+    """The application's schema (fetched with a sponsor's token: it is served to sponsor users only),
+    its requests sent with the portal session's cookies and CSRF header, and no other credentials:
+    no token, and no generated values for the schema's security schemes either."""
+    schema = load_schema(records, users["procurement"])
+    schema.config.headers = {"X-CSRFToken": cookies[settings.CSRF_COOKIE_NAME]}
+    schema.config.generation.update(with_security_parameters=False)
+    return schema
+
+
+def test_every_portal_operation_as_a_signed_in_vendor(fuzz_world, users, portal_session, in_process_requests):
+    schema = portal_schema(fuzz_world, users, portal_session)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    portal = [operation for operation in operations if operation.path.startswith("/portal/api/")]
+    assert len(portal) == 7, [operation.label for operation in portal]
+    statuses: dict[str, set[int]] = {}
+
+    def call(case):
+        response = case.call(cookies=portal_session)
+        statuses.setdefault(case.operation.label, set()).add(response.status_code)
+        return response
+
+    fuzz_all(schema, portal, "portal session", call)
+    # The session and its CSRF token held: every operation answered the vendor (a 401 or 403 would be
+    # a lost session or a CSRF refusal), and each read answered 200 at least once.
+    assert all(codes - {401, 403} for codes in statuses.values()), statuses
+    assert all(200 in codes for label, codes in statuses.items() if label.startswith("GET")), statuses
+    assert still_signed_in(portal_session)
+
+
+def test_the_sponsor_api_answers_a_portal_session_as_anonymous(fuzz_world, users, portal_session, in_process_requests):
+    schema = portal_schema(fuzz_world, users, portal_session)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    sponsor = [operation for operation in operations if operation.path.startswith("/api/v1/")]
+    assert len(sponsor) > 100
+    fuzz_all(
+        schema, sponsor, "portal session on /api/v1/", lambda case: case.call(cookies=portal_session), must_refuse=True
+    )
+    assert still_signed_in(portal_session)  # the refusals were to a live portal session, not to a lost one
 
 
 NUL = "a\x00b"

@@ -147,7 +147,7 @@ def test_lead_issues_an_rfp_and_downloads_a_packet(page, demo, broker, workers):
     assert page.evaluate("window.stillTheSamePage") is True  # updated in place, never reloaded
     shot(page, "rfp-packets")
     with page.expect_download() as download:
-        page.get_by_role("link", name="PDF").first.click()
+        page.get_by_role("link", name="PDF", exact=True).first.click()
     from pypdf import PdfReader
 
     text = " ".join(p.extract_text() for p in PdfReader(download.value.path()).pages)

@@ -325,6 +325,7 @@ PAGES = [
     ("rfp:invitation-revoke", "post", "/rfps/{rfp1}/invitations/{inv1}/revoke/", "302 302 403 404 403 404 403"),
     ("rfp:extensions", "post", "/rfps/{rfp1}/extensions/", "302 200 403 404 403 404 403"),
     ("rfp:open", "post", "/rfps/{rfp1}/open/", "302 200 403 404 403 404 403"),
+    ("rfp:record-pdf", "get", "/rfps/{rfp1}/record.pdf", "302 200 200 404 200 404 200"),
     ("rfp:sealed-file", "get", "/rfps/{rfp1}/sealed/{up1}/", "302 403 403 404 403 404 403"),
     # The supplier portal's pages: a sponsor's login is no portal session (the portal's own
     # sign-in, its refusals and the vendor's side are in tests/portal/).

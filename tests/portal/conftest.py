@@ -16,29 +16,9 @@ from pypdf import PdfWriter
 from rfp import bidding
 from rfp import services as rfp_services
 from rfp.models import Invitation, Packet
-from tests.factories import PASSWORD
-from vendorselect import builders
 
 LINK = re.compile(r"https?://\S+?(/portal/i/[A-Za-z0-9_-]+/)")
 CODE = re.compile(r"\bis (\d{6})\.")
-
-
-@pytest.fixture
-def approved(users, reviewed):
-    """The two best vendors of `reviewed` (Vendor 2 and Vendor 3), approved by the manager's signature."""
-    evaluation, candidates = reviewed
-    return builders.approved_shortlist(
-        evaluation=evaluation,
-        proposer=users["procurement"],
-        approvers=[users["manager"]],
-        candidates=candidates[2:],
-        password=PASSWORD,
-    )
-
-
-@pytest.fixture
-def rfp(approved, users):
-    return builders.rfp_for(approved, users["procurement"])
 
 
 @dataclass

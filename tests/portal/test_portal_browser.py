@@ -17,7 +17,7 @@ from tests.portal.conftest import last_code, pdf_bytes
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_vendor_signs_in_downloads_asks_and_uploads(page, live_server, invited, packets, rfp):
+def test_a_vendor_signs_in_downloads_asks_and_uploads(reference_data, page, live_server, invited, packets, rfp):
     jane = invited[0]
     page.goto(jane.link)
     expect(page.get_by_role("heading", level=1)).to_have_text(rfp.title)

@@ -1,11 +1,13 @@
 """The sponsor's side of the supplier portal: invitations, sealed submissions, the two-person
 opening, extensions, answers to every vendor or one, reminders (rfp.bidding, the RFP page and API)."""
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.utils import timezone
+from pypdf import PdfReader
 
 from accounts.models import Signature
 from core.errors import ServiceError
@@ -218,3 +220,25 @@ def test_the_virus_scan_hook_refuses_what_the_scanner_flags(world, settings):
         builders.sealed_proposal(invitations[0])
     assert refused.value.status == 503
     assert SealedUpload.objects.count() == 1
+
+
+def test_the_internal_record_keeps_the_approval_and_the_opening(world, users, client):
+    """The approval manifest stays in the sponsor's record (never in a vendor's packet); the
+    received files appear in it once opened."""
+    rfp, _candidates, invitations = world
+    upload = builders.sealed_proposal(invitations[0], name="Offer-7.pdf")
+    client.force_login(users["evaluator"])
+
+    def record() -> str:
+        response = client.get(f"/rfps/{rfp.pk}/record.pdf")
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        return " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+
+    sealed = record()
+    assert users["manager"].printed_name in sealed and rfp.shortlist.snapshot_hash[:20] in sealed.replace(" ", "")
+    assert "Offer-7" not in sealed and "Sealed" in sealed
+    _close(rfp)
+    for opener in (users["procurement"], users["manager"]):
+        bidding.open_proposals(rfp=rfp, user=opener, password=PASSWORD, request=builders.signing_request())
+    opened = record()
+    assert "Offer-7.pdf" in opened and upload.sha256[:16] in opened.replace(" ", "")
