@@ -109,6 +109,9 @@ class Notification(models.Model):
         INVITED = "invited", "Invited to score"
         CAPA_OVERDUE = "capa_overdue", "CAPA overdue"
         REQUALIFICATION_DUE = "requalification_due", "Requalification due"
+        RFP_QUESTION = "rfp_question", "A vendor asked a question"
+        RFP_INTENT = "rfp_intent", "A vendor declared its intent"
+        RFP_SUBMISSION = "rfp_submission", "A vendor submitted (sealed)"
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -9,6 +9,7 @@ It lives in core because it reads across every app, through the app registry (it
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
@@ -16,6 +17,7 @@ import pghistory
 import pgtrigger
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils.text import capfirst
 from pghistory.models import Events
 
@@ -297,23 +299,199 @@ def history(obj, limit: int = 500):
     return Events.objects.references(obj).order_by("-pgh_created_at", "-pgh_id")[:limit]
 
 
-def search(*, model: str = "", user=None, since=None, until=None, object_id: str = "", action: str = ""):
+# A search counts its results exactly up to this many (a bounded count); above it, the planner's estimate.
+EXACT_COUNT_UP_TO = 10_000
+
+
+def _user_id(user) -> int | None:
+    return None if user is None else user.pk
+
+
+# The SQL below is put together from table names of the app registry; every value is a parameter.
+class Search:
+    """QA's search across the trail: what `search()` returns, for a Paginator or a slice (the exports).
+
+    The trail is one event table per kind of record. Newest first, a page is read in two steps whose cost
+    does not grow with the trail: the keys of the page's events (a UNION ALL of one small index scan per
+    table, each limited to the page's end, on the indexes of `pgh_created_at` and of the context's user
+    that the costcurve_indexes migrations add), then the page's events themselves, their data, and the
+    previous event of each record for an update's diff (one query, on the page's rows only). Nothing
+    aggregates the whole trail, as pghistory's `Events` view does, for a page or for its count: the count
+    is exact up to EXACT_COUNT_UP_TO results (a bounded count), and above that PostgreSQL's estimate
+    (`estimated` is then True).
+    """
+
+    ordered = True  # for the Paginator: newest first, always
+
+    def __init__(self, models, *, user_id=None, since=None, until=None, object_id="", action=""):
+        self.models = [m for m in models if self._applies(m, user_id, object_id)]
+        self.user_id, self.since, self.until, self.object_id, self.action = user_id, since, until, object_id, action
+        self.estimated = False
+        self._count = None
+
+    @staticmethod
+    def _applies(model, user_id, object_id) -> bool:
+        names = {f.attname for f in model._meta.concrete_fields}
+        if object_id and "pgh_obj_id" not in names:
+            return False
+        return not (user_id is not None and "pgh_context" not in names)
+
+    def _where(self, model) -> tuple[str, list]:
+        conditions: list[str] = []
+        params: list = []
+        if self.user_id is not None:
+            # The expression of the user index (costcurve_indexes): the context's user, as JSON.
+            conditions.append("(pgh_context -> 'user') = %s::jsonb")
+            params.append(str(int(self.user_id)))
+        # Ranges on the timestamp rather than a cast to date, which no index can serve (times are UTC).
+        if self.since:
+            conditions.append("pgh_created_at >= %s")
+            params.append(datetime.combine(self.since, time.min, tzinfo=UTC))
+        if self.until:
+            conditions.append("pgh_created_at < %s")
+            params.append(datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=UTC))
+        if self.object_id:
+            obj = model._meta.get_field("pgh_obj")
+            if obj.target_field.get_internal_type() in ("AutoField", "BigAutoField", "IntegerField", "BigIntegerField"):
+                conditions.append("pgh_obj_id = %s")
+                params.append(int(self.object_id))
+            else:
+                conditions.append("pgh_obj_id::text = %s")
+                params.append(str(self.object_id))
+        if self.action:
+            conditions.append("pgh_label = %s")
+            params.append(self.action)
+        return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
+
+    def _union(self, limit: int | None) -> tuple[str, list]:
+        """One SELECT per event table of (model label, pgh_id, pgh_created_at), filtered, newest first."""
+        parts: list[str] = []
+        params: list = []
+        for model in self.models:
+            where, values = self._where(model)
+            tail = " ORDER BY pgh_created_at DESC, pgh_id DESC LIMIT %s" if limit is not None else ""
+            parts.append(
+                f'(SELECT %s::text AS model, pgh_id, pgh_created_at FROM "{model._meta.db_table}"{where}{tail})'  # noqa: S608
+            )
+            params += [model._meta.label, *values, *([limit] if limit is not None else [])]
+        return " UNION ALL ".join(parts), params
+
+    def keys(self, offset: int, limit: int) -> list[tuple[str, int]]:
+        if not self.models or limit <= 0:
+            return []
+        union, params = self._union(offset + limit)
+        sql = (
+            f"SELECT model, pgh_id FROM ({union}) AS found "  # noqa: S608
+            "ORDER BY pgh_created_at DESC, pgh_id DESC, model DESC LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, limit, offset])
+            return cursor.fetchall()
+
+    def events(self, offset: int, limit: int) -> list[Events]:
+        """The events of the page, as pghistory's Events (data, diff with the previous event of the same
+        record, context), in the page's order."""
+        keys = self.keys(offset, limit)
+        if not keys:
+            return []
+        wanted: dict[str, list[int]] = {}
+        for label, pk in keys:
+            wanted.setdefault(label, []).append(pk)
+        parts: list[str] = []
+        params: list = []
+        for label, ids in wanted.items():
+            model = apps.get_model(label)
+            table = model._meta.db_table
+            has_obj = "pgh_obj_id" in {f.attname for f in model._meta.concrete_fields}
+            previous = (
+                f'(SELECT row_to_json(p)::jsonb FROM "{table}" p WHERE p.pgh_obj_id = e.pgh_obj_id '  # noqa: S608
+                "AND p.pgh_id < e.pgh_id ORDER BY p.pgh_id DESC LIMIT 1)"
+                if has_obj
+                else "NULL::jsonb"
+            )
+            parts.append(
+                f"(SELECT %s::text, e.pgh_id, e.pgh_created_at, e.pgh_label, "  # noqa: S608
+                f"{'e.pgh_obj_id::text' if has_obj else 'NULL::text'}, e.pgh_context_id, e.pgh_context::jsonb, "
+                f"row_to_json(e)::jsonb, {previous} "
+                f'FROM "{table}" e WHERE e.pgh_id = ANY(%s))'
+            )
+            params += [label, ids]
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            found = {(row[0], row[1]): row for row in cursor.fetchall()}
+        result = []
+        for key in keys:
+            label, pk, at, action, obj_id, context_id, context, current, previous = found[key]
+            data = {k: v for k, v in _json(current).items() if not k.startswith("pgh_")}
+            before = _json(previous)
+            diff = {k: [before[k], v] for k, v in data.items() if before is not None and k in before and before[k] != v}
+            result.append(
+                Events(
+                    pgh_slug=f"{label}:{pk}",
+                    pgh_model=label,
+                    pgh_id=pk,
+                    pgh_created_at=at,
+                    pgh_label=action,
+                    pgh_data=data,
+                    pgh_diff=diff or None,
+                    pgh_context_id=context_id,
+                    pgh_context=_json(context),
+                    pgh_obj_model=apps.get_model(label).pgh_tracked_model._meta.label,
+                    pgh_obj_id=obj_id,
+                )
+            )
+        return result
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = self._counted()
+        return self._count
+
+    def _counted(self) -> int:
+        if not self.models:
+            return 0
+        union, params = self._union(None)
+        with connection.cursor() as cursor:
+            # Counted, but never past the bound: a bounded count reads at most that many rows.
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM ({union}) AS found LIMIT %s) AS bounded",  # noqa: S608
+                [*params, EXACT_COUNT_UP_TO + 1],
+            )
+            exact = cursor.fetchone()[0]
+            if exact <= EXACT_COUNT_UP_TO:
+                return exact
+            cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM ({union}) AS found", params)  # noqa: S608
+            estimate = int(_json(cursor.fetchone()[0])[0]["Plan"]["Plan Rows"])
+        self.estimated = True
+        # Two significant figures: an estimate should not look like a count.
+        return max(EXACT_COUNT_UP_TO + 1, int(float(f"{estimate:.2g}")))
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self):
+        return iter(self[:EXACT_COUNT_UP_TO])
+
+    def __getitem__(self, key):
+        if isinstance(key, int):
+            found = self.events(key, 1)
+            if not found:
+                raise IndexError(key)
+            return found[0]
+        start, stop = key.start or 0, key.stop
+        if key.step not in (None, 1) or stop is None or start < 0 or stop < 0:
+            raise ValueError("A trail search is read in pages: [start:stop].")
+        return self.events(start, stop - start)
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def search(*, model: str = "", user=None, since=None, until=None, object_id: str = "", action: str = "") -> Search:
+    """QA's search: every kind of record (or the one given), newest first; see `Search`."""
     across = [m for m in _all_event_models() if not model or m.pgh_tracked_model._meta.label == model]
-    if not across:
-        return Events.objects.none()
-    events = Events.objects.across(*across)
-    if user is not None:
-        events = events.filter(pgh_context__user=user.pk)
-    # Ranges on the timestamp rather than a cast to date, which no index can serve (times are UTC).
-    if since:
-        events = events.filter(pgh_created_at__gte=datetime.combine(since, time.min, tzinfo=UTC))
-    if until:
-        events = events.filter(pgh_created_at__lt=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC))
-    if object_id:
-        events = events.filter(pgh_obj_id=object_id)
-    if action:
-        events = events.filter(pgh_label=action)
-    return events.order_by("-pgh_created_at", "-pgh_id")
+    return Search(across, user_id=_user_id(user), since=since, until=until, object_id=object_id, action=action)
 
 
 def rows(items: list[Entry]):

@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import notifications, signatures
-from accounts.models import Signature
+from accounts.models import Notification, Signature
 from core import outbox
 from core.errors import ServiceError
 from rfp import access
@@ -425,7 +425,7 @@ def intent_declare(*, invitation: Invitation, intent: str, reason: str = "") -> 
     participation.save(update_fields=["intent", "intent_reason", "intent_at", "intent_by"])
     _notify_lead(
         invitation.rfp,
-        "rfp_intent",
+        Notification.Kind.RFP_INTENT,
         f"{invitation.candidate.vendor.name} {'intends to bid' if intent == 'bid' else 'declined'}: "
         f"{invitation.rfp.title}",
         reason,
@@ -458,7 +458,9 @@ def question_ask(*, invitation: Invitation, question: str) -> Question:
         asked_by=invitation,
         question=text,
     )
-    _notify_lead(rfp, "rfp_question", f"New question from {invitation.candidate.vendor.name}: {rfp.title}", text)
+    _notify_lead(
+        rfp, Notification.Kind.RFP_QUESTION, f"New question from {invitation.candidate.vendor.name}: {rfp.title}", text
+    )
     return created
 
 
@@ -625,7 +627,9 @@ def upload_add(*, invitation: Invitation, part: str, upload) -> SealedUpload:
             Participation.objects.filter(pk=participation.pk).update(
                 intent=Participation.Intent.BID, intent_at=_now(), intent_by=invitation
             )
-    _notify_lead(rfp, "rfp_submission", f"{invitation.candidate.vendor.name} submitted to {rfp.title} (sealed)")
+    _notify_lead(
+        rfp, Notification.Kind.RFP_SUBMISSION, f"{invitation.candidate.vendor.name} submitted to {rfp.title} (sealed)"
+    )
     return sealed
 
 

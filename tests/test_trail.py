@@ -223,3 +223,113 @@ def test_link_rows_show_what_they_join_by_name(api_as, client_as, django_assert_
     assert "Vendor: services" in csv and "Fill-finish (id " in csv
     vendor_csv = client.get("/trail/?model=vendors.Vendor&export=csv").content.decode("utf-8-sig")
     assert ",Created,Vendor," in vendor_csv
+
+
+# --- The search at any size of the trail (core.trail.Search; benchmarks/costcurves.py) -------------------
+
+
+def _legacy_search(*, model="", user=None, since=None, until=None, object_id="", action=""):
+    """What the search read before: pghistory's Events view across every event table."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from core import trail
+
+    across = [m for m in trail._all_event_models() if not model or m.pgh_tracked_model._meta.label == model]
+    events = Events.objects.across(*across)
+    if user is not None:
+        events = events.filter(pgh_context__user=user.pk)
+    if since:
+        events = events.filter(pgh_created_at__gte=datetime.combine(since, time.min, tzinfo=UTC))
+    if until:
+        events = events.filter(pgh_created_at__lt=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC))
+    if object_id:
+        events = events.filter(pgh_obj_id=object_id)
+    if action:
+        events = events.filter(pgh_label=action)
+    return events.order_by("-pgh_created_at", "-pgh_id")
+
+
+def _shown(events):
+    return [
+        (e.pgh_slug, e.pgh_label, e.pgh_obj_model, e.pgh_obj_id, e.pgh_data, e.pgh_diff, e.pgh_context) for e in events
+    ]
+
+
+@pytest.fixture
+def busy_trail(api_as, users):
+    """Inserts, updates through the API (a user, a URL), links added and removed, a delete."""
+    vendor = VendorFactory(name="Trail Busy")
+    client = api_as("procurement")
+    client.patch(f"/api/v1/vendors/{vendor.pk}/", {"website": "https://busy.example"}, format="json")
+    client.patch(f"/api/v1/vendors/{vendor.pk}/", {"services": ["fill-finish"]}, format="json")
+    client.patch(f"/api/v1/vendors/{vendor.pk}/", {"services": [], "status": "approved"}, format="json")
+    SiteFactory(vendor=vendor)
+    vendor.contacts.create(name="Ann Lee").delete()
+    for _ in range(12):
+        VendorFactory()
+    return vendor
+
+
+def test_search_reads_what_pghistory_events_read(busy_trail, users):
+    """The same events, in the same order, with the same data, diffs and contexts as pghistory's Events
+    view, for every kind of filter; page after page."""
+    from datetime import date
+
+    from core import trail
+
+    today = date.today()
+    for filters in [
+        {},
+        {"model": "vendors.Vendor"},
+        {"model": "vendors.Vendor_services"},
+        {"action": "update"},
+        {"action": "delete"},
+        {"object_id": str(busy_trail.pk)},
+        {"user": users["procurement"]},
+        {"user": users["procurement"], "model": "vendors.Vendor", "since": today, "until": today},
+        {"until": date(2000, 1, 1)},
+    ]:
+        expected = _shown(_legacy_search(**filters)[:500])
+        found = trail.search(**filters)
+        assert _shown(found[:500]) == expected, filters
+        assert found.count() == len(expected) and not found.estimated, filters
+        assert _shown(found[3:7]) == expected[3:7], filters
+    diffs = [e.pgh_diff for e in trail.search(model="vendors.Vendor", action="update")[:50]]
+    assert ["", "https://busy.example"] in [d.get("website") for d in diffs]
+    assert ["prospect", "approved"] in [d.get("status") for d in diffs]
+
+
+def test_search_pages_and_counts_without_reading_the_whole_trail(busy_trail, client_as, monkeypatch):
+    """Above EXACT_COUNT_UP_TO results the count is PostgreSQL's estimate (never below the bound); pages
+    are still exact and follow one another without gaps or repeats."""
+    from django.core.paginator import Paginator
+
+    from core import trail
+
+    total = trail.search().count()
+    monkeypatch.setattr(trail, "EXACT_COUNT_UP_TO", 10)
+    found = trail.search()
+    assert found.count() >= 11 and found.estimated
+    seen = [e.pgh_slug for start in (0, 10, 20) for e in found[start : start + 10]]
+    assert seen == [e.pgh_slug for e in _legacy_search()[:30]] and total > 30
+    page = Paginator(found, 10).get_page(2)
+    assert [e.pgh_slug for e in page.object_list] == seen[10:20] and page.has_next()
+    response = client_as("manager").get("/trail/?model=&page=2")
+    assert response.status_code == 200 and response.content.decode().count("<tr") > 10
+
+
+def test_every_event_table_has_the_search_indexes():
+    """The trail search reads each event table by (pgh_created_at, pgh_id) and by the context's user: a
+    new tracked model needs both indexes (a migration like vendors' 0013_costcurve_indexes)."""
+    from core import trail
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        indexes = {row[0] for row in cursor.fetchall()}
+    missing = [
+        f"{m._meta.db_table}_{suffix}"
+        for m in trail._all_event_models()
+        for suffix in ("pgh_at_idx", "pgh_user_idx")
+        if f"{m._meta.db_table}_{suffix}" not in indexes
+    ]
+    assert missing == []

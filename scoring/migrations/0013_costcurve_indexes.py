@@ -1,0 +1,46 @@
+"""Indexes for QA's trail search (core.trail.Search), so that its cost does not grow with the trail.
+
+On every event table of the app: (pgh_created_at, pgh_id), read backwards for the newest events first
+and for a date range; and the context's user with the same order, for the search by user. Plain SQL:
+the event models are pghistory's, generated from the tracked models (no Meta of ours to declare them in).
+"""
+
+from django.db import migrations
+
+TABLES = [
+    "scoring_candidateevent",
+    "scoring_criterionevent",
+    "scoring_criterionweightevent",
+    "scoring_derivedoverrideevent",
+    "scoring_evaluationallowedkindsevent",
+    "scoring_evaluationevaluatorsevent",
+    "scoring_evaluationevent",
+    "scoring_evaluationrequiredservicesevent",
+    "scoring_knockoutruleevent",
+    "scoring_programstepevent",
+    "scoring_programstepservicesevent",
+    "scoring_proposedsiteevent",
+    "scoring_scoreevent",
+    "scoring_shortlistdecisionevent",
+    "scoring_shortlistentryevent",
+    "scoring_shortlistevent",
+    "scoring_submissionevent",
+    "scoring_weightsetevent",
+]
+
+
+def _create(table: str) -> str:
+    return (
+        f'CREATE INDEX IF NOT EXISTS "{table}_pgh_at_idx" ON "{table}" (pgh_created_at, pgh_id); '
+        f'CREATE INDEX IF NOT EXISTS "{table}_pgh_user_idx" ON "{table}" ((pgh_context -> \'user\'), pgh_created_at, pgh_id);'
+    )
+
+
+def _drop(table: str) -> str:
+    return f'DROP INDEX IF EXISTS "{table}_pgh_at_idx"; DROP INDEX IF EXISTS "{table}_pgh_user_idx";'
+
+
+class Migration(migrations.Migration):
+    dependencies = [("scoring", "0012_quality_assurance_approval")]
+
+    operations = [migrations.RunSQL(_create(table), reverse_sql=_drop(table)) for table in TABLES]
