@@ -126,6 +126,18 @@ def _address_space() -> int:
         return 0
 
 
+def _peak_address_space() -> int:
+    """The largest virtual memory size this process has had, in bytes (VmPeak)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _forked(html: str, timeout: float, memory_mb: int, too_slow: str, too_big: str, meanwhile=None):
     """Render in a forked child under the same limits; the parent reads its answer until the deadline."""
     from core import pdfsandbox  # WeasyPrint, loaded once per process and inherited by every child
@@ -133,18 +145,23 @@ def _forked(html: str, timeout: float, memory_mb: int, too_slow: str, too_big: s
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: render, answer through the pipe, leave without running any cleanup
-        code, payload = 1, b""
+        code, payload, limit = 1, b"", None
         try:
             os.close(read_fd)
             # The child starts with the parent's whole address space (a test process or a worker with
             # many libraries loaded can be past a gigabyte): the limit is what rendering may add to it.
-            pdfsandbox.limit(_address_space() + memory_mb * 1024 * 1024, math.ceil(timeout) + 5)
+            limit = _address_space() + memory_mb * 1024 * 1024
+            pdfsandbox.limit(limit, math.ceil(timeout) + 5)
             pdf, pages, refused = pdfsandbox.render(html)
             payload, code = json.dumps({"pages": pages, "refused": refused}).encode() + b"\n" + pdf, 0
         except MemoryError:
             code = SANDBOX_EXIT_MEMORY
         except BaseException as error:
             payload = f"{type(error).__name__}: {error}".encode()[:2000]
+            # A native library that could not allocate may fail in other ways (e.g. SystemError):
+            # whatever stopped the render at the address-space limit is the limit.
+            if limit is not None and _peak_address_space() >= limit - 32 * 1024 * 1024:
+                code = SANDBOX_EXIT_MEMORY
         finally:
             with contextlib.suppress(BaseException):
                 view = memoryview(payload)
