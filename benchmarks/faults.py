@@ -1,7 +1,7 @@
 """Fault injection at scale: batches of background jobs through real workers while things break.
 
     .venv/bin/python benchmarks/faults.py [--packets 200] [--reports 100] [--imports 50]
-        [--kinds packets,reports,imports] [--only kill,redis,postgres]
+        [--kinds packets,reports,imports] [--only kill,redis,postgres,s3] [--s3-outage 20]
 
 It starts its own PostgreSQL (initdb in a temporary directory, port 5440) and Redis (port 6390,
 no persistence, like the machine's) so that it can restart them without disturbing anything else,
@@ -23,11 +23,21 @@ waits until every job is finished or --timeout passes:
             as a supervisor (compose's restart policy, systemd) would;
   redis     Redis shut down without saving and started again empty 2 s later (the queue is gone);
   postgres  PostgreSQL restarted (fast: connections dropped) while the workers run and two
-            API clients create vendors through gunicorn with production settings.
+            API clients create vendors through gunicorn with production settings;
+  s3        files on S3 (core.storage.S3Storage) instead of the file system: a moto server (moto's
+            server mode, requirements-dev.txt) behind a TCP relay of this script; the worker, beat and
+            gunicorn (production settings) use the relay as their S3 endpoint. The fault closes the
+            relay for --s3-outage seconds (new connections refused, open ones cut mid-transfer: the
+            endpoint unreachable) and opens it again, while a client signed in as the RFP's lead asks
+            for the RFP page and a generated packet's PDF and uploads an attachment (API) to a second
+            RFP, recording every answer: 503 with a message while storage is away, never 500.
+            (moto keeps its objects in memory: a killed server would come back empty, so the relay,
+            not the server, goes away; tests/test_storage.py kills and restarts a real one.)
 It prints, per kind and scenario: jobs finished, lost (not finished in the end), failed, done twice
 (packets: more than one packet row per vendor, or two changes to "done" in the trail; reports: two
 changes to "done" in the trail; imports: a vendor written twice, or a job's vendors not all there),
-re-claimed (a redelivered message or the sweep took over an interrupted job), stray files, the time
+re-claimed (a redelivered message or the sweep took over an interrupted job), stray files (s3: objects in
+the bucket that no row names, and files a row names that are missing), the time
 from the fault until jobs were again being finished and until the batch was complete; for postgres
 also the API writes acknowledged, lost (acknowledged but not in the database) and the answers during
 the outage.
@@ -39,11 +49,13 @@ stretch those waits to ~22 min for the jobs cut off by a kill, ~2–3 min for th
 """
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -57,6 +69,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.packets import Service, celery_worker  # noqa: E402 - needs the path above
+from benchmarks.packets_s3_memory import MotoServer  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vendorselect.settings")
 os.environ.setdefault("DJANGO_DEBUG", "1")
@@ -65,6 +78,7 @@ DATABASE = f"postgres://postgres@127.0.0.1:{PG_PORT}/faults"
 BROKER = f"redis://127.0.0.1:{REDIS_PORT}/0"
 # Shorter than production so that a scenario ends in minutes; see the module's docstring.
 FAST = {"CELERY_TASK_SOFT_TIME_LIMIT": "10", "OUTBOX_REQUEUE_AFTER": "20", "OUTBOX_RELAY_SECONDS": "5"}
+SCENARIOS = ("kill", "redis", "postgres", "s3")
 
 
 class Postgres:
@@ -121,6 +135,115 @@ class Redis:
             time.sleep(0.1)
 
 
+class S3Relay:
+    """A TCP relay in front of the S3 server: its port is the endpoint the app uses. `down()` closes the
+    listening socket (connections refused) and cuts every open connection; `up()` listens again on the
+    same port."""
+
+    def __init__(self, upstream_port: int):
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.connections: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.up(self.listener)
+
+    def up(self, listener: socket.socket | None = None) -> None:
+        if listener is None:
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.port))
+            listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self.accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        self.listener.close()
+        with self.lock:
+            cut, self.connections = list(self.connections), set()
+        for connection in cut:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+    def accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # closed by down()
+            try:
+                server = socket.create_connection(self.upstream, timeout=10)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self.lock:
+                self.connections.update((client, server))
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self.pump, args=(source, target), daemon=True).start()
+
+    def pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        for end in (source, target):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+        with self.lock:
+            self.connections.discard(source)
+            self.connections.discard(target)
+
+
+class S3:
+    """The moto server, its relay, one bucket, and the environment that points the app at it."""
+
+    def __init__(self, scratch: Path):
+        import boto3
+
+        self.server = MotoServer(scratch / "moto.log")
+        self.relay = S3Relay(self.server.port)
+        self.bucket = f"vendorselect-faults-{secrets.token_hex(4)}"
+        credentials = {"AWS_ACCESS_KEY_ID": "vendorselect-faults", "AWS_SECRET_ACCESS_KEY": "faults-secret"}
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=self.server.endpoint,  # this script reads the bucket directly, past the relay
+            region_name="us-east-1",
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        )
+        self.client.create_bucket(Bucket=self.bucket)
+        self.env = {
+            "AWS_STORAGE_BUCKET_NAME": self.bucket,
+            "AWS_S3_ENDPOINT_URL": self.relay.endpoint,
+            "AWS_S3_REGION_NAME": "us-east-1",
+            **credentials,
+        }
+
+    def keys(self, prefix: str) -> set[str]:
+        found, token = set(), None
+        while True:
+            extra = {"ContinuationToken": token} if token else {}
+            page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, **extra)
+            found |= {item["Key"] for item in page.get("Contents", [])}
+            if not page.get("IsTruncated"):
+                return found
+            token = page["NextContinuationToken"]
+
+    def empty(self, prefix: str) -> None:
+        keys = sorted(self.keys(prefix))
+        for start in range(0, len(keys), 1000):
+            objects = [{"Key": key} for key in keys[start : start + 1000]]
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects})
+
+    def stop(self) -> None:
+        self.relay.down()
+        self.server.stop()
+
+
 def log(scratch: Path, name: str) -> Path:
     return scratch / f"{name}-{time.monotonic_ns()}.log"
 
@@ -162,6 +285,7 @@ class Batch:
 
     def __init__(self, size: int, media: Path):
         self.size, self.media, self.ids = size, media, []
+        self.s3: S3 | None = None  # the s3 scenario: files are objects in its bucket
 
     def prepare(self) -> None:
         """Once, before the first scenario."""
@@ -198,7 +322,18 @@ class Batch:
         )
 
     def files(self, folder: str) -> int:
+        if self.s3:
+            return len(self.s3.keys(f"{folder}/"))
         return sum(1 for path in (self.media / folder).rglob("*") if path.is_file())
+
+    def clear(self, folder: str) -> None:
+        if self.s3:
+            self.s3.empty(f"{folder}/")
+        shutil.rmtree(self.media / folder, ignore_errors=True)
+
+    def missing(self, names: set[str], folder: str) -> int:
+        """Files the rows name that are not stored (s3 only: the file system is checked by the count)."""
+        return len(names - self.s3.keys(f"{folder}/")) if self.s3 else 0
 
     def outcome(self, since) -> dict:
         statuses = Counter(self.rows().values_list("status", flat=True))
@@ -236,7 +371,7 @@ class Packets(Batch):
         from core.models import OutboxMessage
         from rfp import services
 
-        shutil.rmtree(self.media / "packets", ignore_errors=True)
+        self.clear("packets")
         self.rows().update(
             status="queued", claim="", error="", attempts=0, pdf="", questionnaire="", bundle="", sha256="",
             started_at=None, finished_at=None, queued_at=timezone.now(),
@@ -258,6 +393,8 @@ class Packets(Batch):
         result["twice"] += rows.filter(n__gt=1).count()
         # saved by a render that was cut off before it finished
         result["stray_files"] = self.files("packets") - 3 * result["generated"]
+        named = Packet.objects.filter(pk__in=self.ids, status="done").values_list("pdf", "questionnaire", "bundle")
+        result["missing_files"] = self.missing({name for row in named for name in row}, "packets")
         return result
 
 
@@ -305,7 +442,7 @@ class Reports(Batch):
         from audits.report import REPORTS
         from core.models import OutboxMessage
 
-        shutil.rmtree(self.media / "audit-reports", ignore_errors=True)
+        self.clear("audit-reports")
         self.rows().update(
             status="queued", claim="", error="", attempts=0, file="", sha256="", pages=0,
             started_at=None, finished_at=None, queued_at=timezone.now(),
@@ -318,6 +455,8 @@ class Reports(Batch):
     def outcome(self, since) -> dict:
         result = super().outcome(since)
         result["stray_files"] = self.files("audit-reports") - result["generated"]
+        named = set(self.rows().filter(status="done").values_list("file", flat=True))
+        result["missing_files"] = self.missing(named, "audit-reports")
         return result
 
 
@@ -425,6 +564,112 @@ class Writers:
             thread.join(timeout=60)
 
 
+class Prober:
+    """A person at the pages while storage goes away: the RFP page, a generated packet's PDF (read from
+    storage), and an attachment uploaded through the API to a second RFP (written to storage), in turn,
+    through gunicorn; every answer recorded. `where` is {"rfp", "packet", "upload_rfp", "session", "token"}."""
+
+    PDF = b"%PDF-1.4\n% an attachment uploaded while storage may be away\n%%EOF\n"
+
+    def __init__(self, where: dict):
+        self.where, self.stop = where, threading.Event()
+        self.answers: list[tuple[float, str, int | str]] = []  # (time, what, status or error)
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def request(self, what: str) -> urllib.request.Request:
+        headers = {"X-Forwarded-Proto": "https", "Cookie": f"sessionid={self.where['session']}"}
+        if what == "page":
+            return urllib.request.Request(f"http://127.0.0.1:{PORT}/rfps/{self.where['rfp']}/", headers=headers)
+        if what == "download":
+            url = f"http://127.0.0.1:{PORT}/rfps/packets/{self.where['packet']}/pdf/"
+            return urllib.request.Request(url, headers=headers)
+        boundary = secrets.token_hex(12)
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="note.pdf"\r\n'
+                "Content-Type: application/pdf\r\n\r\n"
+            ).encode()
+            + self.PDF
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        return urllib.request.Request(
+            f"http://127.0.0.1:{PORT}/api/v1/rfps/{self.where['upload_rfp']}/attachments/",
+            data=body,
+            method="POST",
+            headers={
+                "X-Forwarded-Proto": "https",
+                "Authorization": f"Token {self.where['token']}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+
+    def run(self) -> None:
+        turn = 0
+        while not self.stop.is_set():
+            what = ("page", "download", "upload")[turn % 3]
+            turn += 1
+            try:
+                with urllib.request.urlopen(self.request(what), timeout=60) as response:
+                    response.read()
+                    status: int | str = response.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+            except OSError as error:
+                status = type(error).__name__
+            self.answers.append((time.monotonic(), what, status))
+            time.sleep(0.2)
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=90)
+
+    def outcome(self, fault: float, outage: float) -> dict:
+        def counts(within) -> dict:
+            found: dict = {}
+            for t, what, status in self.answers:
+                if within(t - fault):
+                    found.setdefault(what, Counter())[str(status)] += 1
+            return {what: dict(sorted(c.items())) for what, c in sorted(found.items())}
+
+        return {
+            "probes": len(self.answers),
+            "probe_500": sum(1 for _, _, status in self.answers if status == 500),
+            "probes_outage": counts(lambda t: 0 <= t < outage),
+            "probes_otherwise": counts(lambda t: not 0 <= t < outage),
+        }
+
+
+def static_files(scratch: Path) -> None:
+    """The pages with DEBUG off need collected static files (the manifest): the load benchmark's, when
+    it has collected them (var/load/static), else collected here (minutes: hashing and compressing)."""
+    collected = ROOT / "var" / "load" / "static"
+    if (collected / "staticfiles.json").exists():
+        (scratch / "static").symlink_to(collected)
+        return
+    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+    env = {**os.environ, **PRODUCTION, "VENDORSELECT_VAR_DIR": str(scratch)}  # DEBUG off: the manifest
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+
+
+def signed_in_session(username: str) -> str:
+    """A session of `username`, as the sign-in page would make it (the gunicorn shares SECRET_KEY)."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    from accounts.models import User
+
+    user = User.objects.get(username=username)
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"  # the one that signs people in
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return store.session_key
+
+
 def scenario(name: str, batch: Batch, scratch: Path, env: dict, timeout: float, token: str, servers) -> dict:
     from django.db import connection
 
@@ -435,13 +680,18 @@ def scenario(name: str, batch: Batch, scratch: Path, env: dict, timeout: float, 
             cursor.execute("SELECT now()")
             return cursor.fetchone()[0]
 
+    batch.s3 = servers["s3"] if name == "s3" else None
+    if batch.s3:
+        env = {**env, **batch.s3.env}
     db_retry(batch.reset, name)
     since = db_retry(now)
     services_up = [worker(scratch, env), beat(scratch, env)]
-    writers = None
+    writers = prober = None
     if name == "postgres":
         services_up.append(gunicorn(scratch, {**env, **PRODUCTION}))
         writers = Writers(token, batch.name)
+    if name == "s3" and isinstance(batch, Packets):
+        services_up.append(gunicorn(scratch, {**env, **PRODUCTION}))
     result: dict = {"kind": batch.name, "scenario": name}
 
     def done() -> int:
@@ -455,6 +705,10 @@ def scenario(name: str, batch: Batch, scratch: Path, env: dict, timeout: float, 
             if time.monotonic() - started > timeout:
                 raise SystemExit(f"{batch.name} {name}: the batch did not reach 30 % within {timeout:.0f} s")
             time.sleep(0.1)
+        if name == "s3" and isinstance(batch, Packets):
+            first_done = batch.rows().filter(status="done").order_by("pk").first()
+            prober = Prober({**PROBE, "rfp": batch.rfp_id, "packet": first_done.pk, "token": token})
+            time.sleep(3)  # answers before the fault
         done_before = db_retry(batch.done_count)
         fault = time.monotonic()
         if name == "kill":
@@ -466,6 +720,10 @@ def scenario(name: str, batch: Batch, scratch: Path, env: dict, timeout: float, 
             servers["redis"].start()
         elif name == "postgres":
             servers["postgres"].restart()
+        elif name == "s3":
+            servers["s3"].relay.down()
+            time.sleep(S3_OUTAGE[0])
+            servers["s3"].relay.up()
         result["fault_took_s"] = time.monotonic() - fault
         resumed = None
         while True:
@@ -483,12 +741,22 @@ def scenario(name: str, batch: Batch, scratch: Path, env: dict, timeout: float, 
         if writers:
             writers.finish()
             result.update(writer_outcome(writers, fault))
+        if prober:
+            time.sleep(3)  # answers after the batch is complete
+            prober.finish()
+            result.update(prober.outcome(fault, result["fault_took_s"]))
+            if result["probe_500"]:
+                errors = [line for line in services_up[-1].log().splitlines() if "Error" in line]
+                print("gunicorn's errors (last 20):\n" + "\n".join(errors[-20:]), flush=True)
     finally:
         if writers:
             writers.finish()
+        if prober:
+            prober.finish()
         for service in services_up:
             service.kill(signal.SIGTERM)
     result.update(db_retry(batch.outcome, since))
+    batch.s3 = None
     return result
 
 
@@ -516,6 +784,8 @@ def writer_outcome(writers: Writers, fault: float) -> dict:
 
 
 PRODUCTION: dict = {}
+PROBE: dict = {}  # the s3 scenario's prober: a second RFP for its uploads, the lead's session
+S3_OUTAGE = [20.0]
 
 
 def main() -> None:
@@ -524,14 +794,16 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=100, help="audit report PDFs in the batch")
     parser.add_argument("--imports", type=int, default=50, help="import files (3 vendors each) in the batch")
     parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated kinds of job")
-    parser.add_argument("--only", default="kill,redis,postgres", help="comma-separated scenarios")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
+    parser.add_argument("--s3-outage", type=float, default=20, help="seconds the s3 scenario's endpoint is away")
     parser.add_argument("--timeout", type=float, default=600, help="seconds a scenario may take")
     args = parser.parse_args()
     kinds = args.kinds.split(",")
     if unknown := set(kinds) - set(KINDS):
         parser.error(f"unknown kinds: {', '.join(sorted(unknown))}; choose from {', '.join(KINDS)}")
-    if unknown := set(args.only.split(",")) - {"kill", "redis", "postgres"}:
-        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}; choose from kill, redis, postgres")
+    if unknown := set(args.only.split(",")) - set(SCENARIOS):
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS)}")
+    S3_OUTAGE[0] = args.s3_outage
 
     scratch = Path(tempfile.mkdtemp(prefix="faults-"))
     servers = {}
@@ -544,6 +816,10 @@ def main() -> None:
     results = []
     try:
         servers["postgres"], servers["redis"] = Postgres(scratch), Redis(scratch)
+        if "s3" in args.only.split(","):
+            servers["s3"] = S3(scratch)
+            static_files(scratch)
+        os.environ["SECRET_KEY"] = PRODUCTION["SECRET_KEY"]  # this script's sessions are gunicorn's
         import django
 
         django.setup()
@@ -570,6 +846,14 @@ def main() -> None:
         servers["redis"].stop()  # the generation's messages: each scenario publishes its own
         servers["redis"].start()
         token = Token.objects.create(user=User.objects.get(username="bench-lead")).key
+        if "s3" in servers and "packets" in kinds:
+            from rfp.models import Rfp
+            from vendorselect.builders import rfp_for
+
+            lead = User.objects.get(username="bench-lead")
+            packets_batch = next(batch for batch in batches if isinstance(batch, Packets))
+            shortlist = Rfp.objects.get(pk=packets_batch.rfp_id).shortlist
+            PROBE.update(upload_rfp=rfp_for(shortlist, lead).pk, session=signed_in_session("bench-lead"))
         print(
             f"private PostgreSQL :{PG_PORT} and Redis :{REDIS_PORT}; "
             + ", ".join(f"{batch.size} {batch.name}" for batch in batches)
@@ -593,10 +877,16 @@ def main() -> None:
     bad = [
         f"{r['kind']} {r['scenario']}"
         for r in results
-        if r["lost"] or r["twice"] or r["failed"] or r.get("missing_rows") or r.get("acknowledged_lost")
+        if r["lost"]
+        or r["twice"]
+        or r["failed"]
+        or r.get("missing_rows")
+        or r.get("acknowledged_lost")
+        or r.get("missing_files")
+        or r.get("probe_500")
     ]
     if bad:
-        raise SystemExit(f"jobs lost, failed or duplicated in: {', '.join(bad)}")
+        raise SystemExit(f"jobs lost, failed or duplicated, files missing or 500s in: {', '.join(bad)}")
 
 
 def report(r: dict, total: int) -> None:
@@ -609,6 +899,14 @@ def report(r: dict, total: int) -> None:
         f"finishing again {resumed} after the fault, batch complete {r['complete_s']:.1f} s after it",
         flush=True,
     )
+    if r.get("missing_files"):
+        print(f"                     files named by finished jobs but missing from the bucket: {r['missing_files']}")
+    if "probes" in r:
+        print(
+            f"                     pages and API while storage was away ({r['fault_took_s']:.0f} s): "
+            f"{r['probes_outage']}; otherwise: {r['probes_otherwise']}; answered 500: {r['probe_500']}",
+            flush=True,
+        )
     if "writes" in r:
         resumed = f"{r['writes_resumed_s']:.1f} s" if r["writes_resumed_s"] is not None else "-"
         print(

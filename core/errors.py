@@ -6,7 +6,8 @@ errors to responses itself.
 A refusal carries the message for the user, the field it concerns (if any) and its kind; the
 kind gives the HTTP status. Failures that are not the user's to fix (a PDF renderer that crashed,
 a broker that is down) are not domain errors: they stay ordinary exceptions and become a 500 or a
-task retry.
+task retry. File storage that does not answer is both: `core.storage.StorageUnavailable` is a refusal
+of kind "unavailable" (503 with its message, and Retry-After) and an OSError that the tasks retry.
 """
 
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ class Kind(StrEnum):
     LOCKED = "locked"  # the record is signed or closed, final: 409 like a conflict (an amendment is the way)
     GONE = "gone"  # it existed and is spent for good (a used one-time link): 410
     THROTTLED = "throttled"  # too many attempts, or too soon again: 429
-    UNAVAILABLE = "unavailable"  # a service it needs is down (mail, virus scanner); try later: 503
+    UNAVAILABLE = "unavailable"  # a service it needs is down (mail, virus scanner, file storage); try later: 503
 
 
 STATUS = {
@@ -91,8 +92,12 @@ def refusal_body(error: ServiceError) -> dict:
     return {error.field: [error.message]} if error.field else {"detail": error.message}
 
 
+RETRY_AFTER_SECONDS = 30  # an unavailable service: when a client should try again
+
+
 def refusal_response(error: ServiceError) -> Response:
-    return Response(refusal_body(error), status=error.status)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if error.kind == Kind.UNAVAILABLE else None
+    return Response(refusal_body(error), status=error.status, headers=headers)
 
 
 def api_exception_handler(exc, context):

@@ -388,3 +388,93 @@ class ProposalOpening(models.Model):
 
     def __str__(self) -> str:
         return f"Opening of {self.rfp} by {self.opened_by}"
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    fields=["rfp", "candidate", "upload", "version", "created_at"],
+    model_name="QuestionnaireResponseEvent",
+)
+class QuestionnaireResponse(models.Model):
+    """What rfp.responses read from a vendor's filled questionnaire (a sealed upload): sealed like
+    the file (nothing of it is shown to the sponsor before the opening). A re-submission is a new
+    version; the earlier ones are kept."""
+
+    rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="questionnaire_responses")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
+    upload = models.OneToOneField(SealedUpload, on_delete=models.PROTECT, related_name="questionnaire_response")
+    version = models.PositiveSmallIntegerField()
+    checksum = models.CharField(max_length=64, help_text="The question set's HMAC from the file's _check sheet.")
+    packet_version = models.PositiveSmallIntegerField(null=True, blank=True)
+    pricing_model = models.CharField(max_length=40, blank=True)
+    currency = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["rfp", "candidate", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["rfp", "candidate", "version"], name="questionnaire_response_version")
+        ]
+        triggers = [records.immutable("questionnaire_response_immutable")]
+
+    def __str__(self) -> str:
+        return f"Questionnaire response {self.pk} (v{self.version})"
+
+
+@pghistory.track(pghistory.InsertEvent(), fields=["response", "number"], model_name="QuestionnaireAnswerEvent")
+class QuestionnaireAnswer(models.Model):
+    """One question's answer in a returned questionnaire."""
+
+    class Compliance(models.TextChoices):
+        YES = "yes", "Yes"
+        PARTLY = "partly", "Partly"
+        NO = "no", "No"
+        NOT_APPLICABLE = "n/a", "Not applicable"
+
+    response = models.ForeignKey(QuestionnaireResponse, on_delete=models.PROTECT, related_name="answers")
+    number = models.PositiveSmallIntegerField()
+    criterion = models.TextField()
+    question = models.TextField()
+    compliance = models.CharField(max_length=10, choices=Compliance.choices, blank=True)
+    answer = models.TextField(blank=True)
+    document = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["response", "number"]
+        constraints = [models.UniqueConstraint(fields=["response", "number"], name="questionnaire_answer_once")]
+        triggers = [records.immutable("questionnaire_answer_immutable")]
+
+    def __str__(self) -> str:
+        return f"Answer {self.number}"
+
+
+@pghistory.track(pghistory.InsertEvent(), fields=["response", "section", "row"], model_name="PriceLineEvent")
+class PriceLine(models.Model):
+    """One filled line of the returned questionnaire's cost sheet: a line of the cost breakdown
+    (section "breakdown") or of a pricing section (FTE roles, milestones, per batch, ...). Which
+    figures a line has depends on its section (rfp.rendering.pricing_layout)."""
+
+    response = models.ForeignKey(QuestionnaireResponse, on_delete=models.PROTECT, related_name="price_lines")
+    section = models.CharField(max_length=20)
+    row = models.PositiveIntegerField(help_text="The row on the cost sheet.")
+    item = models.CharField(max_length=255, blank=True)
+    basis = models.CharField(max_length=40, blank=True)
+    unit = models.CharField(max_length=255, blank=True)
+    currency = models.CharField(max_length=10, blank=True)
+    notes = models.CharField(max_length=255, blank=True)
+    rate = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    quantity = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    per_year = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    years = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    months = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    percent = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    amount = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    due = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["response", "row"]
+        constraints = [models.UniqueConstraint(fields=["response", "row"], name="price_line_once")]
+        triggers = [records.immutable("price_line_immutable")]
+
+    def __str__(self) -> str:
+        return f"{self.section} line {self.row}"

@@ -14,6 +14,7 @@ vendor name is Markdown text like any other, never markup.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import re
@@ -23,12 +24,14 @@ from datetime import datetime
 from decimal import Decimal
 
 import nh3
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_countries import countries
 from markdown_it import MarkdownIt
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from rfp.defaults import PLACEHOLDERS
@@ -667,73 +670,252 @@ def _header(sheet, row: int) -> None:
         cell.fill = HEADER_FILL
 
 
-def questionnaire(data: dict) -> bytes:
+def questionnaire(data: dict, *, packet: Packet | None = None) -> bytes:
     """The response questionnaire: questions grouped by criterion, answer columns, drop-down compliance;
-    and the cost breakdown sheet (one line per item, pricing basis from a list, amounts computed)."""
+    the cost breakdown sheet (one line per item, pricing basis from a list, amounts computed) with the
+    pricing model and its sections; and the hidden "_check" sheet that identifies the question set
+    when the file comes back (rfp.responses). Only the answer cells are unlocked."""
     book = Workbook()
     sheet = book.active
-    sheet.title = "Questionnaire"
+    sheet.title = QUESTIONNAIRE_SHEET
     sheet.append([_text(f"{data['rfp']['reference']} — {data['rfp']['title']}")])
     sheet.append([_text(f"Vendor: {data['values']['vendor']}. Return by {data['values']['proposal_due']}.")])
     sheet.append([])
     sheet.append(["No.", "Criterion", "Question", "Compliance", "Answer", "Supporting document"])
     _header(sheet, 4)
     sheet["A1"].font = Font(bold=True, size=13)
-    compliance = DataValidation(
-        type="list",
-        formula1='"Yes,Partly,No,Not applicable"',
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="Compliance",
-        error="Choose Yes, Partly, No or Not applicable.",
-    )
-    sheet.add_data_validation(compliance)
-    groups: dict[str, list[str]] = {}
-    for item in data["questions"]:
-        groups.setdefault(item["criterion"], []).append(item["question"])
-    number = 0
-    for criterion, questions in groups.items():
-        for question in questions:
-            number += 1
-            # Text cells only: a question starting with "=" must not become a formula.
-            sheet.append([number, _text(criterion), _text(question), None, None, None])
-            row = sheet.max_row
-            compliance.add(f"D{row}")
-            for column in "CE":
-                sheet[f"{column}{row}"].alignment = Alignment(wrap_text=True, vertical="top")
+    compliance = _list_validation(COMPLIANCE, "Compliance", "Choose Yes, Partly, No or Not applicable.")
+    answer = _text_validation(ANSWER_LENGTH)
+    document = _text_validation(DOCUMENT_LENGTH)
+    for validation in (compliance, answer, document):
+        sheet.add_data_validation(validation)
+    questions = question_set(data)
+    for number, criterion, question in questions:
+        # Text cells only: a question starting with "=" must not become a formula.
+        sheet.append([number, criterion, question, None, None, None])
+        row = sheet.max_row
+        compliance.add(f"D{row}")
+        answer.add(f"E{row}")
+        document.add(f"F{row}")
+        for column in "DEF":
+            sheet[f"{column}{row}"].protection = UNLOCKED
+        for column in "CE":
+            sheet[f"{column}{row}"].alignment = Alignment(wrap_text=True, vertical="top")
     for column, width in zip("ABCDEF", (6, 28, 70, 16, 70, 28), strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A5"
-    _cost_sheet(book, data)
+    _protect(sheet)
+    layout = pricing_layout(data["template"]["kind"])
+    _cost_sheet(book, data, layout)
+    check = book.create_sheet(CHECK_SHEET)
+    identity = check_identity(data, packet)
+    for key, value in identity.items():
+        check.append([key, value])
+    check.append(["checksum", checksum(identity, questions, layout)])
+    check.sheet_state = "hidden"
+    _protect(check)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def _cost_sheet(book: Workbook, data: dict) -> None:
-    cost = data.get("cost") or {"bases": PRICING_BASES["CDMO"], "items": []}
-    sheet = book.create_sheet("Cost breakdown")
-    sheet.append([_text(f"Cost breakdown — {data['rfp']['reference']}, {data['values']['vendor']}")])
-    sheet.append(
+# The answer cells and the pricing layout: rfp.responses reads the returned file with the same names.
+QUESTIONNAIRE_SHEET = "Questionnaire"
+COST_SHEET = "Cost breakdown"
+CHECK_SHEET = "_check"
+COMPLIANCE = ["Yes", "Partly", "No", "Not applicable"]
+ANSWER_LENGTH, DOCUMENT_LENGTH, LABEL_LENGTH = 10000, 255, 255
+UNLOCKED = Protection(locked=False)
+PRICING_MODELS = {
+    "CRO": ["FTE", "Fixed price", "Time and materials", "Milestones"],
+    "CMO": ["Per batch", "Per campaign", "Cost-plus", "Take-or-pay"],
+    "CDMO": ["Per batch", "Per campaign", "Cost-plus", "Take-or-pay"],
+}
+PRICING_MODELS["INTEGRATED"] = [*PRICING_MODELS["CDMO"], *PRICING_MODELS["CRO"]]
+# A column: (header, PriceLine field, type). Types: text, number (>= 0), date.
+_SECTIONS = {
+    "fte": (
+        "FTE roles",
         [
-            "One line per item: its pricing basis (from the list), quantity, unit, unit price and currency; the "
-            "amount is quantity × unit price. Change, add or remove lines as your proposal needs."
-        ]
-    )
-    sheet.append([])
-    sheet.append(COST_COLUMNS)
-    _header(sheet, 4)
-    sheet["A1"].font = Font(bold=True, size=13)
-    first, last = 5, 5 + COST_LINES - 1
-    basis = DataValidation(
+            ("Role", "item", "text"),
+            ("Monthly rate per FTE", "rate", "number"),
+            ("FTEs", "quantity", "number"),
+            ("Months", "months", "number"),
+        ],
+        8,
+    ),
+    "fixed": ("Fixed-price items", [("Item", "item", "text"), ("Price", "amount", "number")], 8),
+    "time_materials": (
+        "Time and materials: rate card and estimate",
+        [
+            ("Role or service", "item", "text"),
+            ("Hourly rate", "rate", "number"),
+            ("Estimated hours", "quantity", "number"),
+        ],
+        8,
+    ),
+    "milestones": (
+        "Milestones",
+        [("Milestone", "item", "text"), ("Amount", "amount", "number"), ("Due date", "due", "date")],
+        8,
+    ),
+    "per_batch": (
+        "Per batch",
+        [
+            ("Product or step", "item", "text"),
+            ("Price per batch", "rate", "number"),
+            ("Batches per year", "per_year", "number"),
+            ("Years", "years", "number"),
+        ],
+        6,
+    ),
+    "per_campaign": (
+        "Per campaign",
+        [
+            ("Campaign", "item", "text"),
+            ("Price per campaign", "rate", "number"),
+            ("Batches per campaign", "quantity", "number"),
+            ("Campaigns per year", "per_year", "number"),
+        ],
+        6,
+    ),
+    "cost_plus": (
+        "Cost-plus: cost base and margin",
+        [("Cost element", "item", "text"), ("Cost base", "amount", "number"), ("Margin %", "percent", "number")],
+        6,
+    ),
+    "take_or_pay": (
+        "Take-or-pay: minimum commitments",
+        [
+            ("Commitment", "item", "text"),
+            ("Minimum quantity per year", "per_year", "number"),
+            ("Price per unit", "rate", "number"),
+            ("Years", "years", "number"),
+        ],
+        4,
+    ),
+    "fees": (
+        "Development and technology transfer fees",
+        [("Fee", "item", "text"), ("Amount", "amount", "number"), ("Months", "months", "number")],
+        4,
+    ),
+    "pass_through": ("Pass-through costs", [("Item", "item", "text"), ("Estimated amount", "amount", "number")], 6),
+}
+_KIND_SECTIONS = {
+    "CRO": ["fte", "fixed", "time_materials", "milestones", "pass_through"],
+    "CMO": ["per_batch", "per_campaign", "cost_plus", "take_or_pay", "fees", "pass_through"],
+    "CDMO": ["per_batch", "per_campaign", "cost_plus", "take_or_pay", "fees", "pass_through"],
+    "INTEGRATED": [
+        "per_batch",
+        "per_campaign",
+        "cost_plus",
+        "take_or_pay",
+        "fees",
+        "fte",
+        "fixed",
+        "time_materials",
+        "milestones",
+        "pass_through",
+    ],
+}
+FEES = ["Development fee", "Technology transfer fee"]
+# The lines table (rows COST_FIRST..COST_LAST): column letter -> (PriceLine field, type).
+COST_FIRST = 5
+COST_LAST = COST_FIRST + COST_LINES - 1
+COST_FIELDS = {
+    "A": ("item", "text"),
+    "B": ("basis", "basis"),
+    "C": ("quantity", "number"),
+    "D": ("unit", "text"),
+    "E": ("rate", "number"),
+    "F": ("currency", "currency"),
+    "H": ("notes", "text"),
+}
+MODEL_ROW = COST_LAST + 3  # after the total and a blank row
+CURRENCY_ROW = MODEL_ROW + 1
+
+
+def pricing_layout(kind: str) -> dict:
+    """Where the pricing model, the currency and each section's input rows are on the cost sheet."""
+    kind = kind if kind in _KIND_SECTIONS else "CDMO"
+    row = CURRENCY_ROW + 2
+    sections = []
+    for key in _KIND_SECTIONS[kind]:
+        title, columns, rows = _SECTIONS[key]
+        sections.append(
+            {"key": key, "title": title, "columns": columns, "title_row": row, "first": row + 2, "last": row + 1 + rows}
+        )
+        row += rows + 3
+    return {
+        "kind": kind,
+        "models": PRICING_MODELS[kind],
+        "model_row": MODEL_ROW,
+        "currency_row": CURRENCY_ROW,
+        "cost": [COST_FIRST, COST_LAST, sorted(COST_FIELDS)],
+        "sections": sections,
+    }
+
+
+def question_set(data: dict) -> list[tuple[int, str, str]]:
+    """The questions as the sheet numbers them: grouped by criterion, in the template's order."""
+    groups: dict[str, list[str]] = {}
+    for item in data["questions"]:
+        groups.setdefault(item["criterion"], []).append(item["question"])
+    numbered, number = [], 0
+    for criterion, questions in groups.items():
+        for question in questions:
+            number += 1
+            numbered.append((number, _text(criterion), _text(question)))
+    return numbered
+
+
+def check_identity(data: dict, packet: Packet | None) -> dict:
+    return {
+        "rfp": data["rfp"]["reference"],
+        "rfp_id": data["rfp"]["id"],
+        "vendor": data["values"]["vendor"],
+        "kind": pricing_layout(data["template"]["kind"])["kind"],
+        "packet_id": packet.pk if packet else "",
+        "packet_version": packet.version if packet else "",
+    }
+
+
+def checksum(identity: dict, questions: list, layout: dict) -> str:
+    """HMAC-SHA256 (SECRET_KEY) over who the file is for, the question set and the pricing layout."""
+    content = {
+        "rfp_id": int(identity["rfp_id"]),
+        "vendor": str(identity["vendor"]),
+        "kind": str(identity["kind"]),
+        "packet": [str(identity["packet_id"] or ""), str(identity["packet_version"] or "")],
+        "questions": [[int(n), str(c), str(q)] for n, c, q in questions],
+        "layout": layout,
+    }
+    message = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _protect(sheet) -> None:
+    """Locked cells (all but the unlocked answer cells); no password: a guide, the checksum guards."""
+    sheet.protection.sheet = True
+    sheet.protection.formatCells = False
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
+
+
+def _list_validation(values: list[str], title: str, error: str, style: str = "stop") -> DataValidation:
+    return DataValidation(
         type="list",
-        formula1='"' + ",".join(cost["bases"]) + '"',
+        formula1='"' + ",".join(values) + '"',
         allow_blank=True,
         showErrorMessage=True,
-        errorTitle="Pricing basis",
-        error="Choose a pricing basis from the list.",
+        errorStyle=style,
+        errorTitle=title,
+        error=error,
     )
-    number = DataValidation(
+
+
+def _number_validation() -> DataValidation:
+    return DataValidation(
         type="decimal",
         operator="greaterThanOrEqual",
         formula1="0",
@@ -742,21 +924,64 @@ def _cost_sheet(book: Workbook, data: dict) -> None:
         errorTitle="Number",
         error="Give a number of zero or more.",
     )
-    currency = DataValidation(
-        type="list",
-        formula1='"' + ",".join(CURRENCIES) + '"',
+
+
+def _text_validation(length: int) -> DataValidation:
+    return DataValidation(
+        type="textLength",
+        operator="lessThanOrEqual",
+        formula1=str(length),
         allow_blank=True,
         showErrorMessage=True,
-        errorStyle="warning",  # another currency may be given, after a warning
-        errorTitle="Currency",
-        error="Usually one of " + ", ".join(CURRENCIES) + ".",
+        errorTitle="Text",
+        error=f"At most {length} characters.",
     )
-    for validation in (basis, number, currency):
+
+
+def _date_validation() -> DataValidation:
+    return DataValidation(
+        type="date",
+        operator="between",
+        formula1="DATE(2000,1,1)",
+        formula2="DATE(2100,12,31)",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Date",
+        error="Give a date (2000 to 2100).",
+    )
+
+
+def _cost_sheet(book: Workbook, data: dict, layout: dict) -> None:
+    cost = data.get("cost") or {"bases": PRICING_BASES["CDMO"], "items": []}
+    sheet = book.create_sheet(COST_SHEET)
+    sheet.append([_text(f"Cost breakdown — {data['rfp']['reference']}, {data['values']['vendor']}")])
+    sheet.append(
+        [
+            "One line per item: its pricing basis (from the list), quantity, unit, unit price and currency; the "
+            "amount is quantity × unit price. Change, add or remove lines as your proposal needs. Below the "
+            "total: your pricing model, the currency and the figures of each pricing section."
+        ]
+    )
+    sheet.append([])
+    sheet.append(COST_COLUMNS)
+    _header(sheet, 4)
+    sheet["A1"].font = Font(bold=True, size=13)
+    first, last = COST_FIRST, COST_LAST
+    basis = _list_validation(cost["bases"], "Pricing basis", "Choose a pricing basis from the list.")
+    number = _number_validation()
+    # Another currency may be given, after a warning.
+    currency = _list_validation(CURRENCIES, "Currency", "Usually one of " + ", ".join(CURRENCIES) + ".", "warning")
+    text = _text_validation(LABEL_LENGTH)
+    model = _list_validation(layout["models"], "Pricing model", "Choose a pricing model from the list.")
+    date = _date_validation()
+    for validation in (basis, number, currency, text, model, date):
         sheet.add_data_validation(validation)
     basis.add(f"B{first}:B{last}")
     number.add(f"C{first}:C{last}")
     number.add(f"E{first}:E{last}")
     currency.add(f"F{first}:F{last}")
+    for column in "ADH":
+        text.add(f"{column}{first}:{column}{last}")
     items = cost["items"][:COST_LINES]
     for row in range(first, last + 1):
         item, suggested = items[row - first] if row - first < len(items) else ("", "")
@@ -767,13 +992,41 @@ def _cost_sheet(book: Workbook, data: dict) -> None:
         sheet.cell(row=row, column=7).number_format = "#,##0.00"
         sheet.cell(row=row, column=5).number_format = "#,##0.00"
         sheet.cell(row=row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+        for column in COST_FIELDS:
+            sheet[f"{column}{row}"].protection = UNLOCKED
     total = last + 1
     sheet.cell(row=total, column=1, value="Total").font = Font(bold=True)
     sheet.cell(row=total, column=7, value=f"=SUM(G{first}:G{last})").font = Font(bold=True)
     sheet.cell(row=total, column=7).number_format = "#,##0.00"
+    sheet.cell(row=layout["model_row"], column=1, value="Pricing model").font = Font(bold=True)
+    sheet.cell(row=layout["currency_row"], column=1, value="Currency of all amounts below").font = Font(bold=True)
+    model.add(f"B{layout['model_row']}")
+    currency.add(f"B{layout['currency_row']}")
+    for row in (layout["model_row"], layout["currency_row"]):
+        sheet.cell(row=row, column=2).protection = UNLOCKED
+    for section in layout["sections"]:
+        sheet.cell(row=section["title_row"], column=1, value=section["title"]).font = Font(bold=True, size=12)
+        header = section["title_row"] + 1
+        for index, (title, _field, _kind) in enumerate(section["columns"], start=1):
+            sheet.cell(row=header, column=index, value=title)
+        _header(sheet, header)
+        for row in range(section["first"], section["last"] + 1):
+            for index, (_title, _field, kind) in enumerate(section["columns"], start=1):
+                letter = get_column_letter(index)
+                {"text": text, "number": number, "date": date}[kind].add(f"{letter}{row}")
+                cell = sheet.cell(row=row, column=index)
+                cell.protection = UNLOCKED
+                if kind == "date":
+                    cell.number_format = "yyyy-mm-dd"
+                elif kind == "number":
+                    cell.number_format = "#,##0.00"
+        if section["key"] == "fees":
+            for offset, fee in enumerate(FEES):
+                sheet.cell(row=section["first"] + offset, column=1, value=fee)
     for column, width in zip("ABCDEFGH", (48, 24, 12, 14, 16, 12, 18, 48), strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A5"
+    _protect(sheet)
 
 
 # --- The bundle ---------------------------------------------------------------------------------------

@@ -16,16 +16,26 @@ from pathlib import Path
 
 import boto3
 import pytest
+from celery.exceptions import Retry
+from django.contrib.messages import get_messages
 from django.core.files.storage import default_storage, storages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError, transaction
+from django.test import Client
 from pypdf import PdfReader
+from rest_framework.test import APIClient
 from storages.backends.s3 import S3Storage
 
 from audits import services as audit_services
 from audits.models import AuditReport
+from core.models import OutboxMessage
+from core.storage import MISSING, NOT_READ, NOT_SAVED, StorageUnavailable
+from rfp import bidding
 from rfp import services as rfp_services
-from rfp.models import Packet
+from rfp.models import Packet, Rfp, RfpAttachment
+from rfp.tasks import render_packet
 from tests.factories import PASSWORD, SiteFactory
+from vendors.models import ImportJob
 from vendorselect import builders
 from vendorselect.settings import s3_storage
 
@@ -245,8 +255,6 @@ def test_a_bucket_that_does_not_answer_is_an_oserror_the_tasks_retry(bucket, set
     tasks retry it as they retry a full disk, and a missing object stays FileNotFoundError."""
     from django.core.files.base import ContentFile
 
-    from core.storage import StorageUnavailable
-
     store = storages["default"]
     with pytest.raises(FileNotFoundError):
         store.open("no/such/object.pdf").read()
@@ -256,3 +264,247 @@ def test_a_bucket_that_does_not_answer_is_an_oserror_the_tasks_retry(bucket, set
     with pytest.raises(StorageUnavailable) as refused:
         storages["default"].save("x.pdf", ContentFile(b"%PDF-1.4"))
     assert isinstance(refused.value, OSError)
+
+
+# --- Storage that does not answer, objects gone behind records, records whose files stay -----------------
+
+
+def _pointed_at(settings, endpoint: str, bucket_name: str, **config) -> None:
+    """The default storage as the settings make it, for `endpoint`; one attempt per request (the
+    production config retries 3 times with backoff: the same outcome, slower)."""
+    from botocore.config import Config
+
+    options = s3_storage(Bucket(endpoint, bucket_name).env())
+    options["OPTIONS"]["client_config"] = Config(
+        connect_timeout=2, read_timeout=5, retries={"max_attempts": 1, "mode": "standard"}, **config
+    )
+    settings.STORAGES = {**settings.STORAGES, "default": options}
+
+
+@pytest.fixture
+def storage_down(bucket, settings):
+    """The storage pointed at a loopback port where nothing listens (an endpoint that is down, or
+    wrong): every request is refused. Returns a function that brings the bucket back."""
+    _pointed_at(settings, f"http://127.0.0.1:{_free_port()}", bucket.name)
+    return lambda: _pointed_at(settings, bucket.endpoint, bucket.name)
+
+
+@pytest.fixture
+def rfp_world(users, reviewed):
+    evaluation, candidates = reviewed
+    shortlist = builders.approved_shortlist(
+        evaluation=evaluation,
+        proposer=users["procurement"],
+        approvers=[users["manager"]],
+        candidates=candidates[2:],
+        password=PASSWORD,
+    )
+    return builders.rfp_for(shortlist, users["procurement"], co_opener=users["manager"])
+
+
+def _cda() -> SimpleUploadedFile:
+    return SimpleUploadedFile("CDA.pdf", b"%PDF-1.4\nConfidentiality agreement\n%%EOF\n")
+
+
+def test_storage_unavailable_is_a_refusal_of_kind_unavailable_and_an_oserror():
+    from core.errors import Kind, ServiceError, refusal_response
+
+    error = StorageUnavailable(detail="EndpointConnectionError: Could not connect")
+    assert isinstance(error, ServiceError) and isinstance(error, OSError)
+    assert error.kind == Kind.UNAVAILABLE and error.status == 503 and error.message == NOT_SAVED
+    assert str(error) == f"{NOT_SAVED} (EndpointConnectionError: Could not connect)"  # logs, a failed job
+    response = refusal_response(error)
+    assert (response.status_code, response.data, response["Retry-After"]) == (503, {"detail": NOT_SAVED}, "30")
+
+
+def test_an_upload_on_a_page_while_storage_is_down_says_so_and_keeps_nothing(storage_down, bucket, rfp_world, users):
+    client = Client(raise_request_exception=False)
+    client.force_login(users["procurement"])
+    response = client.post(f"/rfps/{rfp_world.pk}/attachments/", {"upload": _cda()})
+    assert response.status_code == 302, response.status_code  # back to the RFP, not a 500
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [NOT_SAVED]
+    assert not RfpAttachment.objects.exists() and bucket.keys() == []
+
+    # An import file on the register's import page: the form says so, no job is kept.
+    csv = SimpleUploadedFile("vendors.csv", b"name,kinds,country\nStorage Outage Labs,CRO,DE\n")
+    response = client.post("/vendors/imports/", {"target": "vendors", "file": csv})
+    assert response.status_code == 200 and NOT_SAVED in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+    storage_down()  # the bucket answers again: the same upload goes through
+    response = client.post(f"/rfps/{rfp_world.pk}/attachments/", {"upload": _cda()})
+    assert response.status_code == 302
+    assert bucket.keys() == [RfpAttachment.objects.get().file.name]
+
+
+def test_an_api_upload_while_storage_is_down_answers_503_and_keeps_nothing(storage_down, bucket, rfp_world, users):
+    api = APIClient()
+    api.force_authenticate(users["procurement"])
+    response = api.post(f"/api/v1/rfps/{rfp_world.pk}/attachments/", {"file": _cda()}, format="multipart")
+    assert response.status_code == 503, response.content
+    assert response.json() == {"detail": NOT_SAVED} and response["Retry-After"] == "30"
+    assert not RfpAttachment.objects.exists()
+
+    # An import file: neither the job nor its outbox message is kept.
+    messages = OutboxMessage.objects.count()
+    csv = SimpleUploadedFile("vendors.csv", b"name,kinds,country\nStorage Outage Labs,CRO,DE\n")
+    response = api.post("/api/v1/imports/", {"target": "vendors", "file": csv}, format="multipart")
+    assert response.status_code == 503, response.content
+    assert response.json() == {"detail": NOT_SAVED}
+    assert not ImportJob.objects.exists() and OutboxMessage.objects.count() == messages
+    assert bucket.keys() == []
+
+
+def _deliver(packet_id: int, retries: int) -> None:
+    """One delivery of the packet's task message, as a worker runs it (the first, or a retry of the
+    same task id: eager tasks raise their Retry instead of waiting for the countdown)."""
+    render_packet.apply(args=[packet_id], task_id=f"render-{packet_id}", retries=retries)
+
+
+def test_packets_rendered_while_storage_is_down_fail_after_the_retries_with_the_reason_and_nothing_half_written(
+    storage_down, bucket, rfp_world, users, django_capture_on_commit_callbacks
+):
+    packets = rfp_services.rfp_generate(rfp=rfp_world, user=users["procurement"])  # messages left pending
+    assert len(packets) == 2
+    for packet in packets:
+        for attempt in range(render_packet.max_retries):
+            with pytest.raises(Retry):
+                _deliver(packet.pk, attempt)
+            waiting = Packet.objects.get(pk=packet.pk)  # rendering under the same claim, no file recorded
+            assert (waiting.status, waiting.claim, waiting.error, waiting.pdf.name) == (
+                "rendering",
+                f"render-{packet.pk}",
+                "",
+                "",
+            )
+        _deliver(packet.pk, render_packet.max_retries)
+    for packet in Packet.objects.filter(rfp=rfp_world):
+        assert packet.status == Packet.Status.FAILED
+        assert packet.error.startswith(f"Gave up after 5 attempts: {NOT_SAVED} (EndpointConnectionError"), packet.error
+        assert (packet.pdf.name, packet.questionnaire.name, packet.bundle.name, packet.sha256) == ("", "", "", "")
+    assert bucket.keys() == []
+
+    storage_down()  # back: the lead queues them again and they are generated
+    with django_capture_on_commit_callbacks(execute=True):
+        for packet in packets:
+            rfp_services.packet_retry(packet=Packet.objects.get(pk=packet.pk), user=users["procurement"])
+    assert {p.status for p in Packet.objects.filter(rfp=rfp_world)} == {Packet.Status.DONE}
+    assert len(bucket.keys("packets/")) == 6
+
+
+@pytest.fixture
+def restartable_s3(settings):
+    """A moto server of this test's own, which the test kills and starts again on the same port (its
+    objects are in memory: a restarted server is empty, and the bucket is created again)."""
+    executable = Path(sys.executable).with_name("moto_server")
+    port = _free_port()
+
+    class Server:
+        endpoint = f"http://127.0.0.1:{port}"
+        bucket = Bucket(f"http://127.0.0.1:{port}", f"vendorselect-{uuid.uuid4().hex[:12]}")
+        process = None
+
+        def start(self) -> None:
+            self.process = subprocess.Popen(
+                [str(executable), "-H", "127.0.0.1", "-p", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    assert self.process.poll() is None and time.monotonic() < deadline, "moto_server did not start"
+                    time.sleep(0.1)
+            self.bucket.client.create_bucket(Bucket=self.bucket.name)
+
+        def kill(self) -> None:
+            if self.process and self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+
+    server = Server()
+    server.start()
+    _pointed_at(settings, server.endpoint, server.bucket.name)
+    yield server
+    server.kill()
+
+
+def test_a_packet_whose_render_met_a_dead_s3_server_is_retried_and_done_once_the_server_is_back(
+    restartable_s3, rfp_world, users
+):
+    packets = rfp_services.rfp_generate(rfp=rfp_world, user=users["procurement"])
+    restartable_s3.kill()
+    with pytest.raises(Retry) as retry:
+        _deliver(packets[0].pk, 0)
+    assert NOT_SAVED in str(retry.value)
+    restartable_s3.start()  # the supervisor starts the S3 server again while the task waits for its retry
+    _deliver(packets[0].pk, 1)
+    _deliver(packets[1].pk, 0)
+    packets = list(Packet.objects.filter(rfp=rfp_world).order_by("pk"))
+    assert [(p.status, p.error) for p in packets] == [("done", ""), ("done", "")]
+    stored = sorted(name for p in packets for name in (p.pdf.name, p.questionnaire.name, p.bundle.name))
+    assert restartable_s3.bucket.keys("packets/") == stored  # every file once, none left over
+    assert packets[0].candidate.vendor.name in _pdf_text(restartable_s3.bucket.get(packets[0].pdf.name))
+
+
+def test_a_download_whose_object_is_gone_says_so_and_one_while_storage_is_down_answers_503(
+    bucket, rfp_world, users, client, django_capture_on_commit_callbacks, settings
+):
+    """A page (a packet's PDF) and the API (an opened sealed proposal)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        rfp_services.rfp_generate(rfp=rfp_world, user=users["procurement"])
+    packet = Packet.objects.filter(rfp=rfp_world).order_by("pk").first()
+    invitation = builders.invited(rfp_world, users["procurement"], packet.candidate)
+    sealed = builders.sealed_proposal(invitation)
+    today = date.today()
+    Rfp.objects.filter(pk=rfp_world.pk).update(
+        issue_date=today - timedelta(days=40),
+        questions_due=today - timedelta(days=20),
+        proposal_due=today - timedelta(days=1),
+    )
+    for opener in (users["procurement"], users["manager"]):
+        bidding.open_proposals(
+            rfp=Rfp.objects.get(pk=rfp_world.pk), user=opener, password=PASSWORD, request=builders.signing_request()
+        )
+    page = Client(raise_request_exception=False)
+    page.force_login(users["procurement"])
+    api = APIClient()
+    api.force_authenticate(users["procurement"])
+    pdf_path, file_path = (
+        f"/rfps/packets/{packet.pk}/pdf/",
+        f"/api/v1/rfps/{rfp_world.pk}/submissions/files/{sealed.pk}/",
+    )
+    assert _streamed(page.get(pdf_path)).startswith(b"%PDF-")
+    assert _streamed(api.get(file_path)).startswith(b"%PDF-")
+
+    live = settings.STORAGES["default"]
+    _pointed_at(settings, f"http://127.0.0.1:{_free_port()}", bucket.name)
+    down = api.get(file_path)
+    assert down.status_code == 503 and down.json() == {"detail": NOT_READ} and down["Retry-After"] == "30"
+    down = page.get(pdf_path)
+    assert down.status_code == 503 and NOT_READ in down.content.decode()
+    settings.STORAGES = {**settings.STORAGES, "default": live}
+
+    bucket.client.delete_object(Bucket=bucket.name, Key=packet.pdf.name)
+    bucket.client.delete_object(Bucket=bucket.name, Key=sealed.file.name)
+    gone = api.get(file_path)
+    assert gone.status_code == 404 and gone.json() == {"detail": MISSING}
+    gone = page.get(pdf_path)
+    assert gone.status_code == 404 and MISSING in gone.content.decode()
+
+
+def test_a_records_stored_file_cannot_be_deleted_through_the_app_and_the_database_refuses_its_row(
+    bucket, rfp_world, users
+):
+    attachment = rfp_services.attachment_add(rfp=rfp_world, user=users["procurement"], upload=_cda())
+    with pytest.raises(DatabaseError), transaction.atomic():
+        RfpAttachment.objects.filter(pk=attachment.pk).delete()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        attachment.delete()
+    assert RfpAttachment.objects.filter(pk=attachment.pk).exists()
+    assert bucket.keys("rfp-attachments/") == [attachment.file.name]  # Django never deletes a row's file
+    assert bucket.get(attachment.file.name) == attachment.file.open("rb").read()

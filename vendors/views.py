@@ -218,10 +218,12 @@ def inspection_list(request):
 def import_list(request):
     form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        job = services.import_job_create(
-            user=request.user, target=form.cleaned_data["target"], upload=form.cleaned_data["file"]
-        )
-        return redirect(job)
+        with refusals_on_page(request, form) as outcome:  # file storage down: the message, nothing kept
+            job = services.import_job_create(
+                user=request.user, target=form.cleaned_data["target"], upload=form.cleaned_data["file"]
+            )
+        if not outcome.refused:
+            return redirect(job)
     jobs = access.visible_import_jobs(request.user).select_related("created_by")[:20]
     return render(request, "vendors/import_list.html", {"form": form, "jobs": jobs, "columns": exports.COLUMN_HELP})
 
