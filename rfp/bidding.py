@@ -31,7 +31,7 @@ from accounts import notifications, signatures
 from accounts.models import Notification, Signature
 from core import outbox
 from core.errors import ServiceError
-from rfp import access
+from rfp import access, responses
 from rfp.models import (
     Invitation,
     Packet,
@@ -605,6 +605,15 @@ def upload_add(*, invitation: Invitation, part: str, upload) -> SealedUpload:
         _refuse(f"The file is larger than {max_upload() // (1024 * 1024)} MB.", "file")
     _sniff(upload, extension)
     _scan(upload)
+    parsed = None
+    if part == SealedUpload.Part.QUESTIONNAIRE:
+        # Read before storing: a questionnaire that is not ours, broken or wrongly filled is refused whole.
+        parsed = responses.read_questionnaire(upload, rfp=rfp, candidate=invitation.candidate)
+        upload.seek(0)
+        if parsed.errors:
+            more = len(parsed.errors) - 10
+            listed = " ".join(f"{e.rstrip('.')}." for e in parsed.errors[:10])
+            _refuse(listed + (f" And {more} more." if more > 0 else ""), "file")
     sha256 = _digest(upload)
     sealed = SealedUpload(
         rfp=rfp,
@@ -620,6 +629,8 @@ def upload_add(*, invitation: Invitation, part: str, upload) -> SealedUpload:
         sealed.file.save("sealed", upload, save=False)
         try:
             sealed.save()
+            if parsed is not None:
+                responses.store(parsed, upload=sealed)
         except Exception:
             sealed.file.storage.delete(str(sealed.file.name))
             raise

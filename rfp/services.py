@@ -214,7 +214,7 @@ def attachment_add(*, rfp: Rfp, user, upload) -> RfpAttachment:
 # --- Packets: generation through the outbox -------------------------------------------------------
 
 
-def _program_template(rfp: Rfp) -> RfpTemplate:
+def program_template(rfp: Rfp) -> RfpTemplate:
     # What the sponsor buys decides the text, not what else the vendor offers.
     kind = rendering.kind_for(rfp.shortlist.evaluation)
     template = current_template(kind)
@@ -247,7 +247,7 @@ def rfp_generate(*, rfp: Rfp, user) -> list[Packet]:
         .order_by("vendor__name", "pk")
     )
     packets, queued = [], []
-    template = _program_template(rfp)
+    template = program_template(rfp)
     with transaction.atomic():
         Rfp.objects.select_for_update().get(pk=rfp.pk)  # one generation at a time per RFP
         for candidate in approved:
@@ -319,7 +319,7 @@ def packet_render(packet_id: int, claim: str) -> Packet | None:
     side: dict[str, bytes] = {}
 
     def meanwhile():  # while the child renders the PDF
-        side["xlsx"] = rendering.questionnaire(data)
+        side["xlsx"] = rendering.questionnaire(data, packet=packet)
         for attachment in attachments:
             with attachment.file.open("rb") as handle:
                 side[f"attachments/{attachment.original_name}"] = handle.read()

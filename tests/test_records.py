@@ -91,6 +91,7 @@ def world(api_as, reviewed, users, rf):
     invitation = builders.invited(rfp, lead, candidate)
     bidding.packet_download(invitation=invitation, packet_id=packet.pk, part="pdf")
     builders.sealed_proposal(invitation, content=b"%PDF-1.4 sealed")
+    builders.sealed_questionnaire(invitation)
     ProposalOpening.objects.create(rfp=rfp, opened_by=lead, opened_at=timezone.now(), manifest={"received": []})
 
     auditor = users["auditor"]

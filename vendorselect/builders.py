@@ -297,3 +297,35 @@ def sealed_proposal(invitation: Invitation, *, name: str = "proposal.pdf", conte
 
     upload = SimpleUploadedFile(name, content or minimal_pdf(), content_type="application/pdf")
     return bidding.upload_add(invitation=invitation, part="proposal", upload=upload)
+
+
+def filled_questionnaire(rfp: Rfp, candidate: Candidate, *, price: float = 125000) -> bytes:
+    """The candidate's packet questionnaire (rendering.questionnaire) filled in as a vendor would with
+    openpyxl: every question "Yes" with an answer, one priced line of the cost breakdown, the currency."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from rfp import rendering
+
+    template = rfp_services.program_template(rfp)
+    data = rendering.inputs(rfp, candidate, template, shortlists.manifest(rfp.shortlist), [])
+    book = load_workbook(io.BytesIO(rendering.questionnaire(data)))
+    sheet = book[rendering.QUESTIONNAIRE_SHEET]
+    for row in range(5, sheet.max_row + 1):
+        sheet[f"D{row}"], sheet[f"E{row}"] = "Yes", f"Our answer to question {sheet[f'A{row}'].value}."
+    cost = book[rendering.COST_SHEET]
+    cost[f"B{rendering.CURRENCY_ROW}"] = "EUR"
+    cost["C5"], cost["D5"], cost["E5"], cost["F5"] = 1, "project", price, "EUR"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def sealed_questionnaire(invitation: Invitation, *, price: float = 125000):
+    """The filled questionnaire uploaded through the portal's service: sealed, read and stored."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    content = filled_questionnaire(invitation.rfp, invitation.candidate, price=price)
+    upload = SimpleUploadedFile("questionnaire.xlsx", content, content_type="application/octet-stream")
+    return bidding.upload_add(invitation=invitation, part="questionnaire", upload=upload)

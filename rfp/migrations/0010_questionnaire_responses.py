@@ -8,181 +8,375 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rfp', '0009_costcurve_indexes'),
-        ('scoring', '0013_costcurve_indexes'),
+        ("rfp", "0009_costcurve_indexes"),
+        ("scoring", "0013_costcurve_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PriceLine',
+            name="PriceLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('section', models.CharField(max_length=20)),
-                ('row', models.PositiveIntegerField(help_text='The row on the cost sheet.')),
-                ('item', models.CharField(blank=True, max_length=255)),
-                ('basis', models.CharField(blank=True, max_length=40)),
-                ('unit', models.CharField(blank=True, max_length=255)),
-                ('currency', models.CharField(blank=True, max_length=10)),
-                ('notes', models.CharField(blank=True, max_length=255)),
-                ('rate', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
-                ('quantity', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
-                ('per_year', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
-                ('years', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
-                ('months', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
-                ('percent', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
-                ('amount', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
-                ('due', models.DateField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("section", models.CharField(max_length=20)),
+                ("row", models.PositiveIntegerField(help_text="The row on the cost sheet.")),
+                ("item", models.CharField(blank=True, max_length=255)),
+                ("basis", models.CharField(blank=True, max_length=40)),
+                ("unit", models.CharField(blank=True, max_length=255)),
+                ("currency", models.CharField(blank=True, max_length=10)),
+                ("notes", models.CharField(blank=True, max_length=255)),
+                ("rate", models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
+                ("quantity", models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
+                ("per_year", models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
+                ("years", models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
+                ("months", models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
+                ("percent", models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
+                ("amount", models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
+                ("due", models.DateField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['response', 'row'],
+                "ordering": ["response", "row"],
             },
         ),
         migrations.CreateModel(
-            name='QuestionnaireAnswer',
+            name="QuestionnaireAnswer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('criterion', models.TextField()),
-                ('question', models.TextField()),
-                ('compliance', models.CharField(blank=True, choices=[('yes', 'Yes'), ('partly', 'Partly'), ('no', 'No'), ('n/a', 'Not applicable')], max_length=10)),
-                ('answer', models.TextField(blank=True)),
-                ('document', models.CharField(blank=True, max_length=255)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveSmallIntegerField()),
+                ("criterion", models.TextField()),
+                ("question", models.TextField()),
+                (
+                    "compliance",
+                    models.CharField(
+                        blank=True,
+                        choices=[("yes", "Yes"), ("partly", "Partly"), ("no", "No"), ("n/a", "Not applicable")],
+                        max_length=10,
+                    ),
+                ),
+                ("answer", models.TextField(blank=True)),
+                ("document", models.CharField(blank=True, max_length=255)),
             ],
             options={
-                'ordering': ['response', 'number'],
+                "ordering": ["response", "number"],
             },
         ),
         migrations.CreateModel(
-            name='QuestionnaireResponse',
+            name="QuestionnaireResponse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveSmallIntegerField()),
-                ('checksum', models.CharField(help_text="The question set's HMAC from the file's _check sheet.", max_length=64)),
-                ('packet_version', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('pricing_model', models.CharField(blank=True, max_length=40)),
-                ('currency', models.CharField(blank=True, max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('candidate', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='scoring.candidate')),
-                ('rfp', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='questionnaire_responses', to='rfp.rfp')),
-                ('upload', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='questionnaire_response', to='rfp.sealedupload')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveSmallIntegerField()),
+                (
+                    "checksum",
+                    models.CharField(help_text="The question set's HMAC from the file's _check sheet.", max_length=64),
+                ),
+                ("packet_version", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("pricing_model", models.CharField(blank=True, max_length=40)),
+                ("currency", models.CharField(blank=True, max_length=10)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "candidate",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="scoring.candidate"
+                    ),
+                ),
+                (
+                    "rfp",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="questionnaire_responses",
+                        to="rfp.rfp",
+                    ),
+                ),
+                (
+                    "upload",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="questionnaire_response",
+                        to="rfp.sealedupload",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['rfp', 'candidate', 'version'],
+                "ordering": ["rfp", "candidate", "version"],
             },
         ),
         migrations.CreateModel(
-            name='QuestionnaireAnswerEvent',
+            name="QuestionnaireAnswerEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('number', models.PositiveSmallIntegerField()),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='response_number_events', to='rfp.questionnaireanswer')),
-                ('response', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='rfp.questionnaireresponse')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("number", models.PositiveSmallIntegerField()),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="response_number_events",
+                        to="rfp.questionnaireanswer",
+                    ),
+                ),
+                (
+                    "response",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="rfp.questionnaireresponse",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.AddField(
-            model_name='questionnaireanswer',
-            name='response',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='answers', to='rfp.questionnaireresponse'),
+            model_name="questionnaireanswer",
+            name="response",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="answers", to="rfp.questionnaireresponse"
+            ),
         ),
         migrations.CreateModel(
-            name='PriceLineEvent',
+            name="PriceLineEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('section', models.CharField(max_length=20)),
-                ('row', models.PositiveIntegerField(help_text='The row on the cost sheet.')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='response_section_row_events', to='rfp.priceline')),
-                ('response', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='rfp.questionnaireresponse')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("section", models.CharField(max_length=20)),
+                ("row", models.PositiveIntegerField(help_text="The row on the cost sheet.")),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="response_section_row_events",
+                        to="rfp.priceline",
+                    ),
+                ),
+                (
+                    "response",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="rfp.questionnaireresponse",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.AddField(
-            model_name='priceline',
-            name='response',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='price_lines', to='rfp.questionnaireresponse'),
+            model_name="priceline",
+            name="response",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="price_lines", to="rfp.questionnaireresponse"
+            ),
         ),
         migrations.CreateModel(
-            name='QuestionnaireResponseEvent',
+            name="QuestionnaireResponseEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('version', models.PositiveSmallIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('candidate', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='scoring.candidate')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='rfp_candidate_upload_version_created_at_events', to='rfp.questionnaireresponse')),
-                ('rfp', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='rfp.rfp')),
-                ('upload', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='rfp.sealedupload')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("version", models.PositiveSmallIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "candidate",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="scoring.candidate",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="rfp_candidate_upload_version_created_at_events",
+                        to="rfp.questionnaireresponse",
+                    ),
+                ),
+                (
+                    "rfp",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="rfp.rfp",
+                    ),
+                ),
+                (
+                    "upload",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="rfp.sealedupload",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.AddConstraint(
-            model_name='questionnaireresponse',
-            constraint=models.UniqueConstraint(fields=('rfp', 'candidate', 'version'), name='questionnaire_response_version'),
+            model_name="questionnaireresponse",
+            constraint=models.UniqueConstraint(
+                fields=("rfp", "candidate", "version"), name="questionnaire_response_version"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='questionnaireresponse',
-            trigger=pgtrigger.compiler.Trigger(name='questionnaire_response_immutable', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='00108b75619a07f826d2657decc8f06b27938eb1', operation='UPDATE OR DELETE', pgid='pgtrigger_questionnaire_response_immutable_42607', table='rfp_questionnaireresponse', when='BEFORE')),
+            model_name="questionnaireresponse",
+            trigger=pgtrigger.compiler.Trigger(
+                name="questionnaire_response_immutable",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="00108b75619a07f826d2657decc8f06b27938eb1",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_questionnaire_response_immutable_42607",
+                    table="rfp_questionnaireresponse",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='questionnaireresponse',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "rfp_questionnaireresponseevent" ("candidate_id", "created_at", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rfp_id", "upload_id", "version") VALUES (NEW."candidate_id", NEW."created_at", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, clock_timestamp(), \'insert\', NEW."id", NEW."rfp_id", NEW."upload_id", NEW."version"); RETURN NULL;', hash='5e27624d7ace4aa97e12709be4c523a3301a23e1', operation='INSERT', pgid='pgtrigger_insert_insert_44fcc', table='rfp_questionnaireresponse', when='AFTER')),
+            model_name="questionnaireresponse",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "rfp_questionnaireresponseevent" ("candidate_id", "created_at", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rfp_id", "upload_id", "version") VALUES (NEW."candidate_id", NEW."created_at", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, clock_timestamp(), \'insert\', NEW."id", NEW."rfp_id", NEW."upload_id", NEW."version"); RETURN NULL;',
+                    hash="5e27624d7ace4aa97e12709be4c523a3301a23e1",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_44fcc",
+                    table="rfp_questionnaireresponse",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='questionnaireanswerevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='90e058809f6eb64cfd18724eaf1b6203d7846f26', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_7c226', table='rfp_questionnaireanswerevent', when='BEFORE')),
+            model_name="questionnaireanswerevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="90e058809f6eb64cfd18724eaf1b6203d7846f26",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_7c226",
+                    table="rfp_questionnaireanswerevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='questionnaireanswer',
-            constraint=models.UniqueConstraint(fields=('response', 'number'), name='questionnaire_answer_once'),
+            model_name="questionnaireanswer",
+            constraint=models.UniqueConstraint(fields=("response", "number"), name="questionnaire_answer_once"),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='questionnaireanswer',
-            trigger=pgtrigger.compiler.Trigger(name='questionnaire_answer_immutable', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='dedf3a86a9f8a30ab22fc1f43698f1fbb4c4e6c3', operation='UPDATE OR DELETE', pgid='pgtrigger_questionnaire_answer_immutable_56b05', table='rfp_questionnaireanswer', when='BEFORE')),
+            model_name="questionnaireanswer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="questionnaire_answer_immutable",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="dedf3a86a9f8a30ab22fc1f43698f1fbb4c4e6c3",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_questionnaire_answer_immutable_56b05",
+                    table="rfp_questionnaireanswer",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='questionnaireanswer',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "rfp_questionnaireanswerevent" ("number", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "response_id") VALUES (NEW."number", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, clock_timestamp(), \'insert\', NEW."id", NEW."response_id"); RETURN NULL;', hash='1c2fd805e8fd65694838f4d3c960632421dc07dc', operation='INSERT', pgid='pgtrigger_insert_insert_a9556', table='rfp_questionnaireanswer', when='AFTER')),
+            model_name="questionnaireanswer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "rfp_questionnaireanswerevent" ("number", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "response_id") VALUES (NEW."number", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, clock_timestamp(), \'insert\', NEW."id", NEW."response_id"); RETURN NULL;',
+                    hash="1c2fd805e8fd65694838f4d3c960632421dc07dc",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_a9556",
+                    table="rfp_questionnaireanswer",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='pricelineevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='55f3a494c256ae802a81c8a248f010e6ab2a29bf', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_e6307', table='rfp_pricelineevent', when='BEFORE')),
+            model_name="pricelineevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="55f3a494c256ae802a81c8a248f010e6ab2a29bf",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_e6307",
+                    table="rfp_pricelineevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='priceline',
-            constraint=models.UniqueConstraint(fields=('response', 'row'), name='price_line_once'),
+            model_name="priceline",
+            constraint=models.UniqueConstraint(fields=("response", "row"), name="price_line_once"),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='priceline',
-            trigger=pgtrigger.compiler.Trigger(name='price_line_immutable', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='f6f2a77ceb4b3bad5ed0e7655b4c30019eac0a62', operation='UPDATE OR DELETE', pgid='pgtrigger_price_line_immutable_c5bdf', table='rfp_priceline', when='BEFORE')),
+            model_name="priceline",
+            trigger=pgtrigger.compiler.Trigger(
+                name="price_line_immutable",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="f6f2a77ceb4b3bad5ed0e7655b4c30019eac0a62",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_price_line_immutable_c5bdf",
+                    table="rfp_priceline",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='priceline',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "rfp_pricelineevent" ("pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "response_id", "row", "section") VALUES (COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, clock_timestamp(), \'insert\', NEW."id", NEW."response_id", NEW."row", NEW."section"); RETURN NULL;', hash='675d0dc4c2ad01d457edae324287031c1bb734bf', operation='INSERT', pgid='pgtrigger_insert_insert_4d2f2', table='rfp_priceline', when='AFTER')),
+            model_name="priceline",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "rfp_pricelineevent" ("pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "response_id", "row", "section") VALUES (COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, clock_timestamp(), \'insert\', NEW."id", NEW."response_id", NEW."row", NEW."section"); RETURN NULL;',
+                    hash="675d0dc4c2ad01d457edae324287031c1bb734bf",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_4d2f2",
+                    table="rfp_priceline",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='questionnaireresponseevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='5b88989881724e4b5e9b23dbf5ea83dfdf01da8a', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_6290f', table='rfp_questionnaireresponseevent', when='BEFORE')),
+            model_name="questionnaireresponseevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="5b88989881724e4b5e9b23dbf5ea83dfdf01da8a",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_6290f",
+                    table="rfp_questionnaireresponseevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]
+
 
 # The trail-search indexes of 0009 on the new event tables.
 EVENT_TABLES = ["rfp_questionnaireresponseevent", "rfp_questionnaireanswerevent", "rfp_pricelineevent"]

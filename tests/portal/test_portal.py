@@ -14,7 +14,6 @@ from django.conf import settings
 from django.core import mail
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.utils import timezone
-from openpyxl import Workbook
 from pypdf import PdfReader
 
 from portal.access import SESSION_KEY
@@ -275,14 +274,6 @@ def test_questions_after_their_deadline_are_refused_with_the_date(client, invite
 # --- Sealed uploads ---------------------------------------------------------------------------------
 
 
-def xlsx_bytes() -> bytes:
-    book = Workbook()
-    book.active["A1"] = "Cost breakdown"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
 def fake_docx() -> bytes:
     """A ZIP that is not an Office Open XML document."""
     buffer = io.BytesIO()
@@ -376,7 +367,8 @@ def test_uploads_are_stored_sealed_with_a_receipt(client, invited, rfp, monkeypa
     assert f"SHA-256: {sealed.sha256}" in text and "Received Technical proposal.pdf" in text
     assert sealed.sha256 in text and "Technical proposal.pdf" in text and "by Jane Doe" in text
 
-    body, content_type = multipart({"part": "questionnaire"}, "file", "answers.xlsx", xlsx_bytes(), "application/x")
+    content = builders.filled_questionnaire(rfp, jane.invitation.candidate)
+    body, content_type = multipart({"part": "questionnaire"}, "file", "answers.xlsx", content, "application/x")
     assert client.post("/portal/uploads/", data=body, content_type=content_type).status_code == 302
     assert list(SealedUpload.objects.values_list("part", flat=True).order_by("pk")) == ["proposal", "questionnaire"]
     # Uploading means bidding.

@@ -326,7 +326,7 @@ def test_the_questionnaire_has_a_cost_breakdown_sheet_with_validation(users):
     data, _text = packet(rfp)
     data["cost"]["items"].append(['=HYPERLINK("http://x")', "Per batch"])  # a formula is never written as one
     book = load_workbook(io.BytesIO(rendering.questionnaire(data)))
-    assert book.sheetnames == ["Questionnaire", "Cost breakdown"]
+    assert book.sheetnames == ["Questionnaire", "Cost breakdown", "_check"]
     questions = [row[2] for row in book["Questionnaire"].iter_rows(min_row=5, values_only=True)]
     assert any("Cost breakdown sheet" in q for q in questions)
     assert not any("Give the cost breakdown" in q for q in questions)  # no free-text cell for it

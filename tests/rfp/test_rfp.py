@@ -101,7 +101,7 @@ def test_packets_are_real_pdfs_questionnaires_and_zips(rfp, users, django_captur
     criteria = [sheet.cell(row=r, column=2).value for r in range(5, sheet.max_row + 1)]
     assert criteria[0] == "Scope fit" and "Quality systems" in criteria
     assert criteria == sorted(criteria, key=criteria.index)  # grouped
-    [validation] = sheet.data_validations.dataValidation
+    [validation] = [v for v in sheet.data_validations.dataValidation if v.type == "list"]
     assert validation.formula1 == '"Yes,Partly,No,Not applicable"' and "D5" in str(validation.sqref)
     with packets[1].bundle.open("rb") as handle:
         names = zipfile.ZipFile(io.BytesIO(handle.read())).namelist()
