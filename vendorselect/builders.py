@@ -329,3 +329,16 @@ def sealed_questionnaire(invitation: Invitation, *, price: float = 125000):
     content = filled_questionnaire(invitation.rfp, invitation.candidate, price=price)
     upload = SimpleUploadedFile("questionnaire.xlsx", content, content_type="application/octet-stream")
     return bidding.upload_add(invitation=invitation, part="questionnaire", upload=upload)
+
+
+def deadlines_passed(rfp: Rfp) -> Rfp:
+    """The RFP as if time had moved on: issued 40 days ago, questions closed, proposals due yesterday
+    (written past the services, which refuse dates in that order only for new input)."""
+    today = date.today()
+    Rfp.objects.filter(pk=rfp.pk).update(
+        issue_date=today - timedelta(days=40),
+        questions_due=today - timedelta(days=20),
+        proposal_due=today - timedelta(days=1),
+    )
+    rfp.refresh_from_db()
+    return rfp

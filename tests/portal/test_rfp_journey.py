@@ -6,17 +6,15 @@ the manager (the named second opener) each sign the opening; the proposal is rea
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.core import mail
-from django.utils import timezone
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from rfp.models import Rfp, SealedUpload
 from tests.browsing import assert_no_console_errors, axe_violations, login, new_page, shot
 from tests.portal.conftest import last_code, last_link, pdf_bytes
+from vendorselect import builders
 from vendorselect.management.commands.seed_demo import demo_password
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -87,12 +85,7 @@ def test_rfp_from_invitation_to_two_person_opening(demo, browser, live_server):
     expect(lead.locator("#opening")).to_contain_text("You can open after")
 
     # The deadline passes; the lead signs the opening, then the manager: open.
-    today = timezone.localdate()
-    Rfp.objects.filter(pk=rfp.pk).update(
-        issue_date=today - timedelta(days=40),
-        questions_due=today - timedelta(days=20),
-        proposal_due=today - timedelta(days=1),
-    )
+    builders.deadlines_passed(rfp)
     lead.reload()
     lead.locator("#open-form").get_by_label("Password").fill(demo_password("lead"))
     lead.get_by_role("button", name="Sign and open the proposals").click()

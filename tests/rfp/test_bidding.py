@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from accounts.models import Signature
 from core.errors import ServiceError
 from rfp import bidding
-from rfp.models import Invitation, ProposalOpening, Question, Rfp, SealedUpload
+from rfp.models import Invitation, ProposalOpening, Question, SealedUpload
 from tests.factories import PASSWORD, ContactFactory, UserFactory
 from vendorselect import builders
 
@@ -26,17 +26,6 @@ def world(approved, users):
     candidates = list(bidding.invitable_candidates(rfp))
     invitations = [builders.invited(rfp, users["procurement"], c) for c in candidates]
     return rfp, candidates, invitations
-
-
-def _close(rfp: Rfp) -> None:
-    """Move the RFP's dates into the past: the proposal deadline has passed."""
-    today = timezone.localdate()
-    Rfp.objects.filter(pk=rfp.pk).update(
-        issue_date=today - timedelta(days=40),
-        questions_due=today - timedelta(days=20),
-        proposal_due=today - timedelta(days=1),
-    )
-    rfp.refresh_from_db()
 
 
 def test_invitations_are_emailed_with_a_personal_link_and_only_to_chosen_vendors(world, users, reviewed):
@@ -80,7 +69,7 @@ def test_submissions_stay_sealed_until_both_openers_have_signed(world, users, cl
     # Not before the deadline, not by someone else, not with a wrong password.
     refused = client.post(f"/api/v1/rfps/{rfp.pk}/openings/", {"password": PASSWORD})
     assert refused.status_code == 409 and "deadline" in refused.json()["detail"]
-    _close(rfp)
+    builders.deadlines_passed(rfp)
     wrong = client.post(f"/api/v1/rfps/{rfp.pk}/openings/", {"password": "wrong"})
     assert wrong.status_code == 400 and "password" in wrong.json()
     client.force_login(users["evaluator"])
@@ -120,7 +109,7 @@ def test_second_opener_is_a_colleague_who_sees_the_evaluation(approved, users):
     with pytest.raises(ServiceError, match="second opener"):
         builders.rfp_for(approved, lead, co_opener=stranger)
     rfp = builders.rfp_for(approved, lead)  # none named yet: the opening asks for one
-    _close(rfp)
+    builders.deadlines_passed(rfp)
     with pytest.raises(bidding.PortalError, match="second opener"):
         bidding.open_proposals(rfp=rfp, user=lead, password=PASSWORD, request=builders.signing_request())
 
@@ -128,7 +117,7 @@ def test_second_opener_is_a_colleague_who_sees_the_evaluation(approved, users):
 def test_an_extension_moves_one_vendors_deadline_and_the_opening_waits_for_it(world, users):
     rfp, candidates, invitations = world
     lead = users["procurement"]
-    _close(rfp)
+    builders.deadlines_passed(rfp)
     with pytest.raises(bidding.PortalError, match="deadline for proposals") as refused:
         builders.sealed_proposal(invitations[0])
     assert refused.value.status == 409
@@ -237,7 +226,7 @@ def test_the_internal_record_keeps_the_approval_and_the_opening(world, users, cl
     sealed = record()
     assert users["manager"].printed_name in sealed and rfp.shortlist.snapshot_hash[:20] in sealed.replace(" ", "")
     assert "Offer-7" not in sealed and "Sealed" in sealed
-    _close(rfp)
+    builders.deadlines_passed(rfp)
     for opener in (users["procurement"], users["manager"]):
         bidding.open_proposals(rfp=rfp, user=opener, password=PASSWORD, request=builders.signing_request())
     opened = record()
