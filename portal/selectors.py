@@ -14,7 +14,7 @@ from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 
-from rfp import bidding
+from rfp import bidding, rendering
 from rfp.models import Invitation, Packet, Participation, Question, Rfp, SealedUpload
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -24,10 +24,6 @@ PACKET_PARTS = {
     "questionnaire": ("questionnaire", "Response questionnaire (XLSX)", XLSX, "-questionnaire.xlsx"),
     "bundle": ("bundle", "Everything as one ZIP", "application/zip", ".zip"),
 }
-
-
-def reference(rfp: Rfp) -> str:
-    return f"RFP-{rfp.pk:05d}"
 
 
 @dataclass
@@ -61,7 +57,7 @@ class Overview:
 def packet_parts(packet: Packet | None) -> list[PacketPart]:
     if packet is None:
         return []
-    stem = f"RFP-{packet.rfp_id:05d}-v{packet.version}"
+    stem = rendering.file_stem(packet)  # the names the sponsor's downloads give too
     return [
         PacketPart(
             part=part,
@@ -101,7 +97,7 @@ def overview(invitation: Invitation) -> Overview:
     return Overview(
         invitation=invitation,
         rfp=rfp,
-        reference=reference(rfp),
+        reference=rfp.reference,
         vendor=invitation.candidate.vendor.name,
         participation=participation,
         questions_due=questions_due,

@@ -166,7 +166,7 @@ def _send_link(invitation: Invitation, token: str) -> None:
     body = (
         f"Dear {invitation.name},\n\n"
         f"{rfp.sponsor} invites {invitation.candidate.vendor.name} to respond to its request for proposals "
-        f"RFP-{rfp.pk:05d} “{rfp.title}”.\n\n"
+        f"{rfp.reference} “{rfp.title}”.\n\n"
         f"Open the supplier portal with this personal link (do not forward it; it works for you only):\n{link}\n\n"
         f"We will send a one-time code to this address when you open it. Questions are due by "
         f"{rfp.questions_due:%d %B %Y}, proposals by {rfp.proposal_due:%d %B %Y}.\n\n"
@@ -388,6 +388,7 @@ def vendor_packet(invitation: Invitation) -> Packet | None:
     """The newest generated packet of the invitation's vendor."""
     return (
         Packet.objects.filter(rfp_id=invitation.rfp_id, candidate_id=invitation.candidate_id, status=Packet.Status.DONE)
+        .select_related("candidate__vendor")
         .order_by("-version")
         .first()
     )
@@ -396,9 +397,13 @@ def vendor_packet(invitation: Invitation) -> Packet | None:
 def packet_download(*, invitation: Invitation, packet_id, part: str) -> Packet:
     if part not in ("pdf", "questionnaire", "bundle"):
         _refuse("Unknown part of the packet.", status=404)
-    packet = Packet.objects.filter(
-        pk=packet_id, rfp_id=invitation.rfp_id, candidate_id=invitation.candidate_id, status=Packet.Status.DONE
-    ).first()
+    packet = (
+        Packet.objects.filter(
+            pk=packet_id, rfp_id=invitation.rfp_id, candidate_id=invitation.candidate_id, status=Packet.Status.DONE
+        )
+        .select_related("candidate__vendor")
+        .first()
+    )
     if packet is None:
         _refuse("No such packet.", status=404)
     PacketDownload.objects.create(invitation=invitation, packet=packet, part=part)
@@ -499,7 +504,7 @@ def question_answer(*, question: Question, user, answer: str, visibility: str = 
     for email in sorted(set(audience.values_list("email", flat=True))):
         _send(
             f"New answer published: {rfp.title}",
-            f"{rfp.sponsor} answered a question on RFP-{rfp.pk:05d}. Read it in the supplier portal: {link}",
+            f"{rfp.sponsor} answered a question on {rfp.reference}. Read it in the supplier portal: {link}",
             email,
         )
     return question
@@ -672,7 +677,7 @@ def extension_grant(*, rfp: Rfp, user, candidate_id, until: datetime, reason: st
     for email in sorted(set(emails)):
         _send(
             f"Deadline extended: {rfp.title}",
-            f"{rfp.sponsor} extended your proposal deadline for RFP-{rfp.pk:05d} to "
+            f"{rfp.sponsor} extended your proposal deadline for {rfp.reference} to "
             f"{timezone.localtime(until):%d %B %Y %H:%M %Z}.",
             email,
         )
@@ -721,7 +726,7 @@ def opening_manifest(rfp: Rfp) -> dict:
     submitted = {u.candidate_id for u in uploads}
     silent = [c.vendor.name for c in invitable_candidates(rfp) if c.pk not in submitted]
     return {
-        "rfp": f"RFP-{rfp.pk:05d}",
+        "rfp": rfp.reference,
         "deadline": last_deadline(rfp).isoformat(timespec="seconds"),
         "received": received,
         "no_submission": silent,
@@ -817,7 +822,7 @@ def send_reminders(now: datetime | None = None) -> int:
         for email in sorted(emails):
             _send(
                 f"Reminder: proposals due {timezone.localtime(deadline):%d %B %Y}: {rfp.title}",
-                f"{rfp.sponsor}'s RFP-{rfp.pk:05d} closes on {timezone.localtime(deadline):%d %B %Y %H:%M %Z}. "
+                f"{rfp.sponsor}'s {rfp.reference} closes on {timezone.localtime(deadline):%d %B %Y %H:%M %Z}. "
                 f"Upload your proposal in the supplier portal: {_portal_url(reverse('portal:sign-in'))}",
                 email,
             )

@@ -88,6 +88,11 @@ class Rfp(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("rfp:detail", args=[self.pk])
 
+    @property
+    def reference(self) -> str:
+        """How the RFP is named to vendors and in files: RFP-00042."""
+        return f"RFP-{self.pk:05d}"
+
 
 @pghistory.track(pghistory.InsertEvent())
 class RfpAttachment(models.Model):

@@ -606,7 +606,7 @@ def inputs(rfp: Rfp, candidate, template: RfpTemplate, manifest: list[dict], att
         "award_decision": _date(rfp.award_decision),
         "contact_name": rfp.contact_name,
         "contact_email": rfp.contact_email,
-        "rfp_id": f"RFP-{rfp.pk:05d}",
+        "rfp_id": rfp.reference,
     }
     contact = f"{rfp.contact_name} ({rfp.contact_email})"
     values |= _program_values(program, kind, contact)

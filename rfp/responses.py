@@ -155,7 +155,7 @@ def _identity(book, parsed: Parsed, rfp: Rfp, candidate) -> dict | None:
     if not expected <= set(values):
         parsed.refuse("This is not a questionnaire of ours: its identification sheet is incomplete.")
         return None
-    reference = f"RFP-{rfp.pk:05d}"
+    reference = rfp.reference
     if str(values["rfp_id"]) != str(rfp.pk):
         parsed.refuse(f"This questionnaire belongs to {_text(values['rfp'])}, not to {reference}.")
         return None

@@ -133,6 +133,7 @@ def _detail_context(request, rfp: Rfp, **forms) -> dict:
     candidates = _candidates(rfp)
     flags = access.page_flags(request.user, rfp, progress["packets"])
     invitable = list(bidding.invitable_candidates(rfp))
+    deadline = bidding.last_deadline(rfp)
     opened = bidding.is_opened(rfp)
     return {
         "rfp": rfp,
@@ -144,13 +145,13 @@ def _detail_context(request, rfp: Rfp, **forms) -> dict:
         "proposals": rfp.proposals.select_related("candidate__vendor").prefetch_related("documents"),
         "questions": rfp.questions.select_related("candidate__vendor", "asked_by"),
         "vendors": selectors.vendor_status(rfp),
-        "deadline": bidding.last_deadline(rfp),
+        "deadline": deadline,
         "opened": opened,
         "openings": rfp.openings.select_related("opened_by"),
         "can_open": bidding.can_open(request.user, rfp) and not rfp.openings.filter(opened_by=request.user).exists(),
-        "deadline_passed": timezone.now() >= bidding.last_deadline(rfp),
+        "deadline_passed": timezone.now() >= deadline,
         "opened_uploads": bidding.opened_uploads(rfp) if opened else [],
-        "invite_form": InviteForm(candidates=invitable, contacts=_contacts(rfp)),
+        "invite_form": InviteForm(candidates=invitable, contacts=_contacts(invitable)),
         "extension_form": ExtensionForm(candidates=invitable),
         "open_form": OpenForm(),
         "proposal_form": ProposalForm(candidates=candidates),
@@ -284,8 +285,9 @@ def _answered(question: Question) -> str:
 # --- The supplier portal, the sponsor's side: invitations, extensions, the opening -----------------
 
 
-def _contacts(rfp: Rfp) -> list:
-    vendor_ids = [c.vendor_id for c in bidding.invitable_candidates(rfp)]
+def _contacts(candidates) -> list:
+    """The register contacts with an e-mail address of these candidates' vendors."""
+    vendor_ids = [c.vendor_id for c in candidates]
     return list(Contact.objects.filter(vendor_id__in=vendor_ids).exclude(email="").select_related("vendor"))
 
 
@@ -293,7 +295,8 @@ def _contacts(rfp: Rfp) -> list:
 @require_POST
 def invitation_add(request, pk: int):
     rfp = _managed_rfp(request, pk)
-    form = InviteForm(request.POST, candidates=bidding.invitable_candidates(rfp), contacts=_contacts(rfp))
+    candidates = list(bidding.invitable_candidates(rfp))
+    form = InviteForm(request.POST, candidates=candidates, contacts=_contacts(candidates))
     call = partial(bidding.invite, rfp=rfp, user=request.user)
     success = "Invitation e-mailed: the link asks for a one-time code sent to the same address."
     return _operate(request, rfp, form, call, success=success, slot="invite_form")
@@ -410,7 +413,7 @@ def rfp_download_all(request, pk: int):
         with open_or_404(packet.bundle) as handle:
             files.append((f"{rendering.file_stem(packet)}.zip", handle.read()))
     response = HttpResponse(rendering.bundle(files, timezone.now()), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="RFP-{rfp.pk:05d}-all-packets.zip"'
+    response["Content-Disposition"] = f'attachment; filename="{rfp.reference}-all-packets.zip"'
     return response
 
 
@@ -467,5 +470,5 @@ def rfp_record_pdf(request, pk: int):
     }
     pdf, _pages, _refused = core.pdf.render_pdf(render_to_string("rfp/record_pdf.html", context))
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="RFP-{rfp.pk:05d}-internal-record.pdf"'
+    response["Content-Disposition"] = f'attachment; filename="{rfp.reference}-internal-record.pdf"'
     return response

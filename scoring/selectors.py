@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
+from django.db.models import Case, F, OuterRef, Subquery, When
 from django.utils import timezone
 
 from audits.models import Audit, Finding
@@ -42,7 +42,6 @@ from scoring.ranking_compute import (
     sensitivity,
 )
 from vendors import selectors as vendor_selectors
-from vendors.filters import VendorFilter
 from vendors.models import RegulatoryInspection, Site, Vendor
 
 __all__ = [
@@ -50,7 +49,6 @@ __all__ = [
     "Cell",
     "Ranking",
     "Row",
-    "candidate_suggestions",
     "current_weight_set",
     "load_ranking_inputs",
     "ranking",
@@ -352,24 +350,6 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     `withheld` and carries none of their data.
     """
     return compute_ranking(load_ranking_inputs(evaluation, viewer))
-
-
-def candidate_suggestions(evaluation: Evaluation, limit: int = 8):
-    """Register vendors that fit the program (allowed kinds, modality, a site covering the scale),
-    most required services first; returns them with the number of services required."""
-    vendors = Vendor.objects.exclude(candidacies__evaluation=evaluation).exclude(status=Vendor.Status.DISQUALIFIED)
-    kinds = list(evaluation.allowed_kinds.all())
-    if kinds:
-        vendors = vendors.filter(kinds__in=kinds)
-    if evaluation.modality_id:
-        vendors = vendors.filter(modalities=evaluation.modality_id)
-    vendors = VendorFilter.filter_scale(
-        vendors,
-        {"scale_unit": evaluation.scale_unit, "scale_from": evaluation.scale_min, "scale_to": evaluation.scale_max},
-    )
-    services_needed = list(evaluation.required_services.all())
-    vendors = vendors.annotate(matched=Count("services", filter=Q(services__in=services_needed), distinct=True))
-    return vendors.distinct().order_by("-matched", "name")[:limit], len(services_needed)
 
 
 # --- Home page tasks ----------------------------------------------------------------------------
