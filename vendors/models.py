@@ -173,6 +173,9 @@ class Site(models.Model):
         ],
     )
     requalification_due = models.DateField(null=True, blank=True)
+    # Set by an approved award (rfp): the site was selected for a program; shown as "Selected".
+    selected_on = models.DateField(null=True, blank=True)
+    selected_for = models.CharField(max_length=300, blank=True, help_text="The award that selected the site.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "accounts",
     "vendors",
     "audits",
+    "oversight",
     "scoring",
     "rfp",
     "portal",
