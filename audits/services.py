@@ -14,7 +14,7 @@ from django_fsm import TransitionNotAllowed
 
 from accounts import signatures
 from accounts.models import Signature
-from audits import access
+from audits import access, signals
 from audits.models import (
     AREAS,
     SIGNED_STATES,
@@ -399,6 +399,8 @@ def _qualify_site(audit: Audit, decision: QualificationOutcome, activities: list
             note=decision.note,
             source=f"Audit #{audit.pk}, signed outcome #{decision.pk}",
         )
+    # Layers above (oversight's risk-based interval) may move the due date; same transaction.
+    signals.site_qualified.send(sender=Audit, site=site, audit=audit, outcome=outcome, due=due, user=user)
 
 
 VERIFICATION_NOTE_MIN = 20

@@ -103,7 +103,9 @@ def audit_calendar_ics(request):
 def audit_create(request):
     if not request.user.has_perm("audits.add_audit"):
         raise PermissionDenied("Only auditors plan audits.")
-    form = AuditForm(request.POST or None)
+    # A link may preset the site and type (e.g. a performance flag's "plan a for-cause audit").
+    preset = {k: v for k, v in request.GET.items() if k in ("site", "type") and v.isascii() and len(v) <= 40}
+    form = AuditForm(request.POST or None, initial=preset)
     if request.method == "POST" and form.is_valid():
         with refusals_on_page(request, form, success="Audit planned.") as outcome:
             audit = services.audit_create(user=request.user, **form.cleaned_data)

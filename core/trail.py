@@ -123,6 +123,19 @@ RECORD_TYPES: dict[str, str] = {
     "rfp.Question": "RFP question and answer",
     "rfp.Proposal": "Proposal",
     "rfp.ProposalDocument": "Proposal document",
+    "oversight.PerformanceRecord": "Supplier performance (period)",
+    "oversight.Scorecard": "Supplier scorecard (computed)",
+    "oversight.KpiSetting": "Supplier KPI setting (weight, threshold)",
+    "oversight.StandingRules": "Supplier standing rules (version)",
+    "oversight.QualityAgreement": "Quality agreement",
+    "oversight.AgreementLine": "Quality agreement: responsibility",
+    "oversight.VendorSignature": "Quality agreement: vendor's signature",
+    "oversight.RiskMatrix": "Risk matrix (version)",
+    "oversight.RiskAssessment": "Site risk assessment",
+    "rfp.Award": "Award",
+    "rfp.AwardLine": "Award: awarded vendor",
+    "rfp.AwardDecision": "Award decision",
+    "rfp.AwardNotice": "Award or regret notice (PDF)",
 }
 # The areas of the search form's record types, in the order of the work; an app not listed is named
 # after its app config.
@@ -131,6 +144,7 @@ AREAS: dict[str, str] = {
     "audits": "Audits and quality",
     "scoring": "Evaluations and shortlists",
     "rfp": "RFPs and proposals",
+    "oversight": "Oversight after the award",
     "accounts": "Users and signatures",
 }
 ACRONYMS = {"rfp": "RFP", "capa": "CAPA", "gmp": "GMP", "qa": "QA", "cda": "CDA", "sop": "SOP"}

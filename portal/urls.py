@@ -13,6 +13,9 @@ urlpatterns = [
     path("questions/", views.questions, name="questions"),
     path("uploads/", views.upload, name="uploads"),
     path("packets/<int:packet_id>/<str:part>/", views.download, name="download"),
+    path("agreements/", views.agreements, name="agreements"),
+    path("agreements/<int:agreement_id>/sign/", views.agreement_sign, name="agreement-sign"),
+    path("notices/<int:notice_id>/", views.notice, name="notice"),
     # The portal's API: authenticated by the portal session only (portal.api.PortalSessionAuthentication).
     path("api/overview/", api.OverviewView.as_view(), name="api-overview"),
     path("api/intent/", api.IntentView.as_view(), name="api-intent"),

@@ -23,7 +23,7 @@ from core.errors import refusals_on_page
 from core.storage import open_or_404
 from portal import access, selectors, uploads
 from portal.forms import CodeForm, IntentForm, LinkRequestForm, QuestionForm, UploadForm
-from rfp import bidding
+from rfp import awards, bidding
 from rfp.bidding import PortalError
 from rfp.models import Invitation, Participation, SealedUpload
 
@@ -134,6 +134,7 @@ def _home(request, invitation: Invitation, *, status: int = 200, **forms):
         "invitation": invitation,
         "signed_in": True,
         "questions": selectors.questions(invitation),
+        "notice": awards.vendor_notice(invitation),  # the award or regret letter, once approved
         "intent_form": IntentForm(
             initial={"intent": participation.intent or None, "reason": participation.intent_reason}
         ),
@@ -240,3 +241,67 @@ def packet_response(packet, part: str) -> FileResponse:
     response["Content-Type"] = content_type
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@portal_page
+@require_GET
+def notice(request, invitation: Invitation, notice_id: int):
+    """The vendor's own award or regret notice (PDF); another vendor's notice id is not found."""
+    with refusals_on_page(request):
+        found = awards.vendor_notice_download(invitation=invitation, notice_id=notice_id)
+    response = FileResponse(
+        open_or_404(found.pdf), as_attachment=True, filename=f"{invitation.rfp.reference}-{found.kind}-notice.pdf"
+    )
+    response["Content-Type"] = "application/pdf"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- Quality agreements to countersign (oversight) --------------------------------------------------------
+
+
+def _agreements_page(request, invitation: Invitation, *, status: int = 200, failed: int | None = None, form=None):
+    from oversight import agreements as quality_agreements
+    from oversight.forms_qa import VendorSignForm
+
+    items = quality_agreements.vendor_agreements(invitation.candidate.vendor_id)
+    context = {
+        "invitation": invitation,
+        "rfp": invitation.rfp,
+        "signed_in": True,
+        "items": [{"agreement": a, "sections": quality_agreements.sections_of(a)} for a in items],
+        "form": VendorSignForm(),
+        "failed": failed,
+        "failed_form": form,
+    }
+    return render(request, "portal/agreements.html", context, status=status)
+
+
+@portal_page
+@require_GET
+def agreements(request, invitation: Invitation):
+    """The vendor's quality agreements signed by the sponsor's QA: to countersign, or in force."""
+    return _agreements_page(request, invitation)
+
+
+@portal_page
+@require_POST
+def agreement_sign(request, invitation: Invitation, agreement_id: int):
+    """The vendor signs: typed name and title, the confirmation; the time and IP address are recorded."""
+    from oversight import agreements as quality_agreements
+    from oversight.forms_qa import VendorSignForm
+
+    form = VendorSignForm(request.POST)
+    if form.is_valid():
+        with refusals_on_page(request, form, success="Signed: the quality agreement is in force.") as outcome:
+            quality_agreements.vendor_sign(
+                agreement_id=agreement_id,
+                vendor_id=invitation.candidate.vendor_id,
+                ip=request.META.get("REMOTE_ADDR"),
+                identity=f"{invitation.name} <{invitation.email}>, invitation #{invitation.pk}",
+                **form.cleaned_data,
+            )
+        if not outcome.refused:
+            return redirect("portal:agreements")
+        return _agreements_page(request, invitation, status=outcome.error.status, failed=agreement_id, form=form)
+    return _agreements_page(request, invitation, status=400, failed=agreement_id, form=form)

@@ -3,9 +3,11 @@ proposals, questions) and /api/v1/rfp-templates/ (versions; POST makes the next 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -15,11 +17,14 @@ from rest_framework.response import Response
 from core.errors import contains_nul
 from core.openapi import FIELD_ERRORS, VALIDATION_ERROR
 from core.storage import open_or_404
-from rfp import access, bidding, selectors, services
+from rfp import access, answers, bidding, comparison, selectors, services
+from rfp.award_api import AwardViewSet
 from rfp.models import (
     Delivery,
+    ExchangeRate,
     Invitation,
     Packet,
+    ProgramHorizon,
     Proposal,
     ProposalOpening,
     Question,
@@ -28,6 +33,7 @@ from rfp.models import (
     RfpTemplate,
     SealedUpload,
 )
+from rfp.services import RfpError
 from scoring.models import Shortlist
 
 DETAIL = inline_serializer("RfpRefusal", {"detail": serializers.CharField()})
@@ -103,6 +109,14 @@ class ProposalSerializer(serializers.ModelSerializer):
         fields = ["id", "candidate", "vendor", "received_on", "price", "currency", "notes", "recorded_at"]
         read_only_fields = ["recorded_at"]
         extra_kwargs = {"candidate": {"queryset": Proposal.candidate.field.related_model.objects.all()}}
+
+
+class MailedQuestionnaireSerializer(serializers.Serializer):
+    file = serializers.FileField(write_only=True)
+    id = serializers.IntegerField(read_only=True)
+    original_name = serializers.CharField(read_only=True)
+    sha256 = serializers.CharField(read_only=True)
+    response_version = serializers.IntegerField(source="questionnaire_response.version", read_only=True)
 
 
 class QuestionSerializer(serializers.ModelSerializer):
@@ -214,7 +228,244 @@ class SubmissionsSerializer(serializers.Serializer):
     files = SealedUploadSerializer(many=True, help_text="Empty until both openers have opened.")
 
 
+class AnswersMatrixSerializer(serializers.Serializer):
+    """rfp.answers.AnswersMatrix: questions x vendors, each answer once (question, candidate)."""
+
+    opened = serializers.BooleanField(help_text="False while the proposals are sealed: everything else is empty.")
+    criteria = serializers.ListField(child=serializers.CharField(), help_text="Every criterion, in question order.")
+    questions = inline_serializer(
+        "AnswersMatrixQuestion",
+        {"number": serializers.IntegerField(), "criterion": serializers.CharField(), "text": serializers.CharField()},
+        many=True,
+    )
+    vendors = inline_serializer(
+        "AnswersMatrixVendor",
+        {
+            "candidate": serializers.IntegerField(source="candidate_id"),
+            "name": serializers.CharField(),
+            "version": serializers.IntegerField(help_text="Of the questionnaire response shown (the latest)."),
+        },
+        many=True,
+    )
+    answers = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        inline_serializer(
+            "AnswersMatrixCell",
+            {
+                "question": serializers.IntegerField(),
+                "candidate": serializers.IntegerField(),
+                "compliance": serializers.ChoiceField(choices=["yes", "partly", "no", "n/a", ""]),
+                "answer": serializers.CharField(),
+                "document": serializers.CharField(),
+            },
+            many=True,
+        )
+    )
+    def get_answers(self, matrix) -> list[dict]:
+        shown = {q.number for q in matrix.questions}
+        return [
+            {"question": number, "candidate": candidate, **cell._asdict()}
+            for (number, candidate), cell in matrix.cells.items()
+            if number in shown
+        ]
+
+
+# --- Total program costs and value for money (rfp.comparison, rfp.costs) ------------------------------
+
+
+class HorizonSerializer(serializers.ModelSerializer):
+    """The lead's program horizon; numbers left empty are not assumed (lines needing them are missing)."""
+
+    years = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=Decimal("0.01"), max_value=50)
+    batches_per_year = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    campaigns_per_year = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    fte_months_per_year = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    effort_factor = serializers.DecimalField(
+        max_digits=6, decimal_places=3, min_value=Decimal("0.001"), required=False, allow_null=True
+    )
+    volume_per_year = serializers.DecimalField(
+        max_digits=14, decimal_places=3, min_value=0, required=False, allow_null=True
+    )
+    base_currency = serializers.CharField(min_length=3, max_length=3)
+    updated_by = serializers.CharField(source="updated_by.printed_name", read_only=True)
+
+    class Meta:
+        model = ProgramHorizon
+        fields = [*comparison.HORIZON_FIELDS, "updated_by", "updated_at"]
+        read_only_fields = ["updated_at"]
+
+    def validate(self, attrs):
+        if contains_nul(attrs):
+            raise serializers.ValidationError({"notes": ["Null characters are not allowed."]})
+        return attrs
+
+
+class ExchangeRateSerializer(serializers.ModelSerializer):
+    currency = serializers.CharField(min_length=3, max_length=3)
+    rate = serializers.DecimalField(max_digits=18, decimal_places=8, help_text="One unit of the currency in the base.")
+    recorded_by = serializers.CharField(source="recorded_by.printed_name", read_only=True)
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["id", "currency", "rate", "as_of", "source", "recorded_by", "recorded_at"]
+        read_only_fields = ["recorded_at"]
+
+    def validate(self, attrs):
+        if contains_nul(attrs):
+            raise serializers.ValidationError({"source": ["Null characters are not allowed."]})
+        return attrs
+
+
+class ExchangeRateChangeSerializer(ExchangeRateSerializer):
+    class Meta(ExchangeRateSerializer.Meta):
+        fields = ["rate", "as_of", "source"]
+
+
+class CostLineSerializer(serializers.Serializer):
+    model = serializers.CharField(help_text="The pricing model.")
+    item = serializers.CharField()
+    formula = serializers.CharField(help_text="With its figures, in the quoted currency.")
+    assumption = serializers.CharField()
+    currency = serializers.CharField(help_text="Quoted currency.")
+    quoted = serializers.DecimalField(max_digits=24, decimal_places=4)
+    amount = serializers.DecimalField(
+        max_digits=24, decimal_places=2, allow_null=True, help_text="In the base currency."
+    )
+    low = serializers.DecimalField(max_digits=24, decimal_places=2, allow_null=True)
+    high = serializers.DecimalField(max_digits=24, decimal_places=2, allow_null=True)
+    volume_driven = serializers.BooleanField()
+
+
+class ComparisonRowSerializer(serializers.Serializer):
+    candidate = serializers.IntegerField(source="candidate_id")
+    vendor = serializers.CharField()
+    cost_status = serializers.ChoiceField(source="cost.status", choices=list(comparison.STATUSES))
+    complete = serializers.BooleanField(source="cost.complete")
+    total = serializers.DecimalField(
+        source="cost.total", max_digits=24, decimal_places=2, allow_null=True, help_text="None unless complete."
+    )
+    low = serializers.DecimalField(
+        source="cost.low", max_digits=24, decimal_places=2, allow_null=True, help_text="At -50 % volume."
+    )
+    high = serializers.DecimalField(
+        source="cost.high", max_digits=24, decimal_places=2, allow_null=True, help_text="At +50 % volume."
+    )
+    subtotal = serializers.DecimalField(
+        source="cost.subtotal",
+        max_digits=24,
+        decimal_places=2,
+        allow_null=True,
+        help_text="What the priced lines sum to.",
+    )
+    source = serializers.CharField(source="cost.source")
+    pricing_model = serializers.CharField(source="cost.pricing_model")
+    lines = CostLineSerializer(source="cost.lines", many=True)
+    missing = serializers.ListField(source="cost.missing", child=serializers.CharField())
+    errors = serializers.ListField(source="cost.errors", child=serializers.CharField())
+    assumptions = serializers.ListField(source="cost.assumptions", child=serializers.CharField())
+    score = serializers.FloatField(allow_null=True, help_text="Weighted score (0-5) from the evaluation's ranking.")
+    rank = serializers.IntegerField(allow_null=True)
+    pareto = serializers.BooleanField(help_text="On the Pareto front: no vendor is both cheaper and better scored.")
+    off_chart = serializers.CharField(help_text="Why the vendor is not on the value-for-money chart; empty when it is.")
+
+
+class ComparisonSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    horizon = HorizonSerializer(allow_null=True)
+    rates = ExchangeRateSerializer(many=True)
+    withheld = serializers.BooleanField(help_text="Scores withheld from a blind evaluator until they submit.")
+    rows = ComparisonRowSerializer(many=True)
+
+
+class CostsActions:
+    """The RFP's horizon, exchange rates and comparison (mixed into RfpViewSet: the same RFP lookup)."""
+
+    @extend_schema(methods=["GET"], responses={200: HorizonSerializer, 404: DETAIL})
+    @extend_schema(
+        methods=["POST"],
+        request=HorizonSerializer,
+        responses={200: HorizonSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 409: DETAIL},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def horizon(self, request, pk=None):
+        """The program horizon every proposal is normalised to; POST sets it whole (the lead)."""
+        rfp = self.get_object()
+        if request.method == "GET":
+            horizon = ProgramHorizon.objects.filter(rfp=rfp).select_related("updated_by").first()
+            if horizon is None:
+                raise NotFound("The program horizon is not set.")
+            return Response(HorizonSerializer(horizon).data)
+        serializer = HorizonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        horizon = comparison.horizon_set(rfp=rfp, user=request.user, **serializer.validated_data)
+        return Response(HorizonSerializer(horizon).data)
+
+    @extend_schema(methods=["GET"], responses={200: ExchangeRateSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"],
+        request=ExchangeRateSerializer,
+        responses={201: ExchangeRateSerializer, 400: VALIDATION_ERROR, 403: DETAIL},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="exchange-rates", pagination_class=None)
+    def exchange_rates(self, request, pk=None):
+        rfp = self.get_object()
+        if request.method == "GET":
+            return Response(ExchangeRateSerializer(rfp.exchange_rates.select_related("recorded_by"), many=True).data)
+        serializer = ExchangeRateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rate = comparison.rate_add(rfp=rfp, user=request.user, **serializer.validated_data)
+        return Response(ExchangeRateSerializer(rate).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["PATCH"],
+        request=ExchangeRateChangeSerializer,
+        responses={200: ExchangeRateSerializer, 400: VALIDATION_ERROR, 403: DETAIL, 404: DETAIL},
+    )
+    @extend_schema(methods=["DELETE"], responses={204: None, 403: DETAIL, 404: DETAIL})
+    @action(detail=True, methods=["patch", "delete"], url_path=r"exchange-rates/(?P<rate_id>\d+)")
+    def exchange_rate(self, request, pk=None, rate_id=None):
+        rfp = self.get_object()
+        rate = rfp.exchange_rates.filter(pk=rate_id).select_related("rfp__shortlist__evaluation").first()
+        if rate is None:
+            raise NotFound("No such exchange rate.")
+        if request.method == "DELETE":
+            comparison.rate_remove(rate=rate, user=request.user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = ExchangeRateChangeSerializer(rate, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        rate = comparison.rate_update(
+            rate=rate,
+            user=request.user,
+            value=data.get("rate", rate.rate),
+            as_of=data.get("as_of", rate.as_of),
+            source=data.get("source", rate.source),
+        )
+        return Response(ExchangeRateSerializer(rate).data)
+
+    @extend_schema(responses={200: ComparisonSerializer, 409: DETAIL})
+    @action(detail=True, methods=["get"], url_path="comparison", pagination_class=None)
+    def costs_comparison(self, request, pk=None):
+        """Every chosen vendor's total program cost (lines, missing, sensitivity) with its weighted score
+        and place on the Pareto front; refused (409) while the proposals are sealed."""
+        rfp = self.get_object()
+        result = comparison.comparison(rfp, request.user)
+        if not result.opened:
+            raise RfpError(
+                "The proposals are sealed until the lead and the second opener have opened them.", status=409
+            )
+        return Response(ComparisonSerializer(result).data)
+
+
 class RfpViewSet(
+    CostsActions,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -224,7 +475,8 @@ class RfpViewSet(
     serializer_class = RfpSerializer
     queryset = Rfp.objects.none()
     filter_backends = []
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    # DELETE only where an action maps it (an exchange rate): the RFP itself has no destroy.
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -329,6 +581,37 @@ class RfpViewSet(
             notes=data.get("notes", ""),
         )
         return Response(ProposalSerializer(proposal).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=MailedQuestionnaireSerializer,
+        responses={
+            201: MailedQuestionnaireSerializer,
+            400: VALIDATION_ERROR,
+            403: DETAIL,
+            404: DETAIL,
+            409: FIELD_ERRORS,
+        },
+        description="The filled questionnaire of a proposal received by mail: read into the vendor's answers and "
+        "price lines (a new version of its response). Refused while the proposals are sealed, for a late "
+        "proposal, or for a file that is not this vendor's questionnaire of this RFP.",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"proposals/(?P<proposal_id>\d+)/questionnaire",
+        parser_classes=[parsers.MultiPartParser],
+    )
+    def proposal_questionnaire(self, request, pk=None, proposal_id=None):
+        rfp = self.get_object()
+        proposal = rfp.proposals.select_related("candidate__vendor").filter(pk=proposal_id).first()
+        if proposal is None:
+            raise NotFound("No such proposal.")
+        serializer = MailedQuestionnaireSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        document = bidding.mailed_questionnaire_add(
+            proposal=proposal, user=request.user, upload=serializer.validated_data["file"]
+        )
+        return Response(MailedQuestionnaireSerializer(document).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses={200: QuestionSerializer(many=True)})
     @extend_schema(
@@ -450,6 +733,21 @@ class RfpViewSet(
         )
 
     @extend_schema(
+        parameters=[
+            OpenApiParameter("criterion", str, description="Only the questions of this criterion (its name)."),
+            OpenApiParameter("gaps", bool, description="Only the questions some vendor answered No or Partly."),
+        ],
+        responses={200: AnswersMatrixSerializer, 404: DETAIL},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def answers(self, request, pk=None):
+        """The vendors' latest questionnaire answers side by side; empty (`opened` false) while sealed."""
+        rfp = self.get_object()
+        gaps = request.query_params.get("gaps", "") in ("1", "true")
+        criterion = request.query_params.get("criterion", "")[:200]
+        return Response(AnswersMatrixSerializer(answers.answers_matrix(rfp, criterion=criterion, gaps_only=gaps)).data)
+
+    @extend_schema(
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 403: DETAIL, 404: DETAIL},
     )
     @action(detail=True, methods=["get"], url_path=r"submissions/files/(?P<upload_id>\d+)")
@@ -534,3 +832,4 @@ class RfpTemplateViewSet(
 def register_routes(router) -> None:
     router.register("rfps", RfpViewSet, basename="rfp")
     router.register("rfp-templates", RfpTemplateViewSet, basename="rfptemplate")
+    router.register("awards", AwardViewSet, basename="award")

@@ -6,4 +6,9 @@ class RfpConfig(AppConfig):
     name = "rfp"
 
     def ready(self):
-        from rfp import services  # noqa: F401 - registers its background work with core.outbox
+        from rfp import awards, services  # noqa: F401 - register their background work with core.outbox
+        from rfp.answers import EVIDENCE
+        from scoring import providers
+
+        # scoring reads the opened answers and costs through its registry (it may not import rfp).
+        providers.register(EVIDENCE)

@@ -37,6 +37,8 @@ from rfp.models import (
     Packet,
     PacketDownload,
     Participation,
+    Proposal,
+    ProposalDocument,
     ProposalOpening,
     Question,
     Rfp,
@@ -125,6 +127,8 @@ def _participation(rfp: Rfp, candidate: Candidate) -> Participation:
 def _require_lead(user, rfp: Rfp) -> None:
     if not access.can_manage(user, rfp.shortlist):
         _refuse("Only the evaluation's lead manages the RFP's invitations.", status=403)
+    if closed := access.closed_refusal(rfp):
+        _refuse(closed, status=409)
 
 
 def invitable_candidates(rfp: Rfp):
@@ -616,9 +620,7 @@ def upload_add(*, invitation: Invitation, part: str, upload) -> SealedUpload:
         parsed = responses.read_questionnaire(upload, rfp=rfp, candidate=invitation.candidate)
         upload.seek(0)
         if parsed.errors:
-            more = len(parsed.errors) - 10
-            listed = " ".join(f"{e.rstrip('.')}." for e in parsed.errors[:10])
-            _refuse(listed + (f" And {more} more." if more > 0 else ""), "file")
+            _refuse_questionnaire(parsed)
     sha256 = _digest(upload)
     sealed = SealedUpload(
         rfp=rfp,
@@ -635,7 +637,7 @@ def upload_add(*, invitation: Invitation, part: str, upload) -> SealedUpload:
         try:
             sealed.save()
             if parsed is not None:
-                responses.store(parsed, upload=sealed)
+                _store_response(parsed, upload=sealed)
         except Exception:
             sealed.file.storage.delete(str(sealed.file.name))
             raise
@@ -791,6 +793,71 @@ def opened_uploads(rfp: Rfp) -> list[SealedUpload]:
     if not is_opened(rfp):
         return []
     return list(SealedUpload.objects.filter(rfp=rfp).select_related("candidate__vendor"))
+
+
+def _refuse_questionnaire(parsed) -> NoReturn:
+    more = len(parsed.errors) - 10
+    listed = " ".join(f"{e.rstrip('.')}." for e in parsed.errors[:10])
+    _refuse(listed + (f" And {more} more." if more > 0 else ""), "file")
+
+
+def _store_response(parsed, **source) -> None:
+    """Store in a savepoint: two submissions racing for the same version number become a refusal."""
+    try:
+        with transaction.atomic():
+            responses.store(parsed, **source)
+    except IntegrityError:
+        _refuse("Another copy of this questionnaire arrived at the same moment; send it again.", "file", 409)
+
+
+def mailed_questionnaire_add(*, proposal: Proposal, user, upload) -> ProposalDocument:
+    """The lead's copy of a filled questionnaire that came with a proposal received by mail: read and
+    stored like a portal upload (a new version of the vendor's response). A mailed proposal is kept
+    sealed like the portal's: its questionnaire is recorded only once the proposals are open."""
+    rfp = proposal.rfp
+    _require_lead(user, rfp)
+    if _now() < last_deadline(rfp) or (rfp.co_opener_id and not is_opened(rfp)):
+        _refuse(
+            "Keep the mailed proposal sealed: record its questionnaire after the deadline"
+            + (", once both openers have opened the proposals." if rfp.co_opener_id else "."),
+            "file",
+            409,
+        )
+    participation = Participation.objects.filter(rfp=rfp, candidate_id=proposal.candidate_id).first()
+    # The last day on which it counted as in time (a deadline is the end of its day).
+    deadline = timezone.localdate(vendor_deadline(rfp, participation) - timedelta(microseconds=1))
+    if proposal.received_on > deadline:
+        _refuse(
+            f"This proposal was received on {proposal.received_on:%d %B %Y}, after the deadline of "
+            f"{deadline:%d %B %Y}: a late questionnaire is not taken into the comparison.",
+            "file",
+            409,
+        )
+    if upload is None:
+        _refuse("Choose a file.", "file")
+    name, extension = _checked_name(upload.name)
+    if extension != ".xlsx":
+        _refuse("The filled questionnaire must be the .xlsx file of the vendor's packet.", "file")
+    if upload.size > max_upload():
+        _refuse(f"The file is larger than {max_upload() // (1024 * 1024)} MB.", "file")
+    _sniff(upload, extension)
+    _scan(upload)
+    parsed = responses.read_questionnaire(upload, rfp=rfp, candidate=proposal.candidate)
+    if parsed.errors:
+        _refuse_questionnaire(parsed)
+    upload.seek(0)
+    document = ProposalDocument(
+        proposal=proposal, original_name=name, size=upload.size, sha256=_digest(upload), uploaded_by=user
+    )
+    with transaction.atomic():
+        document.file.save(name, upload, save=False)
+        try:
+            document.save()
+            _store_response(parsed, document=document)
+        except Exception:
+            document.file.storage.delete(str(document.file.name))
+            raise
+    return document
 
 
 # --- Reminders (beat) -----------------------------------------------------------------------------

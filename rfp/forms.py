@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils import timezone
 
@@ -118,3 +120,124 @@ class UploadForm(forms.Form):
     """services.attachment_add(upload) and services.proposal_document_add(upload)."""
 
     upload = forms.FileField(label="File", error_messages={"required": "Choose a file."})
+
+
+class AwardProposeForm(StyledFormMixin, forms.Form):
+    """awards.award_propose(awarded, rationale, required_approvals): per vendor of the RFP a tick box,
+    the scope it is awarded and an optional program step (fields `award_<id>`, `scope_<id>`, `step_<id>`)."""
+
+    rationale = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Why these vendors: weighted score, total program cost, compliance, risks.",
+    )
+    required_approvals = forms.IntegerField(
+        required=False, min_value=1, max_value=10, help_text="Signed approvals needed; never fewer than the policy."
+    )
+
+    def __init__(self, *args, candidates=(), steps=(), **kwargs):
+        self.candidates = list(candidates)
+        step_choices = [("", "Whole scope")] + [(s.pk, str(s)) for s in steps]
+        super_fields: dict[str, forms.Field] = {}
+        for c in self.candidates:
+            super_fields[f"award_{c.pk}"] = forms.BooleanField(required=False, label=f"Award {c.vendor.name}")
+            super_fields[f"scope_{c.pk}"] = forms.CharField(
+                required=False, max_length=300, label=f"Scope awarded to {c.vendor.name}"
+            )
+            super_fields[f"step_{c.pk}"] = forms.TypedChoiceField(
+                required=False,
+                choices=step_choices,
+                coerce=int,
+                empty_value=None,
+                label=f"Program step for {c.vendor.name}",
+            )
+        self.base_fields = {**self.base_fields, **super_fields}
+        super().__init__(*args, **kwargs)
+
+    def rows(self):
+        """Per vendor, its three bound fields (for the template)."""
+        return [(c, self[f"award_{c.pk}"], self[f"scope_{c.pk}"], self[f"step_{c.pk}"]) for c in self.candidates]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        return {
+            "awarded": [
+                {"candidate": c.pk, "scope": data.get(f"scope_{c.pk}", ""), "step": data.get(f"step_{c.pk}")}
+                for c in self.candidates
+                if data.get(f"award_{c.pk}")
+            ],
+            "rationale": data.get("rationale", ""),
+            "required_approvals": data.get("required_approvals"),
+        }
+
+
+class AwardDecisionForm(forms.Form):
+    """awards.award_decide(decision, password, seen_hash, comment)."""
+
+    decision = forms.CharField(required=False, max_length=20)
+    password = forms.CharField(required=False, strip=False, max_length=4096)
+    snapshot_hash = forms.CharField(required=False, max_length=128)
+    comment = forms.CharField(required=False, max_length=5000)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        return {
+            "decision": data.get("decision", ""),
+            "password": data.get("password", ""),
+            "seen_hash": data.get("snapshot_hash", ""),
+            "comment": data.get("comment", ""),
+        }
+
+
+# --- The comparison page (rfp.comparison): the lead's program horizon and exchange rates -------------
+
+
+class HorizonForm(StyledFormMixin, forms.Form):
+    """comparison.horizon_set(years, batches_per_year, ..., base_currency, notes)."""
+
+    years = forms.DecimalField(min_value=Decimal("0.01"), max_value=50, max_digits=5, decimal_places=2)
+    batches_per_year = forms.DecimalField(required=False, min_value=0, max_digits=9, decimal_places=2)
+    campaigns_per_year = forms.DecimalField(required=False, min_value=0, max_digits=9, decimal_places=2)
+    fte_months_per_year = forms.DecimalField(
+        label="FTE-months per year", required=False, min_value=0, max_digits=9, decimal_places=2
+    )
+    effort_factor = forms.DecimalField(
+        required=False, min_value=Decimal("0.001"), max_digits=6, decimal_places=3, help_text="Or FTE-months, not both."
+    )
+    volume_per_year = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=3)
+    volume_unit = forms.CharField(required=False, max_length=40)
+    needs_development = forms.BooleanField(label="Needs development", required=False)
+    needs_tech_transfer = forms.BooleanField(label="Needs technology transfer", required=False)
+    base_currency = forms.CharField(max_length=3, min_length=3, initial="USD")
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RateForm(StyledFormMixin, forms.Form):
+    """comparison.rate_add(currency, rate, as_of, source): one unit of the currency in the base currency."""
+
+    currency = forms.CharField(max_length=3, min_length=3)
+    rate = forms.DecimalField(max_digits=18, decimal_places=8)
+    as_of = forms.DateField(label="As of", widget=DATE, initial=timezone.localdate)
+    source = forms.CharField(required=False, max_length=200)
+
+    def clean_rate(self):
+        rate = self.cleaned_data["rate"]
+        if rate <= 0:
+            raise forms.ValidationError("Give a rate greater than zero.")
+        return rate
+
+
+class RateChangeForm(RateForm):
+    """comparison.rate_update(value, as_of, source)."""
+
+    currency = None  # type: ignore[assignment]
+
+    def clean(self):
+        data = super().clean()
+        if "rate" in data:
+            data["value"] = data.pop("rate")
+        return data

@@ -7,12 +7,16 @@ import uuid
 
 import pghistory
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
+from django_fsm import FSMField, transition
 
 from core import records
 from core.models import QueuedJob
-from scoring.models import Candidate, Shortlist
+from scoring.models import Candidate, ProgramStep, Shortlist
 
 
 @pghistory.track()
@@ -78,6 +82,11 @@ class Rfp(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when an award is approved (rfp.awards): the RFP is over, nothing more goes out on it.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -397,7 +406,7 @@ class ProposalOpening(models.Model):
 
 @pghistory.track(
     pghistory.InsertEvent(),
-    fields=["rfp", "candidate", "upload", "version", "created_at"],
+    fields=["rfp", "candidate", "upload", "document", "version", "created_at"],
     model_name="QuestionnaireResponseEvent",
 )
 class QuestionnaireResponse(models.Model):
@@ -407,7 +416,13 @@ class QuestionnaireResponse(models.Model):
 
     rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="questionnaire_responses")
     candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
-    upload = models.OneToOneField(SealedUpload, on_delete=models.PROTECT, related_name="questionnaire_response")
+    # Either the vendor's sealed portal upload or, for a proposal received by mail, the lead's document.
+    upload = models.OneToOneField(
+        SealedUpload, on_delete=models.PROTECT, null=True, blank=True, related_name="questionnaire_response"
+    )
+    document = models.OneToOneField(
+        ProposalDocument, on_delete=models.PROTECT, null=True, blank=True, related_name="questionnaire_response"
+    )
     version = models.PositiveSmallIntegerField()
     checksum = models.CharField(max_length=64, help_text="The question set's HMAC from the file's _check sheet.")
     packet_version = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -418,7 +433,10 @@ class QuestionnaireResponse(models.Model):
     class Meta:
         ordering = ["rfp", "candidate", "version"]
         constraints = [
-            models.UniqueConstraint(fields=["rfp", "candidate", "version"], name="questionnaire_response_version")
+            models.UniqueConstraint(fields=["rfp", "candidate", "version"], name="questionnaire_response_version"),
+            models.CheckConstraint(
+                condition=Q(upload__isnull=True) ^ Q(document__isnull=True), name="questionnaire_response_one_source"
+            ),
         ]
         triggers = [records.immutable("questionnaire_response_immutable")]
 
@@ -483,3 +501,223 @@ class PriceLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.section} line {self.row}"
+
+
+# --- The award: proposed by the lead, approved with signatures, notified to every vendor ------------
+
+AWARD_LOCKED = ["submitted", "approved", "rejected", "returned"]
+
+
+@pghistory.track()
+class Award(models.Model):
+    """The lead's proposal of which vendor(s) win the RFP, frozen at submission (snapshot + SHA-256) for
+    the approvers' signatures, as a shortlist is. A returned or rejected award stays; the lead proposes
+    again as a new version."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Awaiting approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        RETURNED = "returned", "Returned for changes"
+
+    rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="awards")
+    version = models.PositiveSmallIntegerField()
+    status = FSMField(default=Status.DRAFT, choices=Status.choices, protected=True)
+    signatures = GenericRelation("accounts.Signature")
+    rationale = models.TextField(help_text="Why these vendors: scores, costs, compliance, risks.")
+    required_approvals = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # What the approvers see and sign: scores, ranks, program costs and compliance at submission.
+    snapshot = models.JSONField(null=True, blank=True)
+    snapshot_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["rfp", "-version"]
+        constraints = [models.UniqueConstraint(fields=["rfp", "version"], name="award_version_unique")]
+        # Once submitted, only the decision may still change it (whatever the path, raw SQL included).
+        triggers = records.locked_when(
+            name="award_submitted",
+            statuses=AWARD_LOCKED,
+            may_change=["decided_at"],
+            transitions={"submitted": ["approved", "rejected", "returned"]},
+        )
+
+    def __str__(self) -> str:
+        return f"{self.rfp} award v{self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("rfp:award", args=[self.rfp_id, self.pk])
+
+    @transition(field=status, source=Status.DRAFT, target=Status.SUBMITTED)
+    def submit(self):
+        pass
+
+    @transition(field=status, source=Status.SUBMITTED, target=Status.APPROVED)
+    def approve(self):
+        pass
+
+    @transition(field=status, source=Status.SUBMITTED, target=Status.REJECTED)
+    def reject(self):
+        pass
+
+    @transition(field=status, source=Status.SUBMITTED, target=Status.RETURNED)
+    def return_for_changes(self):
+        pass
+
+
+@pghistory.track()
+class AwardLine(models.Model):
+    """One awarded vendor and what it is awarded (a program step, and/or the scope in words)."""
+
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="lines")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
+    step = models.ForeignKey(ProgramStep, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    scope = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["award", "pk"]
+        constraints = [models.UniqueConstraint(fields=["award", "candidate"], name="award_line_once")]
+        triggers = [
+            records.LockedWithParent(
+                name="award_line_submitted",
+                parent_table="rfp_award",
+                parent_column="award_id",
+                statuses=AWARD_LOCKED,
+                what="the submitted award's line",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.candidate}: {self.scope or 'whole scope'}"
+
+
+@pghistory.track(pghistory.InsertEvent())
+class AwardDecision(models.Model):
+    """One approver's signed decision; the signature binds it to the award's snapshot."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+        RETURN = "return", "Return for changes"
+
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="decisions")
+    signature = models.OneToOneField("accounts.Signature", on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["award", "decided_by"], name="award_decision_once")]
+        triggers = [records.immutable("award_decision_immutable")]
+
+    def __str__(self) -> str:
+        return self.get_decision_display()
+
+
+@pghistory.track()
+class AwardNotice(QueuedJob):
+    """The letter to one vendor of the RFP once the award is approved: an award notice to the winners,
+    a regret notice to the others. Rendered to PDF by a worker (core.outbox), then shown in the
+    vendor's portal and e-mailed to its signed-in contacts."""
+
+    class Kind(models.TextChoices):
+        AWARD = "award", "Award notice"
+        REGRET = "regret", "Regret notice"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RENDERING = "rendering", "Rendering"
+        DONE = "done", "Generated"
+        FAILED = "failed", "Failed"
+
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="notices")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    pdf = models.FileField(upload_to="notices/%Y/%m/", blank=True)
+    pdf_pages = models.PositiveSmallIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    emailed_to = models.TextField(blank=True, help_text="The addresses the notice was e-mailed to.")
+
+    class Meta:
+        ordering = ["award", "candidate__vendor__name"]
+        constraints = [models.UniqueConstraint(fields=["award", "candidate"], name="award_notice_once")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.candidate.vendor.name}"
+
+
+# --- Total program cost (issue 17, item 4): the lead's horizon and exchange rates (rfp/costs.py) -----
+
+
+@pghistory.track()
+class ProgramHorizon(models.Model):
+    """What the lead normalises every proposal to: the program's years and volumes and one currency.
+    A field left empty is not assumed: the lines that need it are listed as missing."""
+
+    rfp = models.OneToOneField(Rfp, on_delete=models.PROTECT, related_name="horizon")
+    years = models.DecimalField(max_digits=5, decimal_places=2, help_text="How many years the program runs.")
+    batches_per_year = models.DecimalField(
+        max_digits=9, decimal_places=2, null=True, blank=True, help_text="GMP batches the program needs a year."
+    )
+    campaigns_per_year = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    fte_months_per_year = models.DecimalField(
+        "FTE-months per year",
+        max_digits=9,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="CRO effort the program needs; FTE lines are rescaled to it. Or give an effort factor.",
+    )
+    effort_factor = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Multiplies the vendors' own FTE and time-and-materials effort (1 = as quoted).",
+    )
+    volume_per_year = models.DecimalField(
+        max_digits=14, decimal_places=3, null=True, blank=True, help_text="Quantity needed a year (take-or-pay)."
+    )
+    volume_unit = models.CharField(max_length=40, blank=True)
+    needs_development = models.BooleanField("needs development", default=False)
+    needs_tech_transfer = models.BooleanField("needs technology transfer", default=False)
+    base_currency = models.CharField(max_length=3, default="USD")
+    notes = models.TextField(blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "program horizon"
+
+    def __str__(self) -> str:
+        return f"Horizon of {self.rfp}"
+
+
+@pghistory.track()
+class ExchangeRate(models.Model):
+    """One unit of `currency` in the RFP's base currency, as of a date; one rate per currency."""
+
+    rfp = models.ForeignKey(Rfp, on_delete=models.PROTECT, related_name="exchange_rates")
+    currency = models.CharField(max_length=3)
+    rate = models.DecimalField(max_digits=18, decimal_places=8)
+    as_of = models.DateField()
+    source = models.CharField(max_length=200, blank=True, help_text="Where the rate comes from (e.g. ECB reference).")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["currency"]
+        constraints = [models.UniqueConstraint(fields=["rfp", "currency"], name="exchange_rate_once")]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.rate}"

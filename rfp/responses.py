@@ -25,7 +25,7 @@ from django.db.models import Max
 from openpyxl import load_workbook
 
 from rfp import rendering
-from rfp.models import PriceLine, QuestionnaireAnswer, QuestionnaireResponse, Rfp, SealedUpload
+from rfp.models import PriceLine, ProposalDocument, QuestionnaireAnswer, QuestionnaireResponse, Rfp, SealedUpload
 
 MAX_UNCOMPRESSED = 50 * 1024 * 1024  # what the XLSX may unpack to (a zip bomb is refused before reading)
 MAX_ROWS = 5000  # rows read from the questionnaire sheet
@@ -301,18 +301,28 @@ def _read(book, parsed: Parsed, rfp: Rfp, candidate) -> Parsed:
     return parsed
 
 
-def store(parsed: Parsed, *, upload: SealedUpload) -> QuestionnaireResponse:
-    """The next version of the vendor's response, with its answers and price lines (inside the
-    caller's transaction; the upload row is locked-free: the unique version constraint settles races)."""
+def store(
+    parsed: Parsed, *, upload: SealedUpload | None = None, document: ProposalDocument | None = None
+) -> QuestionnaireResponse:
+    """The next version of the vendor's response, with its answers and price lines, from the vendor's
+    sealed upload or the lead's copy of a proposal received by mail (inside the caller's transaction;
+    the unique version constraint settles races: the caller turns them into a refusal)."""
     if parsed.errors:
         raise ValueError("A questionnaire with errors is never stored.")
-    latest = QuestionnaireResponse.objects.filter(rfp_id=upload.rfp_id, candidate_id=upload.candidate_id).aggregate(
+    if upload is not None:
+        rfp_id, candidate_id = upload.rfp_id, upload.candidate_id
+    elif document is not None:
+        rfp_id, candidate_id = document.proposal.rfp_id, document.proposal.candidate_id
+    else:
+        raise ValueError("A questionnaire response comes from an upload or a proposal document.")
+    latest = QuestionnaireResponse.objects.filter(rfp_id=rfp_id, candidate_id=candidate_id).aggregate(
         latest=Max("version")
     )["latest"]
     response = QuestionnaireResponse.objects.create(
-        rfp_id=upload.rfp_id,
-        candidate_id=upload.candidate_id,
+        rfp_id=rfp_id,
+        candidate_id=candidate_id,
         upload=upload,
+        document=document,
         version=(latest or 0) + 1,
         checksum=parsed.checksum,
         packet_version=parsed.packet_version,

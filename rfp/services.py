@@ -54,6 +54,8 @@ def _require_lead(user, rfp_or_shortlist) -> None:
     shortlist = getattr(rfp_or_shortlist, "shortlist", rfp_or_shortlist)
     if not access.can_manage(user, shortlist):
         _refuse("Only the evaluation's lead manages its RFPs.", status=403)
+    if closed := access.closed_refusal(rfp_or_shortlist):
+        _refuse(closed, status=409)
 
 
 # --- Templates ------------------------------------------------------------------------------------

@@ -30,3 +30,18 @@ def send_sign_in_links(email: str) -> int:
 def send_portal_reminders() -> int:
     """Beat, hourly: deadline reminders to invited vendors that have not submitted (each once)."""
     return bidding.send_reminders()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=4)
+def render_award_notice(self, notice_id: int) -> None:
+    """An award or regret notice to one vendor: PDF, then the e-mail. Idempotent like packets."""
+    from rfp import awards
+
+    try:
+        awards.notice_render(notice_id, claim=self.request.id or "eager")
+    except PdfRenderLimitExceeded as error:
+        awards.notice_fail(notice_id, str(error))
+    except (*TRANSIENT, PdfRenderError) as error:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=error, countdown=min(2 ** (self.request.retries + 2), 60)) from error
+        awards.notice_fail(notice_id, f"Gave up after {self.request.retries + 1} attempts: {error}")

@@ -18,18 +18,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 import core.pdf
 from core.errors import refusals_on_page
 from core.storage import open_or_404
-from rfp import access, bidding, rendering, selectors, services
+from rfp import access, answers, bidding, comparison, rendering, selectors, services
 from rfp.forms import (
     AnswerForm,
     ExtensionForm,
+    HorizonForm,
     InviteForm,
     OpenForm,
     ProposalForm,
     QuestionForm,
+    RateChangeForm,
+    RateForm,
     RfpForm,
     UploadForm,
 )
-from rfp.models import Invitation, Packet, Proposal, ProposalDocument, Question, Rfp, RfpTemplate
+from rfp.models import ExchangeRate, Invitation, Packet, Proposal, ProposalDocument, Question, Rfp, RfpTemplate
 from scoring import shortlists
 from scoring.access import visible_evaluations
 from scoring.models import Shortlist
@@ -253,9 +256,13 @@ def proposal_record(request, pk: int):
 def proposal_document_add(request, pk: int, proposal_pk: int):
     rfp = _managed_rfp(request, pk)
     proposal = get_object_or_404(Proposal, rfp=rfp, pk=proposal_pk)
-    call = partial(services.proposal_document_add, proposal=proposal, user=request.user)
-    form = UploadForm(request.POST, request.FILES)
-    return _operate(request, rfp, form, call, success="Document added to the proposal.")
+    if request.POST.get("part") == "questionnaire":  # the filled questionnaire: read into answers and prices
+        call = partial(bidding.mailed_questionnaire_add, proposal=proposal, user=request.user)
+        success = "Questionnaire read: its answers and price lines are recorded as the vendor's response."
+    else:
+        call = partial(services.proposal_document_add, proposal=proposal, user=request.user)
+        success = "Document added to the proposal."
+    return _operate(request, rfp, UploadForm(request.POST, request.FILES), call, success=success)
 
 
 @login_required
@@ -368,6 +375,22 @@ def sealed_file(request, pk: int, upload_pk: int):
 
 @login_required
 @require_GET
+def answers_page(request, pk: int):
+    """The side-by-side answers matrix (questions x vendors), filtered by criterion and to the No/Partly
+    answers; sealed until both openers have opened (rfp.answers)."""
+    criterion, gaps_only = request.GET.get("criterion", "")[:200], request.GET.get("gaps") == "1"
+    with refusals_on_page(request):
+        rfp, matrix = answers.matrix_for(request.user, pk, criterion=criterion, gaps_only=gaps_only)
+    rows = [
+        (question, [matrix.cells.get((question.number, vendor.candidate_id)) for vendor in matrix.vendors])
+        for question in matrix.questions
+    ]
+    context = {"rfp": rfp, "matrix": matrix, "rows": rows, "criterion": criterion, "gaps_only": gaps_only}
+    return render(request, "rfp/answers.html", context)
+
+
+@login_required
+@require_GET
 def rfp_progress(request, pk: int):
     """The packets panel alone: htmx polls it while packets are being generated."""
     rfp = _rfp(request, pk)
@@ -471,4 +494,133 @@ def rfp_record_pdf(request, pk: int):
     pdf, _pages, _refused = core.pdf.render_pdf(render_to_string("rfp/record_pdf.html", context))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{rfp.reference}-internal-record.pdf"'
+    return response
+
+
+# --- The comparison (rfp.comparison): horizon, exchange rates, total program costs, value for money ------
+
+
+def _horizon_initial(horizon) -> dict:
+    if horizon is None:
+        return {}
+    return {name: getattr(horizon, name) for name in comparison.HORIZON_FIELDS}
+
+
+def _comparison_context(request, rfp: Rfp, **forms) -> dict:
+    result = comparison.comparison(rfp, request.user)
+    ordering = request.GET.get("ordering", "")[:20]
+    status = request.GET.get("status", "")
+    status = status if status in comparison.STATUSES else ""
+    front = request.GET.get("front") == "1"
+    return {
+        "rfp": rfp,
+        "evaluation": rfp.shortlist.evaluation,
+        "c": result,
+        "rows": comparison.table_rows(result, ordering=ordering, status=status, front=front),
+        "status": status,
+        "front": front,
+        "statuses": comparison.STATUSES,
+        "manage": access.can_manage(request.user, rfp.shortlist),
+        "horizon_form": HorizonForm(initial=_horizon_initial(result.horizon)),
+        "rate_form": RateForm(),
+        "deadline": bidding.last_deadline(rfp),
+        **forms,
+    }
+
+
+@login_required
+@require_GET
+def comparison_page(request, pk: int):
+    """Total program costs side by side with the weighted scores, the value-for-money chart; the lead's
+    horizon and exchange rates. Costs and scores stay sealed until both openers have opened."""
+    rfp = _rfp(request, pk)
+    return render(request, "rfp/comparison.html", _comparison_context(request, rfp))
+
+
+def _comparison_operate(request, rfp: Rfp, form, call, *, success: str, slot: str = ""):
+    """As _operate, back to the comparison page; a refused form is shown again in place (`slot`)."""
+    if form.is_valid():
+        with refusals_on_page(request, form if slot else None) as outcome:
+            call(**form.cleaned_data)
+        if not outcome.refused:
+            messages.success(request, success)
+            return redirect("rfp:comparison", rfp.pk)
+    elif not slot:
+        _flash_errors(request, form)
+    if not slot:
+        return redirect("rfp:comparison", rfp.pk)
+    return render(request, "rfp/comparison.html", _comparison_context(request, rfp, **{slot: form}))
+
+
+@login_required
+@require_POST
+def horizon_set(request, pk: int):
+    rfp = _managed_rfp(request, pk)
+    call = partial(comparison.horizon_set, rfp=rfp, user=request.user)
+    return _comparison_operate(
+        request, rfp, HorizonForm(request.POST), call, success="Program horizon saved.", slot="horizon_form"
+    )
+
+
+@login_required
+@require_POST
+def rate_add(request, pk: int):
+    rfp = _managed_rfp(request, pk)
+    call = partial(comparison.rate_add, rfp=rfp, user=request.user)
+    return _comparison_operate(
+        request, rfp, RateForm(request.POST), call, success="Exchange rate recorded.", slot="rate_form"
+    )
+
+
+@login_required
+@require_POST
+def rate_change(request, pk: int, rate_pk: int):
+    rfp = _managed_rfp(request, pk)
+    rate = get_object_or_404(ExchangeRate, rfp=rfp, pk=rate_pk)
+    call = partial(comparison.rate_update, rate=rate, user=request.user)
+    return _comparison_operate(
+        request, rfp, RateChangeForm(request.POST), call, success=f"{rate.currency} rate changed."
+    )
+
+
+@login_required
+@require_POST
+def rate_remove(request, pk: int, rate_pk: int):
+    rfp = _managed_rfp(request, pk)
+    rate = get_object_or_404(ExchangeRate, rfp=rfp, pk=rate_pk)
+    call = partial(comparison.rate_remove, rate=rate, user=request.user)
+    return _comparison_operate(request, rfp, forms.Form(request.POST), call, success=f"{rate.currency} rate removed.")
+
+
+def _opened_comparison(request, rfp: Rfp):
+    result = comparison.comparison(rfp, request.user)
+    if not result.opened:
+        messages.error(request, "The proposals are sealed until the lead and the second opener have opened them.")
+    return result
+
+
+@login_required
+@require_GET
+def comparison_xlsx(request, pk: int):
+    rfp = _rfp(request, pk)
+    result = _opened_comparison(request, rfp)
+    if not result.opened:
+        return redirect("rfp:comparison", rfp.pk)
+    response = HttpResponse(
+        comparison.xlsx(result), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{rfp.reference}-comparison.xlsx"'
+    return response
+
+
+@login_required
+@require_GET
+def comparison_pdf(request, pk: int):
+    """Rendered here, not by a worker: a few pages, well under a second or two (see the report)."""
+    rfp = _rfp(request, pk)
+    result = _opened_comparison(request, rfp)
+    if not result.opened:
+        return redirect("rfp:comparison", rfp.pk)
+    response = HttpResponse(comparison.pdf(result), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{rfp.reference}-comparison.pdf"'
     return response

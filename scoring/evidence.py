@@ -8,6 +8,7 @@ together with the evidence it used, or None when there is no evidence to score (
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -126,12 +127,16 @@ def regulatory_track_record(
 FINDING_PENALTY = {"critical": 2.0, "major": 1.0, "minor": 0.25, "observation": 0.0}
 
 
-def quality_systems(audits: list[dict], today: date) -> Derived:
+def quality_systems(audits: list[dict], today: date, standings: Sequence[Mapping[str, Any]] = ()) -> Derived:
     """Quality systems from the latest completed audit of each site, recency-weighted like inspections.
 
     Per audit: 5 minus a penalty per finding (critical 2, major 1, minor 0.25, observation 0),
     halved when its CAPA was verified or closed on time, plus 0.5 while a CAPA is overdue; not
     below 1. Audits are weighted 0.5 ** (age in years / 3).
+
+    With supplier-performance scorecards of the sites after an award (`standings`: each site's latest,
+    oversight), the value is the mean of the audit value and the mean scorecard score, and a site on
+    watch caps it at 3, one under probation at 2 (PERFORMANCE_CAPS).
     """
     formula = "per audit 5 − Σ penalty (critical 2, major 1, minor 0.25; ½ if CAPA closed on time; +0.5 if overdue), ≥ 1; recency-weighted"
     latest: dict[str, dict] = {}
@@ -139,6 +144,8 @@ def quality_systems(audits: list[dict], today: date) -> Derived:
         if audit["end_date"] and (audit["site"] not in latest or audit["end_date"] > latest[audit["site"]]["end_date"]):
             latest[audit["site"]] = audit
     if not latest:
+        if standings:
+            return _with_performance(None, formula, [], standings)
         return Derived(None, formula, ["no completed audit on record"])
     total = weights = 0.0
     evidence = []
@@ -168,7 +175,49 @@ def quality_systems(audits: list[dict], today: date) -> Derived:
         evidence.append(
             f"audit of {audit['site']} ended {audit['end_date'].isoformat()}: {summary} → {score:g} × {weight:.2f}"
         )
+    if standings:
+        return _with_performance(round(total / weights, 2), formula, evidence, standings)
     return Derived(round(total / weights, 2), formula, evidence)
+
+
+PERFORMANCE_CAPS = {"on_watch": 3.0, "under_probation": 2.0}
+STANDING_NAMES = {
+    "preferred": "Preferred",
+    "approved": "Approved",
+    "on_watch": "On watch",
+    "under_probation": "Under probation",
+}
+
+
+def _with_performance(
+    audit_value: float | None, formula: str, evidence: list[str], standings: Sequence[Mapping[str, Any]]
+) -> Derived:
+    """The audit value combined with the sites' latest supplier scorecards (see quality_systems)."""
+    formula += "; with scorecards: mean of the audit value and the scorecard score, ≤ 3 on watch, ≤ 2 under probation"
+    evidence = list(evidence)
+    scores = []
+    cap = 5.0
+    for s in standings:
+        name = STANDING_NAMES.get(s["standing"], s["standing"])
+        score = s.get("score")
+        evidence.append(
+            f"performance standing at {s['site']}: {name} ({s['period']}"
+            + (f", score {score:.2f})" if score is not None else ")")
+        )
+        if score is not None:
+            scores.append(score)
+        cap = min(cap, PERFORMANCE_CAPS.get(s["standing"], 5.0))
+    if not scores and audit_value is None:
+        return Derived(None, formula, evidence or ["no completed audit on record"])
+    performance = sum(scores) / len(scores) if scores else None
+    parts = [v for v in (audit_value, performance) if v is not None]
+    value = sum(parts) / len(parts)
+    if audit_value is None:
+        evidence.append("no completed audit on record: the scorecards alone")
+    if value > cap:
+        evidence.append(f"capped at {cap:g} by the performance standing")
+        value = cap
+    return Derived(round(max(1.0, value), 2), formula, evidence)
 
 
 # Program-wide terms of scope fit: requirement key -> (the vendor's offer key, weight, label).
@@ -311,6 +360,11 @@ def applicable(kind: str, requirement: dict) -> bool:
         )
     if kind == "scale":
         return _has_scale(requirement) or any(_has_scale(step) for step in requirement.get("steps") or ())
+    # Until a proposal is opened nobody has answers or a cost: left out rather than every row incomplete.
+    if kind == "compliance":
+        return bool(requirement.get("answers_opened"))
+    if kind == "price":
+        return bool(requirement.get("costs_opened"))
     return True
 
 
@@ -318,6 +372,8 @@ def applicable(kind: str, requirement: dict) -> bool:
 NOT_APPLICABLE_REASONS = {
     "scope_fit": "the evaluation requires no program step, services, modality, dosage form or phase",
     "scale": "the evaluation sets no batch-size range",
+    "compliance": "no questionnaire answers have been opened yet",
+    "price": "no proposal's program cost has been opened yet",
 }
 
 
@@ -625,3 +681,70 @@ def _qualified(scope: Scope, status: str) -> list[tuple[dict, str]]:
             elif not scope.steps or entry["activity"] in activities:
                 hits.append((site, entry["activity"]))
     return hits
+
+
+# --- Evidence from the vendors' proposals (opened questionnaires and program costs) ---------------
+
+# Points per compliance answer; "n/a" and an unanswered question are left out, not counted as zero.
+COMPLIANCE_POINTS = {"yes": 5.0, "partly": 3.0, "no": 1.0}
+COMPLIANCE_LABELS = {"yes": "Yes", "partly": "Partly", "no": "No", "n/a": "N/A"}
+COMPLIANCE_FORMULA = "mean of the compliance answers to the criterion's questions: Yes 5, Partly 3, No 1 (N/A left out)"
+
+
+def questionnaire_compliance(answers: Sequence[tuple[int, str]]) -> Derived:
+    """The compliance answers (question number, "yes"/"partly"/"no"/"n/a"/"") to one criterion's
+    questions as a 1-5 value: Yes 5, Partly 3, No 1, their mean. "N/A" and unanswered questions are
+    left out; with nothing left there is no evidence (never a zero)."""
+    counted = [(number, answer) for number, answer in answers if answer in COMPLIANCE_POINTS]
+    if not answers:
+        return Derived(None, COMPLIANCE_FORMULA, ["no opened questionnaire answers to this criterion's questions"])
+    skipped = [number for number, answer in answers if answer not in COMPLIANCE_POINTS]
+    notes = [f"left out: question {', '.join(map(str, skipped))} (N/A or unanswered)"] if skipped else []
+    if not counted:
+        return Derived(None, COMPLIANCE_FORMULA, ["no Yes, Partly or No answer", *notes])
+    value = round(sum(COMPLIANCE_POINTS[answer] for _, answer in counted) / len(counted), 2)
+    counts = Counter(answer for _, answer in counted)
+    summary = ", ".join(f"{counts[key]} {label}" for key, label in COMPLIANCE_LABELS.items() if counts[key])
+    gaps = [f"question {number}: {COMPLIANCE_LABELS[answer]}" for number, answer in counted if answer != "yes"]
+    return Derived(value, COMPLIANCE_FORMULA, [f"{summary} of {len(counted)} counted → {value:g}", *gaps, *notes])
+
+
+PRICE_FORMULA = "1 + 4 × lowest total program cost ÷ this candidate's (complete costs only)"
+
+
+def lowest_cost_scaled(candidate_ids: Sequence[int], costs: Mapping[int, Any]) -> dict[int, Derived]:
+    """The price criterion for every candidate: 1 + 4 × lowest / this total program cost, so the
+    cheapest gets 5 and one twice as expensive 3. `costs` maps a candidate id to a
+    providers.CostFact-like value (total, complete, currency, missing). Only complete, positive
+    totals in one currency compete; a candidate with no cost, an incomplete one or another currency
+    has no evidence (never a good score by omission). The lowest is taken over every candidate with
+    a complete cost, knocked-out ones included: the scale must not move when a gate is overridden."""
+    complete = {
+        cid: (float(cost.total), cost.currency)
+        for cid, cost in costs.items()
+        if cost.complete and cost.total is not None and cost.total > 0
+    }
+    currencies = {currency for _, currency in complete.values()}
+    mixed = len(currencies) > 1
+    lowest = min((total for total, _ in complete.values()), default=None)
+    result = {}
+    for cid in candidate_ids:
+        cost = costs.get(cid)
+        if cost is None:
+            result[cid] = Derived(None, PRICE_FORMULA, ["no opened proposal with a program cost"])
+        elif cid not in complete:
+            missing = "; ".join(cost.missing) if cost.missing else "the total is missing or zero"
+            result[cid] = Derived(None, PRICE_FORMULA, [f"incomplete program cost: {missing}"])
+        elif mixed:
+            result[cid] = Derived(
+                None, PRICE_FORMULA, [f"costs in several currencies ({', '.join(sorted(currencies))}): no comparison"]
+            )
+        else:
+            total, currency = complete[cid]
+            value = round(1 + 4 * lowest / total, 2)  # type: ignore[operator]
+            result[cid] = Derived(
+                value,
+                PRICE_FORMULA,
+                [f"total {total:,.0f} {currency}; lowest {lowest:,.0f} {currency} → 1 + 4 × {lowest / total:.3f}"],  # type: ignore[operator]
+            )
+    return result

@@ -116,6 +116,8 @@ class Criterion(models.Model):
         REGULATORY = "regulatory", "Derived: regulatory inspection history"
         SCALE = "scale", "Derived: sites' scale ranges"
         QUALITY = "quality", "Derived: audit findings and CAPA"
+        COMPLIANCE = "compliance", "Derived: questionnaire compliance answers"
+        PRICE = "price", "Derived: total program cost (lowest-cost-scaled)"
 
     evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="criteria")
     key = models.SlugField(max_length=60)

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from scoring import engine, evidence
+from scoring import engine, evidence, providers
 
 DISAGREEMENT_FLAG = 2  # evaluators two or more rubric points apart
+PROPOSAL_KINDS = ("compliance", "price")  # derived from the opened proposals, not the register
 NO_OFFER: dict[str, list[str]] = {"services": [], "modalities": [], "dosage_forms": [], "phases": []}
 
 # What the evidence functions know about a vendor: its offer (services, modalities, dosage
@@ -81,6 +82,10 @@ class RankingInputs:
     facts: dict[int, VendorFacts] = field(default_factory=dict)
     # (candidate id, criterion id) -> (value, justification) of a derived value's override
     overrides: dict[tuple[int, int], tuple[float, str]] = field(default_factory=dict)
+    # From the opened proposals (scoring.providers), per candidate id: the questionnaire answers
+    # (AnswerFact) and the total program cost (CostFact); empty while the proposals are sealed.
+    answers: Mapping[int, Sequence[providers.AnswerFact]] = field(default_factory=dict)
+    costs: Mapping[int, providers.CostFact] = field(default_factory=dict)
     withheld: bool = False
     viewer_index: int | None = None  # the viewer's evaluator index, when the viewer evaluates
     evaluation: Any = None
@@ -176,12 +181,33 @@ def derive(kind: str, requirement, offer, sites, inspections, today, proposals=N
         )
     if kind == "quality":
         audits = offer.get("audits", [])
+        standings = offer.get("standings", [])
         if scope.steps:
             audits = [a for a in audits if a.get("site_id") in chosen]
-        return evidence.quality_systems(audits, today)
+            standings = [s for s in standings if s.get("site_id") in chosen]
+        return evidence.quality_systems(audits, today, standings)
     if scope.steps:
         return evidence.step_scale_flexibility(requirement, scope)
     return evidence.scale_flexibility(requirement, sites)
+
+
+def answers_by_criterion(answers: Mapping[int, Sequence[providers.AnswerFact]]) -> dict[int, dict[str, list]]:
+    """candidate id -> criterion key (providers.criterion_key) -> [(question number, compliance)]."""
+    index: dict[int, dict[str, list]] = {}
+    for candidate_id, facts in answers.items():
+        by_key = index[candidate_id] = {}
+        for fact in facts:
+            by_key.setdefault(providers.criterion_key(fact.criterion), []).append((fact.number, fact.compliance))
+    return index
+
+
+def from_proposals(kind: str, name: str, candidate_id: int, prices, answers) -> evidence.Derived:
+    """A compliance or price value of one candidate: its answers to the questions filed under the
+    criterion's name (`answers`: answers_by_criterion), or its place on the lowest-cost scale
+    (`prices`); both are worked out once for every candidate."""
+    if kind == "price":
+        return prices[candidate_id]
+    return evidence.questionnaire_compliance(answers.get(candidate_id, {}).get(providers.criterion_key(name), []))
 
 
 def _gates(inputs: RankingInputs, candidate: CandidateInput, scope) -> tuple[list[str], list[str], list, list[str]]:
@@ -237,6 +263,10 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
     scored_by_counts = (~np.isnan(scores)).sum(axis=0).tolist()  # zeros without evaluators
     na_list = not_applicable.tolist()
     cells_by_row, knockout_lists, gate_notes = [], [], []
+    # The price scale depends on every candidate's cost, the answers are indexed by criterion: once, before the rows.
+    kinds = {c.evidence for c in criteria}
+    prices = evidence.lowest_cost_scaled([c.id for c in candidates], inputs.costs) if "price" in kinds else {}
+    answers = answers_by_criterion(inputs.answers) if "compliance" in kinds else {}
     for i, candidate in enumerate(candidates):
         offer, sites, inspections = inputs.facts.get(candidate.vendor_id, (NO_OFFER, [], []))
         scope = _scope(inputs, candidate)
@@ -258,8 +288,12 @@ def compute_ranking(inputs: RankingInputs) -> Ranking:
                     )
                 )
             elif criterion.evidence:
-                derived = derive(
-                    criterion.evidence, requirement, offer, sites, inspections, today, candidate.proposals, scope
+                derived = (
+                    from_proposals(criterion.evidence, criterion.name, candidate.id, prices, answers)
+                    if criterion.evidence in PROPOSAL_KINDS
+                    else derive(
+                        criterion.evidence, requirement, offer, sites, inspections, today, candidate.proposals, scope
+                    )
                 )
                 override = inputs.overrides.get((candidate.id, criterion.id))
                 value = float(override[0]) if override else derived.value

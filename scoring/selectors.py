@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from audits.models import Audit, Finding
 from core.queries import count_of
-from scoring import access
+from oversight import selectors as oversight_selectors
+from scoring import access, providers
 from scoring.models import (
     Candidate,
     Criterion,
@@ -136,10 +137,24 @@ def vendor_facts(evaluation: Evaluation) -> dict[int, VendorFacts]:
         for vendor_id, code in through.objects.filter(**in_evaluation).values_list("vendor_id", f"{key}__code"):
             entry(vendor_id)[0][relation].append(code)
     sites: dict[int, dict] = {}
-    for site_id, vendor_id, name, regime, scale_min, scale_max, scale_unit in (
+    # The latest supplier-performance standing of each site comes along (oversight: annotations, no query).
+    standing_q, score_q, period_q = oversight_selectors.standing_subqueries()
+    for site_id, vendor_id, name, regime, scale_min, scale_max, scale_unit, standing, score, period in (
         Site.objects.filter(**in_evaluation)
+        .annotate(performance_standing=standing_q, performance_score=score_q, performance_period=period_q)
         .order_by("name")
-        .values_list("id", "vendor_id", "name", "quality_regime", "scale_min", "scale_max", "scale_unit")
+        .values_list(
+            "id",
+            "vendor_id",
+            "name",
+            "quality_regime",
+            "scale_min",
+            "scale_max",
+            "scale_unit",
+            "performance_standing",
+            "performance_score",
+            "performance_period",
+        )
     ):
         site = sites[site_id] = {
             "id": site_id,
@@ -152,6 +167,16 @@ def vendor_facts(evaluation: Evaluation) -> dict[int, VendorFacts]:
             "capabilities": [],
         }
         entry(vendor_id)[1].append(site)
+        if standing:
+            entry(vendor_id)[0].setdefault("standings", []).append(
+                {
+                    "site": name,
+                    "site_id": site_id,
+                    "standing": standing,
+                    "period": period,
+                    "score": None if score is None else float(score),
+                }
+            )
     _site_evidence(evaluation, sites)
     names = {site_id: site["name"] for site_id, site in sites.items()}
     # Newest first; the id breaks ties, so that the evidence reads the same on every request.
@@ -286,6 +311,11 @@ def load_ranking_inputs(evaluation: Evaluation, viewer) -> RankingInputs:
         (o.candidate_id, o.criterion_id): (float(o.value), o.justification)
         for o in DerivedOverride.objects.filter(candidate__evaluation=evaluation)
     }
+    # The opened proposals' answers and costs (scoring.providers), asked for only when a criterion uses them.
+    kinds = {c.evidence for c in criteria}
+    answers = providers.answers(evaluation) if Criterion.Evidence.COMPLIANCE in kinds else {}
+    costs = providers.costs(evaluation) if Criterion.Evidence.PRICE in kinds else {}
+    requirement["answers_opened"], requirement["costs_opened"] = bool(answers), bool(costs)
 
     m, k = len(candidates), len(users)
     candidate_index = {c.pk: i for i, c in enumerate(candidates)}
@@ -335,6 +365,8 @@ def load_ranking_inputs(evaluation: Evaluation, viewer) -> RankingInputs:
         knockout_rules=rules,
         facts=facts,
         overrides=overrides,
+        answers=answers,
+        costs=costs,
         withheld=withheld,
         viewer_index=evaluator_index.get(viewer.pk) if withheld else None,
         evaluation=evaluation,
@@ -350,6 +382,26 @@ def ranking(evaluation: Evaluation, viewer) -> Ranking:
     `withheld` and carries none of their data.
     """
     return compute_ranking(load_ranking_inputs(evaluation, viewer))
+
+
+def answers_by_cell(evaluation: Evaluation, criteria: list[Criterion]) -> dict[tuple[int, int], list]:
+    """(candidate id, criterion id) -> the candidate's opened questionnaire answers (providers.AnswerFact)
+    to the questions filed under the criterion's name (a sub-criterion: its own name, or else its
+    parent's), for the scoring grid. Nothing while the proposals are sealed (scoring.providers)."""
+    by_name: dict[tuple[int, str], list[providers.AnswerFact]] = {}
+    for candidate_id, facts in providers.answers(evaluation).items():
+        for fact in facts:
+            by_name.setdefault((candidate_id, providers.criterion_key(fact.criterion)), []).append(fact)
+    candidate_ids = {candidate_id for candidate_id, _ in by_name}
+    found: dict[tuple[int, int], list] = {}
+    for criterion in criteria:
+        own = providers.criterion_key(criterion.name)
+        parent = providers.criterion_key(criterion.parent.name) if criterion.parent else own
+        for candidate_id in candidate_ids:
+            shown = by_name.get((candidate_id, own)) or by_name.get((candidate_id, parent))
+            if shown:
+                found[(candidate_id, criterion.pk)] = shown
+    return found
 
 
 # --- Home page tasks ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from accounts import notifications
 from accounts.models import Notification
 from core import trail
 from core.errors import ServiceError
-from scoring import access, ahp, engine, program
+from scoring import access, ahp, engine, program, providers
 from scoring.models import (
     MAX_REQUIRED_APPROVALS,
     RUBRIC_MAX,
@@ -37,6 +37,8 @@ from scoring.models import (
 )
 from vendors.filters import VendorFilter
 from vendors.models import Site, Vendor
+
+PROPOSAL_EVIDENCE = (Criterion.Evidence.COMPLIANCE, Criterion.Evidence.PRICE)
 
 
 class ScoringError(ServiceError):
@@ -772,10 +774,15 @@ def derived_override(*, candidate: Candidate, criterion: Criterion, user, value,
     evaluation = candidate.evaluation
     if not (access.is_lead(user, evaluation) or access.is_evaluator(user, evaluation)):
         _refuse("Only the evaluation's team can override a derived score.", status=403)
-    if evaluation.status == Evaluation.Status.CLOSED:
-        _refuse("The evaluation is closed.", status=409)
     if not criterion.evidence:
         _refuse(f"{criterion.name} is scored by evaluators, not derived.", "criterion")
+    if evaluation.status == Evaluation.Status.CLOSED:
+        # The proposals' evidence (answers, costs) arrives after the shortlist closed the evaluation:
+        # it stays open to overrides until an award is put to approval, which freezes it.
+        if criterion.evidence not in PROPOSAL_EVIDENCE:
+            _refuse("The evaluation is closed.", status=409)
+        if providers.decided(evaluation):
+            _refuse("An award on these proposals awaits approval or is approved; its figures are frozen.", status=409)
     if not justification.strip():
         _refuse("A justification is required to override a derived score.", "justification")
     try:

@@ -629,11 +629,17 @@ def scoring_grid(request, pk: int):
         if s.criterion_id in scored_ids
     }
     submitted = Submission.objects.filter(evaluation=evaluation, evaluator=request.user).first()
+    # The vendors' opened questionnaire answers next to the cell they inform (vendor data, not
+    # anyone's scores: blind scoring does not hide them; sealed proposals give none).
+    answers = selectors.answers_by_cell(evaluation, criteria)
     grid = [
         (
             candidate,
             gates.get(candidate.pk),
-            [(criterion, mine.get((candidate.pk, criterion.pk))) for criterion in criteria],
+            [
+                (criterion, mine.get((candidate.pk, criterion.pk)), answers.get((candidate.pk, criterion.pk), ()))
+                for criterion in criteria
+            ],
         )
         for candidate in candidates
     ]

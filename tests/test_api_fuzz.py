@@ -81,6 +81,14 @@ REAL = {
     "notifications": [{"id": "note1"}],
     "rfps": [{"id": "rfp1", "packet_id": "pk1"}],
     "rfp-templates": [{"id": "tpl1"}],
+    "awards": [{"id": "aw1", "notice_id": "an1"}],
+    "quality-agreements": [{"id": "qa1"}],
+    "risk-assessments": [{"id": "risk1"}],
+    "risk-matrices": [{"version": "=1"}],
+    "performance-records": [{"id": "perf1"}],
+    "scorecards": [{"id": "sc1"}],
+    "kpi-settings": [{"kpi": "=complaints"}],
+    "standing-rules": [{"version": "=1"}],
     # The supplier portal's API ("/portal/api/<first segment>/..."): the signed-in vendor's own packet.
     "packets": [{"packet_id": "pk1", "part": "=pdf"}, {"packet_id": "pk1", "part": "=bundle"}],
 }

@@ -26,7 +26,17 @@ from accounts.roles import AUDITOR, EVALUATOR, PROCUREMENT_LEAD
 from audits import services as audit_services
 from audits.models import AuditReport
 from rfp import services as rfp_services
-from rfp.models import Invitation, Packet, RfpTemplate, SealedUpload
+from rfp.models import (
+    Award,
+    AwardLine,
+    AwardNotice,
+    ExchangeRate,
+    Invitation,
+    Packet,
+    ProgramHorizon,
+    RfpTemplate,
+    SealedUpload,
+)
 from scoring import shortlists
 from scoring.models import ProgramStep, Shortlist, ShortlistEntry
 from tests.factories import (
@@ -157,6 +167,17 @@ def world(users, reviewed):
     )
     sealed.file.save("sealed", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=False)
     sealed.save()
+    # A draft award of the RFP with a generated notice (the proposals are sealed: proposing is refused).
+    award = Award.objects.create(rfp=rfp, version=1, proposed_by=users["procurement"], rationale="Best value.")
+    AwardLine.objects.create(award=award, candidate=candidates[3])
+    notice = AwardNotice(award=award, candidate=candidates[3], kind="award", status=AwardNotice.Status.DONE)
+    notice.pdf.save("notice.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=False)
+    notice.save()
+    # The lead's program horizon and an exchange rate (rfp.comparison).
+    ProgramHorizon.objects.create(rfp=rfp, years=5, base_currency="EUR", updated_by=users["procurement"])
+    rate = ExchangeRate.objects.create(
+        rfp=rfp, currency="USD", rate="0.9", as_of=today, recorded_by=users["procurement"]
+    )
     # A program step of E1 (steps are fixed once scoring started: the lead's changes are refused).
     step = ProgramStep.objects.create(
         evaluation=evaluation, position=0, step=ProgramStep.Step.DRUG_PRODUCT, quality_regime="cGMP"
@@ -166,7 +187,48 @@ def world(users, reviewed):
     alert = ImportAlertFactory(site=site)
     certificate = GmpCertificateFactory(site=site)
     qualification = SiteQualificationFactory(site=site)
+    # A drafted quality agreement of the selected site, and a risk assessment of it (oversight).
+    from oversight import requalification
+    from oversight.models_qa import QualityAgreement, RiskAssessment
+    from vendors.models import Service
+
+    type(site).objects.filter(pk=site.pk).update(selected_on=today, qualification="approved")
+    agreement = QualityAgreement.objects.create(
+        site=site,
+        activity=Service.objects.get(code="fill-finish"),
+        version=1,
+        partner_kind="CDMO",
+        review_due=today + timedelta(days=700),
+        created_by=users["qa"],
+    )
+    agreement.lines.create(section="audits", text="Notify inspections", owner="vendor")
+    assessment = RiskAssessment.objects.create(
+        site=site,
+        score=45,
+        band="Medium risk",
+        interval_months=24,
+        basis_date=today,
+        due=today + timedelta(days=730),
+        trigger="Matrix test",
+        matrix=requalification.current_matrix(),
+    )
+    # A quarter of supplier performance of the site, with its scorecard (oversight).
+    from oversight import performance as oversight_performance
+
+    perf = oversight_performance.performance_save(
+        user=users["qa"],
+        site=site,
+        start=date(2026, 1, 1),
+        end=date(2026, 3, 31),
+        batches_started=10,
+        batches_released=10,
+        batches_right_first_time=8,
+    )
     return {
+        "perf1": perf.pk,
+        "sc1": perf.scorecard.pk,
+        "qa1": agreement.pk,
+        "risk1": assessment.pk,
         "sa": approved.pk,
         "prop1": proposal.pk,
         "q1": question.pk,
@@ -176,6 +238,9 @@ def world(users, reviewed):
         "gmp1": certificate.pk,
         "sq1": qualification.pk,
         "rfp1": rfp.pk,
+        "aw1": award.pk,
+        "an1": notice.pk,
+        "rate1": rate.pk,
         "inv1": invitation.pk,
         "up1": sealed.pk,
         "pk1": packet.pk,
@@ -302,6 +367,8 @@ PAGES = [
     ("history/audit", "get", "/history/audits.Audit/{a2}/", "302 200 404 200 200 404 200"),
     ("history/vendor", "get", "/history/vendors.Vendor/{v1}/", "302 200 200 200 200 200 200"),
     ("history/rfp", "get", "/history/rfp.Rfp/{rfp1}/", "302 200 200 404 200 404 200"),
+    ("history/award", "get", "/history/rfp.Award/{aw1}/", "302 200 200 404 200 404 200"),
+    ("history/agreement", "get", "/history/oversight.QualityAgreement/{qa1}/", "302 200 404 200 200 404 200"),
     ("rfp:list", "get", "/rfps/", "302 200 200 403 200 403 200"),
     ("rfp:templates", "get", "/rfps/templates/", "302 200 403 403 200 403 200"),
     ("rfp:create", "get", "/rfps/new/{sa}/", "302 200 403 404 403 404 403"),
@@ -327,6 +394,16 @@ PAGES = [
     ("rfp:open", "post", "/rfps/{rfp1}/open/", "302 200 403 404 403 404 403"),
     ("rfp:record-pdf", "get", "/rfps/{rfp1}/record.pdf", "302 200 200 404 200 404 200"),
     ("rfp:sealed-file", "get", "/rfps/{rfp1}/sealed/{up1}/", "302 403 403 404 403 404 403"),
+    # The comparison (rfp.comparison): seen by the team and managers (sealed here: an empty state, and
+    # the exports go back to it); the horizon and the exchange rates are the lead's.
+    ("rfp:comparison", "get", "/rfps/{rfp1}/comparison/", "302 200 200 404 200 404 200"),
+    ("rfp:comparison-xlsx", "get", "/rfps/{rfp1}/comparison.xlsx", "302 302 302 404 302 404 302"),
+    ("rfp:comparison-pdf", "get", "/rfps/{rfp1}/comparison.pdf", "302 302 302 404 302 404 302"),
+    ("rfp:horizon", "post", "/rfps/{rfp1}/comparison/horizon/", "302 200 403 404 403 404 403"),
+    ("rfp:rates", "post", "/rfps/{rfp1}/comparison/rates/", "302 200 403 404 403 404 403"),
+    ("rfp:rate-change", "post", "/rfps/{rfp1}/comparison/rates/{rate1}/", "302 302 403 404 403 404 403"),
+    ("rfp:rate-remove", "post", "/rfps/{rfp1}/comparison/rates/{rate1}/remove/", "302 302 403 404 403 404 403"),
+    ("rfp:answers", "get", "/rfps/{rfp1}/answers/", "302 200 200 404 200 404 200"),  # sealed: an empty state
     # The supplier portal's pages: a sponsor's login is no portal session (the portal's own
     # sign-in, its refusals and the vendor's side are in tests/portal/).
     ("portal:home", "get", "/portal/", "302 302 302 302 302 302 302"),
@@ -337,6 +414,62 @@ PAGES = [
     ("portal:questions", "post", "/portal/questions/", "302 302 302 302 302 302 302"),
     ("portal:uploads", "post", "/portal/uploads/", "302 302 302 302 302 302 302"),
     ("portal:download", "get", "/portal/packets/{pk1}/pdf/", "302 302 302 302 302 302 302"),
+    # The award: the team and managers see it; the lead proposes (refused here: sealed proposals);
+    # managers and quality assurance decide (an empty decision is refused with a message).
+    ("rfp:awards", "get", "/rfps/{rfp1}/award/", "302 200 200 404 200 404 200"),
+    ("rfp:award-propose", "post", "/rfps/{rfp1}/award/propose/", "302 302 403 404 403 404 403"),
+    ("rfp:award", "get", "/rfps/{rfp1}/award/{aw1}/", "302 200 200 404 200 404 200"),
+    ("rfp:award-submit", "post", "/rfps/{rfp1}/award/{aw1}/submit/", "302 302 403 404 403 404 403"),
+    ("rfp:award-decide", "post", "/rfps/{rfp1}/award/{aw1}/decide/", "302 403 403 404 302 404 302"),
+    ("rfp:award-notice-retry", "post", "/rfps/{rfp1}/award/{aw1}/notices/{an1}/retry/", "302 302 403 404 403 404 403"),
+    ("rfp:award-notice", "get", "/rfps/award-notices/{an1}/", "302 200 200 404 200 404 200"),
+    ("portal:notice", "get", "/portal/notices/{an1}/", "302 302 302 302 302 302 302"),
+    # Quality agreements and risk-based requalification: QA writes and signs; procurement, auditors and
+    # managers read; evaluators and admins are not involved. An empty form is refused in place (400).
+    ("oversight:agreements", "get", "/oversight/agreements/", "302 200 403 200 200 403 200"),
+    ("oversight:agreement-create", "post", "/oversight/agreements/new/", "302 403 403 403 403 403 400"),
+    ("oversight:agreement", "get", "/oversight/agreements/{qa1}/", "302 200 403 200 200 403 200"),
+    ("oversight:agreement-lines", "post", "/oversight/agreements/{qa1}/lines/", "302 403 403 403 403 403 400"),
+    ("oversight:agreement-sign", "post", "/oversight/agreements/{qa1}/sign/", "302 403 403 403 403 403 400"),
+    # A draft has no signed version to start from: refused with a message (302 back).
+    (
+        "oversight:agreement-new-version",
+        "post",
+        "/oversight/agreements/{qa1}/new-version/",
+        "302 403 403 403 403 403 302",
+    ),
+    (
+        "oversight:agreement-vendor-copy",
+        "post",
+        "/oversight/agreements/{qa1}/vendor-copy/",
+        "302 403 403 403 403 403 400",
+    ),
+    (
+        "oversight:agreement-vendor-document",
+        "get",
+        "/oversight/agreements/{qa1}/vendor-copy.pdf",
+        "302 404 403 404 404 403 404",
+    ),
+    ("oversight:agreement-pdf", "get", "/oversight/agreements/{qa1}/agreement.pdf", "302 200 403 200 200 403 200"),
+    ("oversight:site-risk", "get", "/oversight/sites/{site1}/risk/", "302 200 403 200 200 403 200"),
+    ("oversight:risk-matrix", "get", "/oversight/risk-matrix/", "302 200 403 200 200 403 200"),
+    ("oversight:risk-matrix/post", "post", "/oversight/risk-matrix/", "302 403 403 403 403 403 400"),
+    # Supplier performance: QA and auditors enter; managers and procurement read; QA sets KPIs and standing rules.
+    ("oversight:performance-list", "get", "/oversight/performance/", "302 200 403 200 200 403 200"),
+    ("oversight:performance-create", "get", "/oversight/performance/new/", "302 403 403 200 403 403 200"),
+    ("oversight:performance-create/post", "post", "/oversight/performance/new/", "302 403 403 200 403 403 200"),
+    ("oversight:performance-import", "get", "/oversight/performance/import/", "302 403 403 200 403 403 200"),
+    ("oversight:performance-import/post", "post", "/oversight/performance/import/", "302 403 403 200 403 403 200"),
+    ("oversight:performance-edit", "get", "/oversight/performance/{perf1}/", "302 403 403 200 403 403 200"),
+    ("oversight:performance-edit/post", "post", "/oversight/performance/{perf1}/", "302 403 403 200 403 403 200"),
+    ("oversight:thresholds", "get", "/oversight/performance/kpis/", "302 200 403 200 200 403 200"),
+    ("oversight:thresholds/post", "post", "/oversight/performance/kpis/", "302 403 403 403 403 403 400"),
+    ("oversight:standing-rules", "get", "/oversight/performance/standing-rules/", "302 200 403 200 200 403 200"),
+    ("oversight:standing-rules/post", "post", "/oversight/performance/standing-rules/", "302 403 403 403 403 403 400"),
+    ("oversight:scorecard", "get", "/oversight/sites/{site1}/scorecard/", "302 200 403 200 200 403 200"),
+    ("oversight:scorecard-pdf", "get", "/oversight/sites/{site1}/scorecard.pdf", "302 200 403 200 200 403 200"),
+    ("portal:agreements", "get", "/portal/agreements/", "302 302 302 302 302 302 302"),
+    ("portal:agreement-sign", "post", "/portal/agreements/{qa1}/sign/", "302 302 302 302 302 302 302"),
     ("rfp:packet-download", "get", "/rfps/packets/{pk1}/zip/", "302 200 200 404 200 404 200"),
     ("rfp:proposal-document", "get", "/rfps/proposal-documents/{doc1}/", "302 200 200 404 200 404 200"),
 ]
@@ -487,6 +620,12 @@ API = [
     ("rfp-attachments", "post", "/api/v1/rfps/{rfp1}/attachments/", "401 415 403 404 403 404 403"),
     ("rfp-deliveries", "post", "/api/v1/rfps/{rfp1}/deliveries/", "401 400 403 404 403 404 403"),
     ("rfp-proposals", "get", "/api/v1/rfps/{rfp1}/proposals/", "401 200 200 404 200 404 200"),
+    (
+        "rfp-proposal-questionnaire",
+        "post",
+        "/api/v1/rfps/{rfp1}/proposals/{prop1}/questionnaire/",
+        "401 415 403 404 403 404 403",
+    ),
     ("rfp-proposals/post", "post", "/api/v1/rfps/{rfp1}/proposals/", "401 400 403 404 403 404 403"),
     ("rfp-questions", "get", "/api/v1/rfps/{rfp1}/questions/", "401 200 200 404 200 404 200"),
     ("rfp-questions/post", "post", "/api/v1/rfps/{rfp1}/questions/", "401 400 403 404 403 404 403"),
@@ -500,7 +639,49 @@ API = [
     ("rfp-submissions", "get", "/api/v1/rfps/{rfp1}/submissions/", "401 200 200 404 200 404 200"),
     ("rfp-submission-file", "get", "/api/v1/rfps/{rfp1}/submissions/files/{up1}/", "401 403 403 404 403 404 403"),
     ("rfp-openings", "get", "/api/v1/rfps/{rfp1}/openings/", "401 200 200 404 200 404 200"),
+    ("rfp-horizon", "get", "/api/v1/rfps/{rfp1}/horizon/", "401 200 200 404 200 404 200"),
+    ("rfp-horizon/post", "post", "/api/v1/rfps/{rfp1}/horizon/", "401 400 403 404 403 404 403"),
+    ("rfp-exchange-rates", "get", "/api/v1/rfps/{rfp1}/exchange-rates/", "401 200 200 404 200 404 200"),
+    ("rfp-exchange-rates/post", "post", "/api/v1/rfps/{rfp1}/exchange-rates/", "401 400 403 404 403 404 403"),
+    ("rfp-exchange-rate", "patch", "/api/v1/rfps/{rfp1}/exchange-rates/{rate1}/", "401 200 403 404 403 404 403"),
+    (
+        "rfp-exchange-rate/delete",
+        "delete",
+        "/api/v1/rfps/{rfp1}/exchange-rates/{rate1}/",
+        "401 204 403 404 403 404 403",
+    ),
+    ("rfp-costs-comparison", "get", "/api/v1/rfps/{rfp1}/comparison/", "401 409 409 404 409 404 409"),  # sealed
+    ("rfp-answers", "get", "/api/v1/rfps/{rfp1}/answers/", "401 200 200 404 200 404 200"),
     ("rfp-openings/post", "post", "/api/v1/rfps/{rfp1}/openings/", "401 400 403 404 403 404 403"),
+    ("award-list", "get", "/api/v1/awards/", "401 200 200 200 200 200 200"),
+    ("award-list/post", "post", "/api/v1/awards/", "401 400 403 403 403 403 403"),
+    ("award-detail", "get", "/api/v1/awards/{aw1}/", "401 200 200 404 200 404 200"),
+    ("award-submit", "post", "/api/v1/awards/{aw1}/submit/", "401 409 403 404 403 404 403"),
+    ("award-decide", "post", "/api/v1/awards/{aw1}/decide/", "401 403 403 404 400 404 400"),
+    ("award-notices", "get", "/api/v1/awards/{aw1}/notices/", "401 200 200 404 200 404 200"),
+    ("award-notice-pdf", "get", "/api/v1/awards/{aw1}/notices/{an1}/pdf/", "401 200 200 404 200 404 200"),
+    ("qualityagreement-list", "get", "/api/v1/quality-agreements/", "401 200 403 200 200 403 200"),
+    ("qualityagreement-list/post", "post", "/api/v1/quality-agreements/", "401 403 403 403 403 403 400"),
+    ("qualityagreement-detail", "get", "/api/v1/quality-agreements/{qa1}/", "401 200 403 200 200 403 200"),
+    ("qualityagreement-lines", "put", "/api/v1/quality-agreements/{qa1}/lines/", "401 403 403 403 403 403 400"),
+    ("qualityagreement-sign", "post", "/api/v1/quality-agreements/{qa1}/sign/", "401 403 403 403 403 403 400"),
+    (
+        "qualityagreement-new-version",
+        "post",
+        "/api/v1/quality-agreements/{qa1}/new-version/",
+        "401 403 403 403 403 403 409",
+    ),
+    (
+        "qualityagreement-vendor-copy",
+        "post",
+        "/api/v1/quality-agreements/{qa1}/vendor-copy/",
+        "401 403 403 403 403 403 400",
+    ),
+    ("riskassessment-list", "get", "/api/v1/risk-assessments/", "401 200 403 200 200 403 200"),
+    ("riskassessment-detail", "get", "/api/v1/risk-assessments/{risk1}/", "401 200 403 200 200 403 200"),
+    ("riskmatrix-list", "get", "/api/v1/risk-matrices/", "401 200 403 200 200 403 200"),
+    ("riskmatrix-list/post", "post", "/api/v1/risk-matrices/", "401 403 403 403 403 403 400"),
+    ("riskmatrix-detail", "get", "/api/v1/risk-matrices/1/", "401 200 403 200 200 403 200"),
     # The portal's API: its session only; a sponsor (here forced in as DRF's force_authenticate does,
     # past every authentication class) is refused (tests/portal: real tokens and sessions get 401).
     ("portal:api-overview", "get", "/portal/api/overview/", "401 403 403 403 403 403 403"),
@@ -511,6 +692,20 @@ API = [
     ("portal:api-uploads/post", "post", "/portal/api/uploads/", "401 403 403 403 403 403 403"),
     ("portal:api-download", "get", "/portal/api/packets/{pk1}/pdf/", "401 403 403 403 403 403 403"),
     ("metrics", "get", "/metrics", "401 401 401 401 401 401 401"),  # its bearer token only, never a login
+    ("performance-record-list", "get", "/api/v1/performance-records/", "401 200 403 200 200 403 200"),
+    ("performance-record-list/post", "post", "/api/v1/performance-records/", "401 403 403 400 403 403 400"),
+    ("performance-record-detail", "get", "/api/v1/performance-records/{perf1}/", "401 200 403 200 200 403 200"),
+    ("performance-record-detail/patch", "patch", "/api/v1/performance-records/{perf1}/", "401 403 403 200 403 403 200"),
+    # multipart only: a JSON body from a permitted user is refused as such (415)
+    ("performance-record-import-file", "post", "/api/v1/performance-records/import/", "401 403 403 415 403 403 415"),
+    ("scorecard-list", "get", "/api/v1/scorecards/", "401 200 403 200 200 403 200"),
+    ("scorecard-detail", "get", "/api/v1/scorecards/{sc1}/", "401 200 403 200 200 403 200"),
+    ("kpi-setting-list", "get", "/api/v1/kpi-settings/", "401 200 403 200 200 403 200"),
+    ("kpi-setting-detail", "get", "/api/v1/kpi-settings/complaints/", "401 200 403 200 200 403 200"),
+    ("kpi-setting-detail/patch", "patch", "/api/v1/kpi-settings/complaints/", "401 403 403 403 403 403 200"),
+    ("standing-rules-list", "get", "/api/v1/standing-rules/", "401 200 403 200 200 403 200"),
+    ("standing-rules-list/post", "post", "/api/v1/standing-rules/", "401 403 403 403 403 403 400"),
+    ("standing-rules-detail", "get", "/api/v1/standing-rules/1/", "401 200 403 200 200 403 200"),
     ("rfptemplate-list", "get", "/api/v1/rfp-templates/", "401 200 403 403 200 403 200"),
     ("rfptemplate-list/post", "post", "/api/v1/rfp-templates/", "401 400 403 403 403 403 403"),
     ("rfptemplate-detail", "get", "/api/v1/rfp-templates/{tpl1}/", "401 200 403 403 200 403 200"),

@@ -16,14 +16,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from accounts import roles
+from accounts import roles, signatures
 from audits import selectors as audit_selectors
 from audits import services as audit_services
 from audits.models import Audit, AuditAmendment, Capa, Finding, FindingAttachment
 from core import records
-from rfp import bidding
+from rfp import bidding, comparison
 from rfp import services as rfp_services
-from rfp.models import Delivery, Packet, ProposalOpening, RfpTemplate
+from rfp.models import Award, AwardDecision, AwardLine, AwardNotice, Delivery, Packet, ProposalOpening, RfpTemplate
 from scoring.models import DerivedOverride, ProgramStep, ProposedSite, Shortlist, ShortlistDecision, ShortlistEntry
 from tests.factories import (
     PASSWORD,
@@ -93,6 +93,16 @@ def world(api_as, reviewed, users, rf):
     builders.sealed_proposal(invitation, content=b"%PDF-1.4 sealed")
     builders.sealed_questionnaire(invitation)
     ProposalOpening.objects.create(rfp=rfp, opened_by=lead, opened_at=timezone.now(), manifest={"received": []})
+    # An award with its line, a signed decision and a notice (rows made directly: the proposals are sealed here).
+    award = Award.objects.create(rfp=rfp, version=1, proposed_by=lead, rationale="Best value.")
+    AwardLine.objects.create(award=award, candidate=candidate, scope="Fill-finish")
+    manager = users["manager"]
+    signature = signatures.create(user=manager, record=award, snapshot={"award": award.pk}, meaning="approved")
+    AwardDecision.objects.create(award=award, signature=signature, decided_by=manager, decision="approve")
+    AwardNotice.objects.create(award=award, candidate=candidate, kind=AwardNotice.Kind.AWARD)
+    # The lead's program horizon and an exchange rate (rfp.comparison).
+    comparison.horizon_set(rfp=rfp, user=lead, years=5, base_currency="EUR")
+    comparison.rate_add(rfp=rfp, user=lead, currency="USD", rate="0.9", as_of=TODAY)
 
     auditor = users["auditor"]
     audit = audit_services.audit_create(
@@ -146,6 +156,16 @@ def world(api_as, reviewed, users, rf):
     ImportAlertFactory(site=site)
     GmpCertificateFactory(site=site)
     SiteQualificationFactory(site=candidate.vendor.sites.first())
+    # The approved site's quality agreement, signed by QA and by the vendor (oversight; its risk assessment
+    # came with the signed outcome above).
+    builders.signed_agreement(
+        site=site,
+        activity=Service.objects.get(code="fill-finish"),
+        qa=UserFactory(username="qa-agreements", roles=[roles.QA]),
+        password=PASSWORD,
+    )
+    # A quarter of the site's supplier performance and its scorecard (oversight).
+    builders.performance_quarters(site=site, user=users["qa"], quarters=[{"batches_started": 4, "batches_released": 4}])
     DerivedOverride.objects.create(
         candidate=candidate, criterion=evaluation.criteria.first(), value=3, justification="Site visit", by=lead
     )

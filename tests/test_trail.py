@@ -182,6 +182,7 @@ def test_record_types_are_named_as_users_know_them(client_as):
         "Audits and quality",
         "Evaluations and shortlists",
         "RFPs and proposals",
+        "Oversight after the award",
         "Users and signatures",
     ]
     assert ("scoring.Evaluation_allowed_kinds", "Evaluation: allowed kinds") in groups["Evaluations and shortlists"]

@@ -299,9 +299,22 @@ def sealed_proposal(invitation: Invitation, *, name: str = "proposal.pdf", conte
     return bidding.upload_add(invitation=invitation, part="proposal", upload=upload)
 
 
-def filled_questionnaire(rfp: Rfp, candidate: Candidate, *, price: float = 125000) -> bytes:
+def filled_questionnaire(
+    rfp: Rfp,
+    candidate: Candidate,
+    *,
+    price: float = 125000,
+    compliance: Sequence[str] = (),
+    pricing: dict[str, list[list]] | None = None,
+    model: str = "",
+    currency: str = "EUR",
+) -> bytes:
     """The candidate's packet questionnaire (rendering.questionnaire) filled in as a vendor would with
-    openpyxl: every question "Yes" with an answer, one priced line of the cost breakdown, the currency."""
+    openpyxl: every question "Yes" (or `compliance[i]` for question i + 1: "Yes", "Partly", "No", "Not
+    applicable", "" for none) with an answer, one priced line of the cost breakdown, the currency.
+    `pricing`: rows of the pricing sections by section key (rendering._SECTIONS: the cells in the
+    section's column order, e.g. {"per_batch": [["Drug substance", 480000, 3, 5]]}), `model` the pricing
+    model chosen, `currency` that of every amount."""
     import io
 
     from openpyxl import load_workbook
@@ -313,20 +326,30 @@ def filled_questionnaire(rfp: Rfp, candidate: Candidate, *, price: float = 12500
     book = load_workbook(io.BytesIO(rendering.questionnaire(data)))
     sheet = book[rendering.QUESTIONNAIRE_SHEET]
     for row in range(5, sheet.max_row + 1):
-        sheet[f"D{row}"], sheet[f"E{row}"] = "Yes", f"Our answer to question {sheet[f'A{row}'].value}."
+        answer = compliance[row - 5] if row - 5 < len(compliance) else "Yes"
+        sheet[f"D{row}"], sheet[f"E{row}"] = answer or None, f"Our answer to question {sheet[f'A{row}'].value}."
     cost = book[rendering.COST_SHEET]
-    cost[f"B{rendering.CURRENCY_ROW}"] = "EUR"
-    cost["C5"], cost["D5"], cost["E5"], cost["F5"] = 1, "project", price, "EUR"
+    cost[f"B{rendering.CURRENCY_ROW}"] = currency
+    cost["C5"], cost["D5"], cost["E5"], cost["F5"] = 1, "project", price, currency
+    layout = rendering.pricing_layout(data["template"]["kind"])
+    if model:
+        cost[f"B{layout['model_row']}"] = model
+    sections = {section["key"]: section for section in layout["sections"]}
+    for key, rows in (pricing or {}).items():
+        for offset, cells in enumerate(rows):
+            for column, value in enumerate(cells, start=1):
+                cost.cell(row=sections[key]["first"] + offset, column=column, value=value)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def sealed_questionnaire(invitation: Invitation, *, price: float = 125000):
-    """The filled questionnaire uploaded through the portal's service: sealed, read and stored."""
+def sealed_questionnaire(invitation: Invitation, *, price: float = 125000, compliance: Sequence[str] = (), **filled):
+    """The filled questionnaire uploaded through the portal's service: sealed, read and stored
+    (`filled`: filled_questionnaire's pricing, model, currency)."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    content = filled_questionnaire(invitation.rfp, invitation.candidate, price=price)
+    content = filled_questionnaire(invitation.rfp, invitation.candidate, price=price, compliance=compliance, **filled)
     upload = SimpleUploadedFile("questionnaire.xlsx", content, content_type="application/octet-stream")
     return bidding.upload_add(invitation=invitation, part="questionnaire", upload=upload)
 
@@ -342,3 +365,153 @@ def deadlines_passed(rfp: Rfp) -> Rfp:
     )
     rfp.refresh_from_db()
     return rfp
+
+
+def opened(rfp: Rfp, *, password: Password) -> Rfp:
+    """The RFP after its deadline, its sealed proposals opened by the lead and the second opener
+    (named on the RFP), each signing with their password."""
+    rfp = deadlines_passed(rfp)
+    for user in (rfp.shortlist.evaluation.lead, rfp.co_opener):
+        bidding.open_proposals(rfp=rfp, user=user, password=_password(password, user), request=signing_request())
+    return rfp
+
+
+def submitted_award(*, rfp: Rfp, proposer, awarded: Sequence[tuple[Candidate, str]], rationale: str):
+    """The lead proposes the award of `awarded` ((candidate, scope) pairs) and submits it for signatures."""
+    from rfp import awards
+
+    award = awards.award_propose(
+        rfp=rfp,
+        user=proposer,
+        awarded=[{"candidate": candidate.pk, "scope": scope} for candidate, scope in awarded],
+        rationale=rationale,
+    )
+    return awards.award_submit(award=award, user=proposer)
+
+
+def approved_award(
+    *,
+    rfp: Rfp,
+    proposer,
+    approvers: Sequence,
+    awarded: Sequence[tuple[Candidate, str]],
+    rationale: str,
+    password: Password,
+    comment: str = "",
+):
+    """Propose, submit, and every approver signs an approval: the notices are queued (rendered once the
+    transaction commits), the RFP closes and the winners' sites are selected."""
+    from rfp import awards
+
+    award = submitted_award(rfp=rfp, proposer=proposer, awarded=awarded, rationale=rationale)
+    for approver in approvers:
+        award = awards.award_decide(
+            request=signing_request(),
+            award=award,
+            user=approver,
+            decision="approve",
+            password=_password(password, approver),
+            seen_hash=award.snapshot_hash,
+            comment=comment,
+        )
+    return award
+
+
+# --- Oversight after the award: quality agreements, performance quarters, risk-based requalification ---
+
+# Four quarters of a site in decline (oversight.kpis with the default settings and rules): preferred (4.93),
+# approved (4.03), approved (3.67), then on watch (2.09: right first time 80 % breaches its 90 % threshold).
+DECLINING_QUARTERS: list[dict[str, Any]] = [
+    dict(zip(["batches_started", "batches_released", "batches_right_first_time", "deviations_minor",
+              "deviations_major", "deviations_critical", "oos_results", "deliveries_due", "deliveries_on_time",
+              "capas_due", "capas_closed_on_time", "change_notifications_due", "change_notifications_on_time",
+              "complaints"], values, strict=True))
+    for values in (
+        (12, 12, 12, 2, 0, 0, 0, 12, 12, 3, 3, 2, 2, 0),
+        (12, 12, 11, 4, 1, 0, 0, 12, 11, 4, 4, 2, 2, 1),
+        (12, 12, 11, 5, 1, 0, 0, 12, 11, 4, 3, 2, 2, 1),
+        (11, 10, 8, 5, 1, 0, 1, 11, 9, 4, 3, 2, 1, 1),
+    )
+]  # fmt: skip
+
+
+def qualified_site(*, site, auditor, qa, password: Password, ended_days_ago: int = 200):
+    """The site after a clean qualification audit that ended `ended_days_ago` and QA's approving outcome:
+    approved, with a risk-based requalification date (oversight's receiver of audits.signals.site_qualified)."""
+    today = date.today()
+    audit = signed_audit(
+        site=site,
+        auditor=auditor,
+        password=password,
+        type="qualification",
+        planned_start=today - timedelta(days=ended_days_ago + 2),
+        planned_end=today - timedelta(days=ended_days_ago),
+        started_on=today - timedelta(days=ended_days_ago + 2),
+        ended_on=today - timedelta(days=ended_days_ago),
+    )
+    audit_services.outcome_sign(
+        request=signing_request(), audit=audit, user=qa, outcome="approved", password=_password(password, qa)
+    )
+    site.refresh_from_db()
+    return site
+
+
+def agreement_ready(*, site, activity, qa):
+    """A draft quality agreement from the template with every line given an owner ("both" where the template
+    leaves it to agree): ready for QA's signature."""
+    from oversight import agreements
+
+    agreement = agreements.agreement_create(user=qa, site=site, activity=activity)
+    lines = [
+        {"section": line.section, "text": line.text, "owner": line.owner or "both"}
+        for line in agreement.lines.order_by("position", "pk")
+    ]
+    return agreements.agreement_update(
+        user=qa,
+        agreement=agreement,
+        lines=lines,
+        review_due=agreement.review_due,
+        change_notice_days=agreement.change_notice_days,
+        reason="Owners agreed with the vendor",
+    )
+
+
+def signed_agreement(
+    *, site, activity, qa, password: Password, signer: tuple[str, str] = ("Eva Brandt", "Head of Quality")
+):
+    """A quality agreement signed by QA and countersigned by the vendor (its signed copy uploaded): in force."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from oversight import agreements
+
+    agreement = agreement_ready(site=site, activity=activity, qa=qa)
+    agreement = agreements.agreement_sign(
+        request=signing_request(), user=qa, agreement=agreement, password=_password(password, qa)
+    )
+    name, title = signer
+    copy = SimpleUploadedFile(
+        "quality-agreement-signed.pdf",
+        minimal_pdf(f"Quality agreement {agreement.reference} signed for {site.vendor.name} by {name}, {title}"),
+        content_type="application/pdf",
+    )
+    agreements.vendor_copy_record(
+        user=qa, agreement=agreement, upload=copy, signer_name=name, signer_title=title, signed_on=date.today()
+    )
+    agreement.refresh_from_db()
+    return agreement
+
+
+def performance_quarters(*, site, user, quarters: Sequence[dict[str, Any]], last_end: date | None = None) -> list:
+    """Consecutive calendar quarters of performance (oversight.performance.performance_save), the last one
+    ending `last_end` (default: the last full quarter before today); each computes its scorecard."""
+    from oversight import kpis, performance
+
+    start, _end = kpis.quarter_of(last_end or kpis.quarter_of(date.today())[0] - timedelta(days=1))
+    for _ in range(len(quarters) - 1):
+        start = kpis.quarter_of(start - timedelta(days=1))[0]
+    records = []
+    for counts in quarters:
+        start, end = kpis.quarter_of(start)
+        records.append(performance.performance_save(user=user, site=site, start=start, end=end, **counts))
+        start = end + timedelta(days=1)
+    return records

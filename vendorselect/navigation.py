@@ -2,6 +2,7 @@ from django.urls import reverse
 
 from accounts import notifications
 from accounts.roles import user_roles
+from oversight import qa_access
 
 
 def navigation(request):
@@ -16,6 +17,10 @@ def navigation(request):
         ("Audits", reverse("audits:list"), "search"),
         ("CAPA", reverse("audits:capas"), "list-check"),
     ]
+    if qa_access.can_read(user):
+        items.append(("Quality agreements", reverse("oversight:agreements"), "file-earmark-check"))
+    if user.has_perm("oversight.view_scorecard"):
+        items.append(("Performance", reverse("oversight:performance-list"), "graph-up"))
     if user.has_perm("rfp.view_rfp"):
         items.append(("RFPs", reverse("rfp:list"), "envelope-paper"))
     if user.has_perm("vendors.add_importjob"):

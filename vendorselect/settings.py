@@ -352,6 +352,9 @@ SPECTACULAR_SETTINGS = {
         "AgencyEnum": "vendors.models.RegulatoryInspection.Agency",
         "AreaEnum": "audits.models.AREAS",
         "QualificationOutcomeEnum": "audits.models.OUTCOMES",
+        # The award (rfp.Award) shares the shortlist's states, its notices the packets' job states.
+        "ShortlistStatusEnum": "scoring.models.Shortlist.Status",
+        "PacketStatusEnum": "rfp.models.Packet.Status",
     },
 }
 

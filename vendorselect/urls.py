@@ -14,6 +14,7 @@ from accounts.api import register_routes as register_account_routes
 from audits.api import register_routes as register_audit_routes
 from core.errors import Kind, ServiceError
 from core.storage import StoredFileMissing
+from oversight.api import register_routes as register_oversight_routes
 from rfp.api import register_routes as register_rfp_routes
 from scoring.api import register_routes as register_scoring_routes
 from vendors.api import register_routes as register_vendor_routes
@@ -26,6 +27,7 @@ register_scoring_routes(router)
 register_audit_routes(router)
 register_account_routes(router)
 register_rfp_routes(router)
+register_oversight_routes(router)
 
 
 def not_found(request, exception):
@@ -74,6 +76,7 @@ urlpatterns = [
     path("evaluations/", include("scoring.urls")),
     path("audits/", include("audits.urls")),
     path("rfps/", include("rfp.urls")),
+    path("oversight/", include("oversight.urls")),
     path("portal/", include("portal.urls")),
     path("trail/", trail_search, name="trail"),
     path("history/<str:label>/<int:pk>/", record_history, name="history"),

@@ -15,8 +15,11 @@ from audits.access import visible_audits
 from core import trail
 from core.pdf import render_pdf
 from core.tabular import table_response
+from oversight import qa_access
+from oversight.models import QualityAgreement
 from rfp import selectors as rfp_selectors
 from rfp.access import visible_rfps
+from rfp.models import Award
 from scoring import selectors as scoring_selectors
 from scoring import shortlists
 from scoring.access import blind_evaluations, visible_evaluations
@@ -98,6 +101,10 @@ def _visible_records(user, label: str):
             evaluation__in=blind_evaluations(user)
         ),
         "rfp.Rfp": lambda: visible_rfps(user),
+        "rfp.Award": lambda: Award.objects.filter(rfp__in=visible_rfps(user)),
+        "oversight.QualityAgreement": lambda: (
+            QualityAgreement.objects.all() if qa_access.can_read(user) else QualityAgreement.objects.none()
+        ),
     }.get(label, lambda: None)()
 
 

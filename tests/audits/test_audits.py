@@ -192,6 +192,9 @@ def test_pages_and_permissions(client_as, audit, users, django_assert_max_num_qu
     assert client_as("evaluator").get(f"/audits/{audit.pk}/").status_code == 404
     auditor = client_as("auditor")  # the client fixture is shared: log the auditor back in
     assert auditor.get("/audits/new/").status_code == 200
+    # A performance flag's link presets the site and the type; anything else in the query is ignored.
+    preset = auditor.get(f"/audits/new/?site={audit.site_id}&type=for_cause&lead_auditor=1").content.decode()
+    assert f'<option value="{audit.site_id}" selected>' in preset and '<option value="for_cause" selected>' in preset
     auditor.post("/audits/capas/", {"capa": Capa.objects.first().pk, "status": "in_progress"})
     assert Capa.objects.filter(status="in_progress").count() == 1
 

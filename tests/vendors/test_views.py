@@ -39,7 +39,7 @@ def test_vendor_list_escapes_user_text(client_as):
 def test_vendor_list_page_query_count_is_bounded(client_as, django_assert_max_num_queries, count):
     _make_vendors(count)
     client = client_as("procurement")
-    with django_assert_max_num_queries(16):  # + 1: the register's countries and their counts
+    with django_assert_max_num_queries(17):  # + 1: the countries and their counts; + 1: the sites' standings
         response = client.get("/vendors/?kind=CRO&kind=CDMO&ordering=-sites")
     assert response.status_code == 200
 
@@ -49,7 +49,7 @@ def test_detail_page_query_count(client_as, django_assert_max_num_queries):
     for _ in range(5):
         InspectionFactory(site=SiteFactory(vendor=vendor))
     client = client_as("evaluator")
-    with django_assert_max_num_queries(17):  # + 1: the approved-supplier list of the vendor's sites
+    with django_assert_max_num_queries(18):  # + 1: the approved-supplier list; + 1: the sites' standings
         response = client.get(f"/vendors/{vendor.pk}/")
     assert response.status_code == 200
     assert response.content.decode().count("NAI") >= 5

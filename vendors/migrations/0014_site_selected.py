@@ -6,54 +6,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('vendors', '0013_costcurve_indexes'),
+        ("vendors", "0013_costcurve_indexes"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='site',
-            name='insert_insert',
+            model_name="site",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='site',
-            name='update_update',
+            model_name="site",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='site',
-            name='delete_delete',
+            model_name="site",
+            name="delete_delete",
         ),
         migrations.AddField(
-            model_name='site',
-            name='selected_for',
-            field=models.CharField(blank=True, help_text='The award that selected the site.', max_length=300),
+            model_name="site",
+            name="selected_for",
+            field=models.CharField(blank=True, help_text="The award that selected the site.", max_length=300),
         ),
         migrations.AddField(
-            model_name='site',
-            name='selected_on',
+            model_name="site",
+            name="selected_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='siteevent',
-            name='selected_for',
-            field=models.CharField(blank=True, help_text='The award that selected the site.', max_length=300),
+            model_name="siteevent",
+            name="selected_for",
+            field=models.CharField(blank=True, help_text="The award that selected the site.", max_length=300),
         ),
         migrations.AddField(
-            model_name='siteevent',
-            name='selected_on',
+            model_name="siteevent",
+            name="selected_on",
             field=models.DateField(blank=True, null=True),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='site',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "vendors_siteevent" ("address", "certifications", "country", "created_at", "fei_number", "id", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "qualification", "quality_regime", "requalification_due", "scale_max", "scale_min", "scale_unit", "selected_for", "selected_on", "updated_at", "vendor_id") VALUES (NEW."address", NEW."certifications", NEW."country", NEW."created_at", NEW."fei_number", NEW."id", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, clock_timestamp(), \'insert\', NEW."id", NEW."qualification", NEW."quality_regime", NEW."requalification_due", NEW."scale_max", NEW."scale_min", NEW."scale_unit", NEW."selected_for", NEW."selected_on", NEW."updated_at", NEW."vendor_id"); RETURN NULL;', hash='aef5c3e9c05421c74bc7539be8b5ed89d88109cc', operation='INSERT', pgid='pgtrigger_insert_insert_6bed8', table='vendors_site', when='AFTER')),
+            model_name="site",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "vendors_siteevent" ("address", "certifications", "country", "created_at", "fei_number", "id", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "qualification", "quality_regime", "requalification_due", "scale_max", "scale_min", "scale_unit", "selected_for", "selected_on", "updated_at", "vendor_id") VALUES (NEW."address", NEW."certifications", NEW."country", NEW."created_at", NEW."fei_number", NEW."id", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, clock_timestamp(), \'insert\', NEW."id", NEW."qualification", NEW."quality_regime", NEW."requalification_due", NEW."scale_max", NEW."scale_min", NEW."scale_unit", NEW."selected_for", NEW."selected_on", NEW."updated_at", NEW."vendor_id"); RETURN NULL;',
+                    hash="aef5c3e9c05421c74bc7539be8b5ed89d88109cc",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_6bed8",
+                    table="vendors_site",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='site',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "vendors_siteevent" ("address", "certifications", "country", "created_at", "fei_number", "id", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "qualification", "quality_regime", "requalification_due", "scale_max", "scale_min", "scale_unit", "selected_for", "selected_on", "updated_at", "vendor_id") VALUES (NEW."address", NEW."certifications", NEW."country", NEW."created_at", NEW."fei_number", NEW."id", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, clock_timestamp(), \'update\', NEW."id", NEW."qualification", NEW."quality_regime", NEW."requalification_due", NEW."scale_max", NEW."scale_min", NEW."scale_unit", NEW."selected_for", NEW."selected_on", NEW."updated_at", NEW."vendor_id"); RETURN NULL;', hash='abb4d9f06e72c45565a5cc91efc9836038d61016', operation='UPDATE', pgid='pgtrigger_update_update_2aff1', table='vendors_site', when='AFTER')),
+            model_name="site",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "vendors_siteevent" ("address", "certifications", "country", "created_at", "fei_number", "id", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "qualification", "quality_regime", "requalification_due", "scale_max", "scale_min", "scale_unit", "selected_for", "selected_on", "updated_at", "vendor_id") VALUES (NEW."address", NEW."certifications", NEW."country", NEW."created_at", NEW."fei_number", NEW."id", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, clock_timestamp(), \'update\', NEW."id", NEW."qualification", NEW."quality_regime", NEW."requalification_due", NEW."scale_max", NEW."scale_min", NEW."scale_unit", NEW."selected_for", NEW."selected_on", NEW."updated_at", NEW."vendor_id"); RETURN NULL;',
+                    hash="abb4d9f06e72c45565a5cc91efc9836038d61016",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_2aff1",
+                    table="vendors_site",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='site',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "vendors_siteevent" ("address", "certifications", "country", "created_at", "fei_number", "id", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "qualification", "quality_regime", "requalification_due", "scale_max", "scale_min", "scale_unit", "selected_for", "selected_on", "updated_at", "vendor_id") VALUES (OLD."address", OLD."certifications", OLD."country", OLD."created_at", OLD."fei_number", OLD."id", OLD."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, clock_timestamp(), \'delete\', OLD."id", OLD."qualification", OLD."quality_regime", OLD."requalification_due", OLD."scale_max", OLD."scale_min", OLD."scale_unit", OLD."selected_for", OLD."selected_on", OLD."updated_at", OLD."vendor_id"); RETURN NULL;', hash='8fd37712894ae1346e51ff10d78fea5e33b21777', operation='DELETE', pgid='pgtrigger_delete_delete_5858c', table='vendors_site', when='AFTER')),
+            model_name="site",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "vendors_siteevent" ("address", "certifications", "country", "created_at", "fei_number", "id", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "qualification", "quality_regime", "requalification_due", "scale_max", "scale_min", "scale_unit", "selected_for", "selected_on", "updated_at", "vendor_id") VALUES (OLD."address", OLD."certifications", OLD."country", OLD."created_at", OLD."fei_number", OLD."id", OLD."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, clock_timestamp(), \'delete\', OLD."id", OLD."qualification", OLD."quality_regime", OLD."requalification_due", OLD."scale_max", OLD."scale_min", OLD."scale_unit", OLD."selected_for", OLD."selected_on", OLD."updated_at", OLD."vendor_id"); RETURN NULL;',
+                    hash="8fd37712894ae1346e51ff10d78fea5e33b21777",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_5858c",
+                    table="vendors_site",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

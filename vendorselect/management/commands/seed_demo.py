@@ -362,6 +362,8 @@ class Command(BaseCommand):
             self.seed_shortlist()
             self.seed_biologics_program()
             self.seed_rfp()
+            self.seed_award()
+            self.seed_oversight()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {Vendor.objects.count()} vendors, "
@@ -378,6 +380,7 @@ class Command(BaseCommand):
         after migrating."""
         from accounts import reference as accounts_reference
         from audits import reference as audits_reference
+        from oversight import performance_defaults
         from rfp import reference as rfp_reference
         from scoring import reference as scoring_reference
         from vendors import reference as vendors_reference
@@ -388,6 +391,7 @@ class Command(BaseCommand):
             scoring_reference.load,
             audits_reference.load,
             rfp_reference.load,
+            performance_defaults.load,
         ):
             load(django_apps)
 
@@ -885,6 +889,113 @@ class Command(BaseCommand):
             answer="Yes: both strengths come from one common blend; quote the compression of each separately.",
         )
         builders.sealed_proposal(first, name="Technical and commercial proposal.pdf")
+
+    def seed_award(self):
+        """A second oral solid program carried through to the end: its RFP's two proposals came back
+        through the portal with filled questionnaires priced per batch (in USD) and cost-plus (in EUR),
+        were opened by the lead and the manager, compared over a five-year horizon, and the award to the
+        best-ranked vendor is approved; the award and regret notices go to the workers."""
+        name = "Oral tablets: second commercial source (awarded demo)"
+        if Evaluation.objects.filter(name=name).exists():
+            return
+        from rfp.models import ExchangeRate, ProgramHorizon
+
+        User = get_user_model()
+        lead, manager = User.objects.get(username="lead"), User.objects.get(username="manager")
+        evaluators = list(User.objects.filter(username__in=["evaluator", "evaluator2"]).order_by("username"))
+        vendors = ["Granite State Oral Solids", "Valmont Pharma Industriel", "Ishikari Fine Pharma"]
+        evaluation, _ = builders.reviewed_evaluation(
+            lead=lead,
+            evaluators=evaluators,
+            vendors=[Vendor.objects.get(name=vendor) for vendor in vendors],
+            name=name,
+            scores=builders.realistic_scores([3.6, 4.2, 3.1], seed="second-source"),
+            description="A second commercial source for film-coated tablets of an approved kinase inhibitor.",
+            dosage_form=DosageForm.objects.get(code="oral-solid"),
+            modality=Modality.objects.get(code="small-molecule"),
+            required_services=list(
+                Service.objects.filter(code__in=["drug-product-manufacturing", "packaging-labelling"])
+            ),
+            phase=Phase.objects.get(code="phase-3"),
+            target_agencies=["FDA", "EMA"],
+        )
+        ranking = selectors.ranking(evaluation, lead)
+        chosen = [row.candidate for row in ranking.rows if row.rank is not None][:2]
+        shortlist = builders.approved_shortlist(
+            evaluation=evaluation,
+            proposer=lead,
+            approvers=[manager],
+            candidates=chosen,
+            password=lambda user: demo_password(user.username),
+            rationale="The two best-ranked oral solid dose sites for a second source.",
+        )
+        rfp = builders.rfp_for(
+            shortlist,
+            lead,
+            title="RFP: second commercial source for kinase-inhibitor tablets",
+            sponsor="Helix Therapeutics",
+            program_background="Film-coated tablets, 25 mg and 100 mg, for the US and EU markets.",
+            contact_name="Priya Raman",
+            contact_email="priya.raman@helix.example",
+            co_opener=manager,
+        )
+        ProgramHorizon.objects.create(
+            rfp=rfp, years=5, batches_per_year=10, base_currency="USD", updated_by=lead, notes="Demo horizon."
+        )
+        ExchangeRate.objects.create(
+            rfp=rfp, currency="EUR", rate=Decimal("1.08"), as_of=date.today(), source="Demo rate", recorded_by=lead
+        )
+        # Two pricing models: per batch in USD, cost-plus in EUR.
+        priced = [
+            {
+                "model": "Per batch",
+                "currency": "USD",
+                "price": 120000,  # the breakdown's technology-transfer line
+                "pricing": {"per_batch": [["Film-coated tablets", 165000, 10, 5]]},
+            },
+            {
+                "model": "Cost-plus",
+                "currency": "EUR",
+                "price": 95000,
+                "compliance": ["Yes", "Partly", "Yes", "No"],
+                "pricing": {"cost_plus": [["Manufacturing, packaging and release", 1450000, 12]]},
+            },
+        ]
+        for candidate, filled in zip(chosen, priced, strict=True):
+            invitation = builders.invited(rfp, lead, candidate, name="Bid manager")
+            builders.sealed_questionnaire(invitation, **filled)
+            builders.sealed_proposal(invitation, name="Technical and commercial proposal.pdf")
+        builders.opened(rfp, password=lambda user: demo_password(user.username))
+        builders.approved_award(
+            rfp=rfp,
+            proposer=lead,
+            approvers=[manager],
+            awarded=[(chosen[0], "Commercial supply of film-coated tablets: manufacture, packaging and release")],
+            rationale="Best weighted score and full compliance with the questionnaire; its per-batch price over "
+            "the five-year horizon is compared with the cost-plus offer in the award's snapshot.",
+            password=lambda user: demo_password(user.username),
+            comment="Agreed; start the quality agreement with QA.",
+        )
+
+    def seed_oversight(self):
+        """After the award: the awarded site is qualified by audit (QA's outcome gives it a risk-based
+        requalification date), its quality agreement is signed by QA and countersigned by the vendor, and four
+        quarters of performance decline to "on watch", which moves its requalification forward a year."""
+        from oversight.models_qa import QualityAgreement
+
+        site = Site.objects.filter(selected_on__isnull=False).order_by("selected_on", "pk").first()
+        site = site or Site.objects.filter(vendor__name="Granite State Oral Solids").order_by("name").first()
+        if site is None or QualityAgreement.objects.filter(site=site).exists():
+            return
+        User = get_user_model()
+        qa, auditor = User.objects.get(username="qa-manager"), User.objects.get(username="auditor")
+        password = lambda user: demo_password(user.username)  # noqa: E731
+        if site.qualification not in ("approved", "approved_with_conditions"):
+            site = builders.qualified_site(site=site, auditor=auditor, qa=qa, password=password)
+        builders.signed_agreement(
+            site=site, activity=Service.objects.get(code="drug-product-manufacturing"), qa=qa, password=password
+        )
+        builders.performance_quarters(site=site, user=qa, quarters=builders.DECLINING_QUARTERS)
 
     @staticmethod
     def legal_suffix(country: str) -> str:
