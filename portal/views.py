@@ -21,6 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import refusals_on_page
 from core.storage import open_or_404
+from oversight import agreements as quality_agreements
+from oversight.forms_qa import VendorSignForm
 from portal import access, selectors, uploads
 from portal.forms import CodeForm, IntentForm, LinkRequestForm, QuestionForm, UploadForm
 from rfp import awards, bidding
@@ -261,9 +263,6 @@ def notice(request, invitation: Invitation, notice_id: int):
 
 
 def _agreements_page(request, invitation: Invitation, *, status: int = 200, failed: int | None = None, form=None):
-    from oversight import agreements as quality_agreements
-    from oversight.forms_qa import VendorSignForm
-
     items = quality_agreements.vendor_agreements(invitation.candidate.vendor_id)
     context = {
         "invitation": invitation,
@@ -288,9 +287,6 @@ def agreements(request, invitation: Invitation):
 @require_POST
 def agreement_sign(request, invitation: Invitation, agreement_id: int):
     """The vendor signs: typed name and title, the confirmation; the time and IP address are recorded."""
-    from oversight import agreements as quality_agreements
-    from oversight.forms_qa import VendorSignForm
-
     form = VendorSignForm(request.POST)
     if form.is_valid():
         with refusals_on_page(request, form, success="Signed: the quality agreement is in force.") as outcome:

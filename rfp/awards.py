@@ -32,7 +32,7 @@ from django_fsm import TransitionNotAllowed
 import core.pdf
 from accounts import notifications, signatures
 from accounts.models import Notification, Signature
-from accounts.roles import MANAGER, QA, has_role
+from accounts.roles import MANAGER, QA
 from core import outbox, trail
 from core.errors import ServiceError
 from rfp import access, bidding, costs
@@ -58,11 +58,6 @@ logger = logging.getLogger(__name__)
 
 NOTICE_TASK = "rfp.tasks.render_award_notice"
 DECIDE_PERMISSION = "scoring.decide_shortlist"  # the managers' and quality assurance's approval right
-MEANINGS = {
-    AwardDecision.Decision.APPROVE: Signature.Meaning.APPROVED,
-    AwardDecision.Decision.REJECT: Signature.Meaning.REJECTED,
-    AwardDecision.Decision.RETURN: Signature.Meaning.RETURNED,
-}
 
 
 def _refuse(message: str, field: str | None = None, status: int = 400) -> NoReturn:
@@ -421,22 +416,9 @@ def award_submit(*, award: Award, user) -> Award:
 # --- The decision ------------------------------------------------------------------------------------
 
 
-def meaning_of(user, decision: str) -> str:
-    if decision == AwardDecision.Decision.APPROVE and has_role(user, QA) and not has_role(user, MANAGER):
-        return Signature.Meaning.APPROVED_FOR_QUALITY
-    return MEANINGS[AwardDecision.Decision(decision)]
-
-
-def approval_complete(award: Award) -> bool:
-    meanings = list(
-        Signature.objects.filter(
-            pk__in=award.decisions.filter(decision=AwardDecision.Decision.APPROVE).values("signature_id")
-        ).values_list("meaning", flat=True)
-    )
-    qa_needed = bool((award.snapshot or {}).get("qa_approval_required"))
-    return len(meanings) >= award.required_approvals and (
-        not qa_needed or Signature.Meaning.APPROVED_FOR_QUALITY in meanings
-    )
+# An award is decided as a shortlist is: the same meanings, the same approval policy.
+meaning_of = shortlists.meaning_of
+approval_complete = shortlists.approval_complete
 
 
 def can_decide(user, award: Award) -> bool:

@@ -45,15 +45,17 @@ def meaning_of(user, decision: str) -> str:
     return MEANINGS[ShortlistDecision.Decision(decision)]
 
 
-def approval_complete(shortlist: Shortlist) -> bool:
-    """Enough approvals, and quality assurance's among them when the version's policy asks for it."""
+def approval_complete(record) -> bool:
+    """Enough approvals, and quality assurance's among them when the version's policy asks for it. For any
+    signed proposal with `decisions` (signature_id, decision), `snapshot` and `required_approvals`: a
+    shortlist, or an award (rfp.awards)."""
     meanings = list(
         Signature.objects.filter(
-            pk__in=shortlist.decisions.filter(decision=ShortlistDecision.Decision.APPROVE).values("signature_id")
+            pk__in=record.decisions.filter(decision=ShortlistDecision.Decision.APPROVE).values("signature_id")
         ).values_list("meaning", flat=True)
     )
-    qa_needed = bool((shortlist.snapshot or {}).get("qa_approval_required"))
-    return len(meanings) >= shortlist.required_approvals and (
+    qa_needed = bool((record.snapshot or {}).get("qa_approval_required"))
+    return len(meanings) >= record.required_approvals and (
         not qa_needed or Signature.Meaning.APPROVED_FOR_QUALITY in meanings
     )
 

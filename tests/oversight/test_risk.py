@@ -2,6 +2,7 @@
 and the site's requalification date following a signed qualification, its records and the matrix."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -288,3 +289,34 @@ def test_risk_api(users, qa, sterile_site, api_as, django_assert_max_num_queries
     assert api_as("manager").post("/api/v1/risk-matrices/", {"bands": []}, format="json").status_code == 403
     assert [m["version"] for m in api_as("manager").get("/api/v1/risk-matrices/").json()["results"]] == [2, 1]
     assert Site.objects.get(pk=sterile_site.pk).requalification_due == requalification.add_months(audit.actual_end, 12)
+
+
+def test_a_threshold_change_that_moves_the_standing_reassesses_the_site(users, qa, sterile_site):
+    """Scorecards recomputed in bulk (a KPI setting changed) send no post_save: the sites are reassessed anyway."""
+    from oversight import performance
+    from oversight.models_performance import KpiSetting, Scorecard
+
+    audit = builders.signed_audit(site=sterile_site, auditor=users["auditor"], password=PASSWORD)
+    _sign_outcome(audit, qa)
+    counts = {"batches_started": 10, "batches_released": 10, "batches_right_first_time": 8}  # 80 % < 90 %
+    performance.performance_save(
+        user=qa, site=sterile_site, start=TODAY - timedelta(days=120), end=TODAY - timedelta(days=30), **counts
+    )
+    assert Scorecard.objects.get().standing == "on_watch"
+    before = RiskAssessment.objects.filter(site=sterile_site).count()
+    setting = KpiSetting.objects.get(kpi="right_first_time")
+    performance.kpi_setting_update(  # QA agrees a lower threshold with the vendor: the flag goes
+        user=qa,
+        kpi="right_first_time",
+        weight=setting.weight,
+        scores_1_at=Decimal("50"),  # 80 % right first time now scores 3.4, not 1
+        scores_5_at=Decimal("90"),
+        threshold=Decimal("70"),
+        severity=setting.severity,
+        reason="Agreed with the CMO",
+    )
+    assert Scorecard.objects.get().standing != "on_watch"
+    latest = RiskAssessment.objects.filter(site=sterile_site).order_by("-pk").first()
+    assert RiskAssessment.objects.filter(site=sterile_site).count() == before + 1
+    assert latest.trigger == "Performance scorecards recomputed (KPI settings or rules)"
+    assert latest.score < RiskAssessment.objects.filter(site=sterile_site).order_by("-pk")[1].score

@@ -426,8 +426,9 @@ def test_the_home_page_reads_a_bounded_number_of_queries(
         client.post("/portal/uploads/", data=body, content_type=content_type)
     for question in Question.objects.all():
         bidding.question_answer(question=question, user=users["procurement"], answer="Answered.")
-    # Session, invitation, participation, packet, uploads (+ their uploaders), questions: none per row.
-    with django_assert_max_num_queries(7):
+    # Session, invitation, participation, packet, uploads (+ their uploaders), questions, the award notice:
+    # none per row.
+    with django_assert_max_num_queries(8):
         response = client.get("/portal/")
     assert response.status_code == 200 and page_text(response).count("Answered.") == 6
     for url in ("/portal/api/overview/", "/portal/api/questions/", "/portal/api/uploads/"):
