@@ -6,7 +6,7 @@ from oversight import api_performance, api_qa
 
 
 def register_routes(router) -> None:
-    # --- supplier performance and scorecards (helper "perf"): oversight/api_performance.py ---
+    # --- supplier performance and scorecards: oversight/api_performance.py ---
     api_performance.register_routes(router)
-    # --- quality agreements and risk-based requalification (helper "qa") ---
+    # --- quality agreements and risk-based requalification ---
     api_qa.register_routes(router)

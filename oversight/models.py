@@ -3,7 +3,7 @@ risk-based requalification (EU GMP Chapter 7, ICH Q10, FDA's 2016 quality-agreem
 
 from __future__ import annotations
 
-# Supplier performance and scorecards (helper "perf"): defined in their own module.
+# Supplier performance and scorecards: defined in their own module.
 from oversight.models_performance import (  # noqa: F401
     KpiSetting,
     PerformanceRecord,
@@ -12,7 +12,7 @@ from oversight.models_performance import (  # noqa: F401
     StandingRules,
 )
 
-# Quality agreements and risk-based requalification (helper "qa"): defined in their own module.
+# Quality agreements and risk-based requalification: defined in their own module.
 from oversight.models_qa import (  # noqa: F401
     AgreementLine,
     QualityAgreement,

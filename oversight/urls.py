@@ -4,7 +4,7 @@ from oversight import views, views_qa
 
 app_name = "oversight"
 urlpatterns = [
-    # --- supplier performance and scorecards (helper "perf"; views in oversight/views.py) ---
+    # --- supplier performance and scorecards (views in oversight/views.py) ---
     path("performance/", views.performance_list, name="performance-list"),
     path("performance/new/", views.performance_create, name="performance-create"),
     path("performance/import/", views.performance_import, name="performance-import"),
@@ -13,7 +13,7 @@ urlpatterns = [
     path("performance/standing-rules/", views.standing_rules, name="standing-rules"),
     path("sites/<int:site_id>/scorecard/", views.scorecard, name="scorecard"),
     path("sites/<int:site_id>/scorecard.pdf", views.scorecard_pdf, name="scorecard-pdf"),
-    # --- quality agreements and risk-based requalification (helper "qa"; views in oversight/views_qa.py) ---
+    # --- quality agreements and risk-based requalification (views in oversight/views_qa.py) ---
     path("agreements/", views_qa.agreement_list, name="agreements"),
     path("agreements/new/", views_qa.agreement_create, name="agreement-create"),
     path("agreements/<int:pk>/", views_qa.agreement_detail, name="agreement"),
