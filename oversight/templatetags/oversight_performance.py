@@ -47,11 +47,11 @@ def site_standings(sites):
 
 
 @register.simple_tag
-def standing_badges(standings, vendor_id):
-    """The latest standing of each rated site of a vendor, from vendor_standings."""
+def standing_badges(standings, vendor_id, empty="not rated"):
+    """The latest standing of each rated site of a vendor, from vendor_standings; `empty` when none is."""
     entries = standings.get(vendor_id, [])
     if not entries:
-        return format_html('<span class="text-body-tertiary">{}</span>', "not rated")
+        return format_html('<span class="text-body-tertiary">{}</span>', empty) if empty else ""
     return format_html_join(
         " ",
         '<span class="badge {}" title="{}: {} ({})">{}</span>',
