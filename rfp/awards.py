@@ -27,7 +27,6 @@ from django.db.models import Count, Max, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django_fsm import TransitionNotAllowed
 
 import core.pdf
 from accounts import notifications, signatures
@@ -50,6 +49,7 @@ from rfp.models import (
 )
 from rfp.services import RfpError
 from scoring import selectors as scoring_selectors
+from scoring import services as scoring_services
 from scoring import shortlists
 from scoring.models import Candidate, Evaluation, ProgramStep, ProposedSite, Shortlist
 from vendors.models import Site
@@ -528,7 +528,7 @@ def _on_approval(award: Award, user) -> None:
     now = timezone.now()
     Rfp.objects.filter(pk=rfp.pk, closed_at=None).update(closed_at=now, closed_by=user)
     rfp.closed_at, rfp.closed_by = now, user
-    _close_evaluation(rfp.shortlist.evaluation)
+    scoring_services.evaluation_close(evaluation_id=rfp.shortlist.evaluation_id, what=f"The award of {rfp.reference}")
     today = timezone.localdate()
     for candidate_id, line in winners.items():
         sites = ProposedSite.objects.filter(candidate_id=candidate_id)
@@ -539,21 +539,6 @@ def _on_approval(award: Award, user) -> None:
             site_ids = set(Site.objects.filter(vendor__candidacies__pk=candidate_id).values_list("pk", flat=True))
         what = f"{rfp.reference} {rfp.title}" + (f": {line.scope}" if line.scope else "")
         Site.objects.filter(pk__in=site_ids).update(selected_on=today, selected_for=what[:300])
-
-
-def _close_evaluation(evaluation: Evaluation) -> None:
-    """The evaluation closed when its shortlist was approved; one reopened since closes again."""
-    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
-    if evaluation.status == Evaluation.Status.CLOSED:
-        return
-    try:
-        evaluation.close()
-    except TransitionNotAllowed:
-        _refuse(
-            f"The award cannot be approved while the evaluation is {evaluation.get_status_display().lower()}.",
-            status=409,
-        )
-    evaluation.save()
 
 
 # --- Signatures, pending work ------------------------------------------------------------------------

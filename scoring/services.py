@@ -557,19 +557,26 @@ def evaluation_close_on_approval(*, shortlist: Shortlist) -> None:
     Called by shortlists._decide inside its transaction, with the trail's reason already set. An
     evaluation closed by hand before the approval stays closed.
     """
-    evaluation = Evaluation.objects.select_for_update().get(pk=shortlist.evaluation_id)
+    shortlist.evaluation = evaluation_close(
+        evaluation_id=shortlist.evaluation_id, what=f"Shortlist version {shortlist.version}"
+    )
+
+
+def evaluation_close(*, evaluation_id: int, what: str) -> Evaluation:
+    """Close the evaluation on an approval (`what` is approved: a shortlist, or an award in rfp); one
+    already closed stays closed, one that cannot close refuses the approval (409)."""
+    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id)
     if evaluation.status == Evaluation.Status.CLOSED:
-        return
+        return evaluation
     try:
         evaluation.close()
     except TransitionNotAllowed:
         _refuse(
-            f"Shortlist version {shortlist.version} cannot be approved while the evaluation is "
-            f"{evaluation.get_status_display().lower()}.",
+            f"{what} cannot be approved while the evaluation is {evaluation.get_status_display().lower()}.",
             status=409,
         )
     evaluation.save()
-    shortlist.evaluation = evaluation
+    return evaluation
 
 
 def _check_reopen(evaluation: Evaluation) -> None:
