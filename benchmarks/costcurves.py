@@ -44,7 +44,8 @@ SIZES = {"1x": (2_000, 100_000), "10x": (20_000, 1_000_000), "100x": (200_000, 1
 # The 10x register with the 100x trail: a copy of the 10x database whose trail is padded to 10 million
 # events (minutes, where the 100x register takes an hour), for the routes that read the trail.
 SIZES["10x+trail100x"] = (20_000, 10_000_000)
-TEMPLATES = {"10x+trail100x": "10x"}
+# 100x starts as a copy of 10x whose register is grown server-side (grow_register) and trail padded.
+TEMPLATES = {"10x+trail100x": "10x", "100x": "10x"}
 RESULTS = ROOT / "var" / "costcurves" / "results.json"
 PERFORMANCE = ROOT / "docs" / "performance.md"
 CHART = ROOT / "docs" / "costcurves.svg"
@@ -231,6 +232,106 @@ def add_register(vendors: int, seed: int = 20261128) -> dict:
         counts["audits"] += len(audits)
         counts["findings"] += len(findings)
         print(f"    {counts['vendors']:,} vendors", flush=True)
+    return counts
+
+
+def grow_register(target: int) -> dict:
+    """Grow the register to `target` vendors server-side: copies of the vendors `add_register` made (not
+    the demo's) with their links, contact, sites, capabilities, inspections, audits and findings, under new
+    names, FEI numbers and source ids; INSERT ... SELECT with explicit ids (copy g of row id is id + g x the
+    table's largest id), so the trail's triggers record every row as for an import. Minutes, where bulk
+    creating 180,000 more vendors from Python takes about an hour."""
+    from django.db import connection
+
+    from audits.models import Audit, Finding
+    from vendors.models import Contact, RegulatoryInspection, Site, Vendor
+
+    def columns(model, rewrite: dict[str, str]) -> tuple[str, str]:
+        names = [f.column for f in model._meta.concrete_fields]
+        return ", ".join(f'"{c}"' for c in names), ", ".join(rewrite.get(c, f's."{c}"') for c in names)
+
+    links = [
+        (getattr(Vendor, f).through, "vendor_id") for f in ("kinds", "services", "modalities", "dosage_forms", "phases")
+    ]
+    tables = [
+        Vendor,
+        *(t for t, _ in links),
+        Contact,
+        Site,
+        Site.capabilities.through,
+        RegulatoryInspection,
+        Audit,
+        Finding,
+    ]
+    counts: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        offset = {}
+        for model in tables:
+            cursor.execute(f'SELECT coalesce(max(id), 0) FROM "{model._meta.db_table}"')
+            offset[model] = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM vendors_vendor")
+        missing = target - cursor.fetchone()[0]
+        cursor.execute(
+            "CREATE TEMP TABLE cc_vendors AS SELECT id, row_number() OVER (ORDER BY id) AS n FROM vendors_vendor "
+            "WHERE description LIKE %s",
+            ["%Fictional company for cost curves."],
+        )
+        cursor.execute("SELECT count(*) FROM cc_vendors")
+        generated = cursor.fetchone()[0]
+        if missing <= 0 or not generated:
+            return counts
+        g = 0
+        while missing > 0:
+            g += 1
+            take = min(missing, generated)
+            missing -= take
+            v, s_ = offset[Vendor] * g, offset[Site] * g
+            cursor.execute("DROP TABLE IF EXISTS cc_src, cc_sites, cc_audits")
+            cursor.execute("CREATE TEMP TABLE cc_src AS SELECT id FROM cc_vendors WHERE n <= %s", [take])
+            cursor.execute(
+                "CREATE TEMP TABLE cc_sites AS SELECT id FROM vendors_site WHERE vendor_id IN (SELECT id FROM cc_src)"
+            )
+            cursor.execute(
+                "CREATE TEMP TABLE cc_audits AS SELECT id FROM audits_audit WHERE site_id IN (SELECT id FROM cc_sites)"
+            )
+            number = f"substring(s.name from '([0-9]+)$')::int + {1000 * g}"
+            renamed = f"regexp_replace(s.name, '[0-9]+$', ({number})::text)"
+            plan = [
+                (Vendor, "cc_src", "id", {
+                    "name": renamed,
+                    "legal_name": f"{renamed} || ' Ltd'",
+                    "description": f"replace(s.description, s.name, {renamed})",
+                }),
+                *((t, "cc_src", fk, {fk: f"s.{fk} + {v}"}) for t, fk in links),
+                (Contact, "cc_src", "vendor_id", {"vendor_id": f"s.vendor_id + {v}"}),
+                (Site, "cc_sites", "id", {
+                    "vendor_id": f"s.vendor_id + {v}",
+                    "fei_number": f"CASE WHEN s.fei_number = '' THEN '' ELSE (s.fei_number::bigint + {100_000_000 * g})::text END",
+                }),
+                (Site.capabilities.through, "cc_sites", "site_id", {"site_id": f"s.site_id + {s_}"}),
+                (RegulatoryInspection, "cc_sites", "site_id", {
+                    "site_id": f"s.site_id + {s_}",
+                    "source_id": f"CASE WHEN s.source_id = '' THEN '' ELSE s.source_id || '-' || {g} END",
+                }),
+                (Audit, "cc_audits", "id", {"site_id": f"s.site_id + {s_}"}),
+                (Finding, "cc_audits", "audit_id", {"audit_id": f"s.audit_id + {offset[Audit] * g}"}),
+            ]  # fmt: skip
+            for model, source, key, rewrite in plan:
+                rewrite = {"id": f"s.id + {offset[model] * g}", **rewrite}
+                names, values = columns(model, rewrite)
+                table = model._meta.db_table
+                cursor.execute(
+                    f'INSERT INTO "{table}" ({names}) SELECT {values} FROM "{table}" s '
+                    f"WHERE s.{key} IN (SELECT id FROM {source})"
+                )
+                counts[table] = counts.get(table, 0) + cursor.rowcount
+            print(f"    copy {g}: +{take:,} vendors", flush=True)
+        for model in tables:
+            table = model._meta.db_table
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT max(id) FROM \"{table}\"))"
+            )
+        cursor.execute("DROP TABLE IF EXISTS cc_vendors, cc_src, cc_sites, cc_audits")
     return counts
 
 
@@ -558,7 +659,13 @@ def child(size: str, repeat: int, label: str, only: set[str] | None, legacy: boo
         if size in TEMPLATES:
             from django.db import connection
 
+            from core import trail
+
             started = time.perf_counter()
+            with trail.context(command="costcurves volume"):
+                grown = grow_register(SIZES[size][0])
+            if grown:
+                print(f"  register grown {grown} {time.perf_counter() - started:.0f} s", flush=True)
             total = pad_trail(SIZES[size][1])
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE")

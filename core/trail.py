@@ -321,6 +321,30 @@ def _user_id(user) -> int | None:
     return None if user is None else user.pk
 
 
+# An entry's place in the search's order (newest first): its time, its event table's label, its id.
+Key = tuple[datetime, str, int]
+
+
+def key_of(event) -> str:
+    """The link text of an event's place (`parse_key` reads it back), for keyset page links."""
+    return f"{event.pgh_created_at.isoformat()}~{event.pgh_model}~{event.pgh_id}"
+
+
+def parse_key(text: str | None) -> Key | None:
+    """The place `key_of` wrote, or None for anything else (a hand-edited or truncated link)."""
+    parts = (text or "").split("~")
+    if len(parts) != 3 or not parts[2].isdigit() or len(parts[2]) > 18:
+        return None
+    try:
+        at = datetime.fromisoformat(parts[0])
+        model = apps.get_model(parts[1])
+    except (ValueError, LookupError):
+        return None
+    if at.tzinfo is None or not issubclass(model, pghistory.models.Event):
+        return None
+    return at, parts[1], int(parts[2])
+
+
 # The SQL below is put together from table names of the app registry; every value is a parameter.
 class Search:
     """QA's search across the trail: what `search()` returns, for a Paginator or a slice (the exports).
@@ -377,35 +401,59 @@ class Search:
             params.append(self.action)
         return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
 
-    def _union(self, limit: int | None) -> tuple[str, list]:
-        """One SELECT per event table of (model label, pgh_id, pgh_created_at), filtered, newest first."""
+    @staticmethod
+    def _bound(model, key: Key, older: bool) -> tuple[str, list]:
+        """Rows strictly after `key` in the search's order (older: newest first) or strictly before it; the
+        row comparison is what the (pgh_created_at, pgh_id) index serves. Ties between tables go by label."""
+        at, label, pk = key
+        if older:
+            operator = "<=" if model._meta.label < label else "<"
+        else:
+            operator = ">=" if model._meta.label > label else ">"
+        return f"(pgh_created_at, pgh_id) {operator} (%s, %s)", [at, pk]
+
+    def _union(self, limit: int | None, *, after: Key | None = None, before: Key | None = None) -> tuple[str, list]:
+        """One SELECT per event table of (model label, pgh_id, pgh_created_at), filtered, newest first
+        (oldest first when reading back from `before`)."""
         parts: list[str] = []
         params: list = []
+        direction = "ASC" if before else "DESC"
         for model in self.models:
             where, values = self._where(model)
-            tail = " ORDER BY pgh_created_at DESC, pgh_id DESC LIMIT %s" if limit is not None else ""
+            if after or before:
+                bound, more = self._bound(model, after or before, older=bool(after))  # type: ignore[arg-type]
+                where = f"{where} AND {bound}" if where else f" WHERE {bound}"
+                values = [*values, *more]
+            tail = f" ORDER BY pgh_created_at {direction}, pgh_id {direction} LIMIT %s" if limit is not None else ""
             parts.append(
                 f'(SELECT %s::text AS model, pgh_id, pgh_created_at FROM "{model._meta.db_table}"{where}{tail})'  # noqa: S608
             )
             params += [model._meta.label, *values, *([limit] if limit is not None else [])]
         return " UNION ALL ".join(parts), params
 
-    def keys(self, offset: int, limit: int) -> list[tuple[str, int]]:
+    def keys(
+        self, offset: int, limit: int, *, after: Key | None = None, before: Key | None = None
+    ) -> list[tuple[str, int]]:
+        """The page's (label, pgh_id), newest first: by offset, or by keyset after (older than) or before
+        (newer than) an entry, whose cost does not grow with how deep the page is."""
         if not self.models or limit <= 0:
             return []
-        union, params = self._union(offset + limit)
+        union, params = self._union(offset + limit, after=after, before=before)
+        direction = "ASC" if before else "DESC"
         sql = (
             f"SELECT model, pgh_id FROM ({union}) AS found "  # noqa: S608
-            "ORDER BY pgh_created_at DESC, pgh_id DESC, model DESC LIMIT %s OFFSET %s"
+            f'ORDER BY pgh_created_at {direction}, pgh_id {direction}, model COLLATE "C" {direction} '
+            "LIMIT %s OFFSET %s"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, limit, offset])
-            return cursor.fetchall()
+            found = cursor.fetchall()
+        return found[::-1] if before else found
 
-    def events(self, offset: int, limit: int) -> list[Events]:
+    def events(self, offset: int, limit: int, *, after: Key | None = None, before: Key | None = None) -> list[Events]:
         """The events of the page, as pghistory's Events (data, diff with the previous event of the same
         record, context), in the page's order."""
-        keys = self.keys(offset, limit)
+        keys = self.keys(offset, limit, after=after, before=before)
         if not keys:
             return []
         wanted: dict[str, list[int]] = {}
@@ -496,6 +544,66 @@ class Search:
         if key.step not in (None, 1) or stop is None or start < 0 or stop < 0:
             raise ValueError("A trail search is read in pages: [start:stop].")
         return self.events(start, stop - start)
+
+
+@dataclass
+class Page:
+    """A page of a trail search for the page's links: Next and Previous go by keyset (the first and last
+    entry's place), so that page 2,000 costs what page 2 does; `page=` alone is still read by offset."""
+
+    events: list
+    number: int
+    count: int
+    estimated: bool
+    per_page: int
+    has_previous: bool
+    has_next: bool
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.count // self.per_page))
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.events else 0
+
+    @property
+    def end_index(self) -> int:
+        return self.start_index + len(self.events) - 1 if self.events else 0
+
+    @property
+    def previous_link(self) -> dict:
+        if self.number <= 2 or not self.events:
+            return {"page": 1, "after": None, "before": None}
+        return {"page": self.number - 1, "after": None, "before": key_of(self.events[0])}
+
+    @property
+    def next_link(self) -> dict:
+        return {"page": self.number + 1, "after": key_of(self.events[-1]) if self.events else None, "before": None}
+
+
+def page(found: Search, *, number, after: str | None = None, before: str | None = None, per_page: int = 50) -> Page:
+    """The page asked for: after (older than) or before (newer than) an entry when the link carries one,
+    else page `number` by offset (a typed or bookmarked link, or a place that is not an entry's)."""
+    try:
+        number = max(1, int(number or 1))
+    except (TypeError, ValueError):
+        number = 1
+    older, newer = parse_key(after), parse_key(before)
+    count = found.count()
+    if older:
+        events = found.events(0, per_page + 1, after=older)
+        return Page(events[:per_page], max(2, number), count, found.estimated, per_page, True, len(events) > per_page)
+    if newer:
+        events = found.events(0, per_page + 1, before=newer)
+        if len(events) > per_page:
+            events = events[1:]
+            return Page(events, max(2, number), count, found.estimated, per_page, True, True)
+        number = 1  # reached the newest entries: the first page, whole
+    last = max(1, -(-count // per_page))
+    number = min(number, last)
+    events = found.events((number - 1) * per_page, per_page + 1)
+    return Page(events[:per_page], number, count, found.estimated, per_page, number > 1, len(events) > per_page)
 
 
 def _json(value):

@@ -334,3 +334,63 @@ def test_every_event_table_has_the_search_indexes():
         if f"{m._meta.db_table}_{suffix}" not in indexes
     ]
     assert missing == []
+
+
+def _links(html: str) -> dict[str, str]:
+    import html as htmllib
+    import re
+
+    return {rel: htmllib.unescape(href) for href, rel in re.findall(r'href="([^"]+)">(Previous|Next)<', html)}
+
+
+def test_pages_follow_by_keyset_without_gaps_or_repeats(busy_trail, client_as, monkeypatch):
+    """Next and Previous carry the place of the page's last or first entry: the pages they lead to are
+    the offset pages, in order, both ways, with ties of time between event tables kept apart by label."""
+    import re
+
+    from core import trail
+
+    expected = [e.pgh_slug for e in trail.search()[:10_000]]
+    assert len(expected) > 30
+    for start in (0, 7, 10):  # the keyset after any entry is the offset page that follows it
+        found = trail.search()
+        after = trail.key_of(found[start])
+        assert [e.pgh_slug for e in found.events(0, 9, after=trail.parse_key(after))] == expected[
+            start + 1 : start + 10
+        ]
+        before = trail.key_of(found[start + 9])
+        assert [e.pgh_slug for e in found.events(0, 9, before=trail.parse_key(before))] == expected[start : start + 9]
+    client = client_as("qa")
+
+    def slugs(html):
+        return re.findall(r'data-event="([^"]+)"', html)
+
+    url, pages = "/trail/?model=", []
+    original = trail.page
+    monkeypatch.setattr(trail, "page", lambda found, **kw: original(found, **{**kw, "per_page": 10}))
+    while True:
+        response = client.get(url)
+        assert response.status_code == 200
+        html = response.content.decode()
+        pages.append(slugs(html))
+        links = _links(html)
+        if "Next" not in links:
+            break
+        assert "after=" in links["Next"]
+        url = "/trail/" + links["Next"] if links["Next"].startswith("?") else links["Next"]
+    assert [s for p in pages for s in p] == expected
+    back = []
+    while "Previous" in links:
+        url = "/trail/" + links["Previous"] if links["Previous"].startswith("?") else links["Previous"]
+        html = client.get(url).content.decode()
+        back.insert(0, slugs(html))
+        links = _links(html)
+    assert back == pages[:-1]
+    assert f"{len(pages)} / {len(pages)}" in client.get("/trail/?model=&page=999").content.decode()
+
+
+def test_a_page_link_that_is_not_an_entrys_place_says_so(busy_trail, client_as):
+    for bad in ("nonsense", "2026-01-01T00:00:00~auth.User~1", "2026-01-01~vendors.VendorEvent~x", "x~y~1"):
+        response = client_as("qa").get("/trail/", {"model": "", "after": bad})
+        assert response.status_code == 200
+        assert "not one this search made" in response.content.decode()

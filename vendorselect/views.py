@@ -1,8 +1,8 @@
 """The home page (each role's tasks, then the register at a glance) and the audit-trail pages."""
 
 from django.apps import apps
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -159,14 +159,19 @@ def trail_search(request):
                 response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.pdf"'
                 return response
             return table_response(trail.rows(items), fmt, f"audit-trail-{stamp}.{fmt}", "Audit trail")
-    page = Paginator(events, 50).get_page(request.GET.get("page")) if events is not None else None
+    page = None
+    if events is not None:
+        after, before = request.GET.get("after"), request.GET.get("before")
+        if (after and not trail.parse_key(after)) or (before and not trail.parse_key(before)):
+            messages.warning(request, "That page link is not one this search made: showing the page by its number.")
+        page = trail.page(events, number=request.GET.get("page"), after=after, before=before)
     return render(
         request,
         "trail/search.html",
         {
             "form": form,
             "page": page,
-            "entries": trail.entries(page.object_list) if page else [],
+            "entries": trail.entries(page.events) if page else [],
             "export_limit": TRAIL_EXPORT_LIMIT,
         },
     )

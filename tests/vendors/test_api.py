@@ -218,3 +218,43 @@ def test_filters_that_cannot_apply_are_400_with_field_errors(api_as, query, fiel
     response = api_as("evaluator").get("/api/v1/vendors/?" + query)
     assert response.status_code == 400, response.content
     assert response.json() == {field: [message]}
+
+
+def test_search_finds_by_every_column_it_reads_and_is_served_by_the_trigram_indexes(api_as):
+    """`q` matches name, legal name, description, a site's name (any case, inside words) or a site's exact
+    FEI number, each vendor once; and PostgreSQL can answer it from the trigram indexes (vendors 0015)
+    rather than by reading every vendor."""
+    from django.db import connection
+
+    from vendors.filters import VendorFilter
+
+    by_name = VendorFactory(name="Quillon Biologics")
+    by_legal = VendorFactory(name="Aster Labs", legal_name="QUILLON Holdings GmbH")
+    by_description = VendorFactory(name="Boreal", description="Formerly part of the quillon group.")
+    by_site = VendorFactory(name="Cobalt")
+    SiteFactory(vendor=by_site, name="Quillon Plant 2")
+    SiteFactory(vendor=by_site, name="Quillon Plant 3")
+    by_fei = VendorFactory(name="Delta")
+    SiteFactory(vendor=by_fei, fei_number="3009876543")
+    VendorFactory(name="Unrelated", description="Nothing to see.")
+    client = api_as("evaluator")
+
+    def names(query):
+        response = client.get("/api/v1/vendors/", {"q": query})
+        assert response.status_code == 200, response.content
+        rows = [row["name"] for row in response.json()["results"]]
+        assert len(rows) == len(set(rows)) == response.json()["count"]
+        return set(rows)
+
+    assert names("quillon") == {by_name.name, by_legal.name, by_description.name, by_site.name}
+    assert names("3009876543") == {by_fei.name}
+    assert names("300987654") == set()  # an FEI number is matched whole
+    assert names("  ") == {v.name for v in Vendor.objects.all()}
+    queryset = VendorFilter({"q": "quillon"}, queryset=Vendor.objects.all()).qs
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    for index in ("vendor_name_trgm", "vendor_legal_name_trgm", "vendor_description_trgm", "site_name_trgm"):
+        assert index in plan, plan
