@@ -40,10 +40,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SERVER = os.environ.get("COSTCURVES_DATABASE_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-SIZES = {"1x": (2_000, 100_000), "10x": (20_000, 1_000_000), "100x": (200_000, 10_000_000)}
-# The 10x register with the 100x trail: a copy of the 10x database whose trail is padded to 10 million
-# events (minutes, where the 100x register takes an hour), for the routes that read the trail.
-SIZES["10x+trail100x"] = (20_000, 10_000_000)
+# In growing order (the report's last size measured is "the largest"). 10x+trail100x: the 10x register
+# with the 100x trail, a copy of the 10x database whose trail is padded to 10 million events.
+SIZES = {
+    "1x": (2_000, 100_000),
+    "10x": (20_000, 1_000_000),
+    "10x+trail100x": (20_000, 10_000_000),
+    "100x": (200_000, 10_000_000),
+}
 # 100x starts as a copy of 10x whose register is grown server-side (grow_register) and trail padded.
 TEMPLATES = {"10x+trail100x": "10x", "100x": "10x"}
 RESULTS = ROOT / "var" / "costcurves" / "results.json"
@@ -552,6 +556,14 @@ def measure(size: str, repeat: int, only: set[str] | None) -> dict:
     evaluation = Evaluation.objects.get(name=EVALUATION)
     vendor = Vendor.objects.order_by("pk")[Vendor.objects.count() // 2]
     service = Service.objects.order_by("pk").first().code
+    # A keyset link from the middle of the trail (Next from a page that deep): what any deep page costs.
+    from urllib.parse import urlencode
+
+    from django.apps import apps
+
+    vendor_events = apps.get_model("vendors", "VendorEvent")
+    middle = vendor_events.objects.order_by("-pgh_created_at", "-pgh_id")[vendor_events.objects.count() // 2]
+    deep = urlencode({"model": "", "page": 2, "after": trail.key_of(middle)})
     routes = [
         ("register list", reader, "/vendors/"),
         ("register list, page 20", reader, "/vendors/?page=20"),
@@ -565,6 +577,7 @@ def measure(size: str, repeat: int, only: set[str] | None) -> dict:
         ("trail, one type, filtered", reader, f"/trail/?model=vendors.Site&action=insert&user={qa.pk}"),
         ("trail, all types", reader, "/trail/?model="),
         ("trail, all types, page 5", reader, "/trail/?model=&page=5"),
+        ("trail, all types, Next from mid-trail", reader, f"/trail/?{deep}"),
         ("trail, all types, filtered", reader, f"/trail/?user={qa.pk}&since=2025-06-01&until=2025-12-31"),
         ("trail, all types, by record id", reader, f"/trail/?object_id={vendor.pk}"),
     ]

@@ -326,8 +326,10 @@ Key = tuple[datetime, str, int]
 
 
 def key_of(event) -> str:
-    """The link text of an event's place (`parse_key` reads it back), for keyset page links."""
-    return f"{event.pgh_created_at.isoformat()}~{event.pgh_model}~{event.pgh_id}"
+    """The link text of an event's place (`parse_key` reads it back), for keyset page links: an Events row
+    of a search, or a row of an event table."""
+    label = getattr(event, "pgh_model", None) or event._meta.label
+    return f"{event.pgh_created_at.isoformat()}~{label}~{event.pgh_id}"
 
 
 def parse_key(text: str | None) -> Key | None:
