@@ -771,8 +771,7 @@ def report() -> None:
     if missing:
         lines += [
             "",
-            f"Not built in this run: {', '.join(missing)} (`--sizes 100x --keep`; its register alone takes about "
-            "an hour of bulk inserts on this machine's 2 shared CPUs).",
+            f"Not built in this run: {', '.join(missing)}.",
         ]
     lines += ["", "![p95 per route and size](costcurves.svg)", "", NOTES.strip(), "", END]
     section = "\n".join(lines) + "\n"
@@ -787,12 +786,16 @@ def report() -> None:
 
 
 NOTES = """
-Running it: `.venv/bin/python benchmarks/costcurves.py --sizes 1x,10x --keep` (databases `vs_t_cc_<size>` on
-`COSTCURVES_DATABASE_URL`'s server, kept and reused with `--keep`), then `--report` for this section and the
-chart; `--legacy-trail` times the trail search as it was (the "before" figures), `--only` some routes
-(separated by `;`). `10x+trail100x` is a copy of the 10x database whose trail is padded to 10 million
-events (the 100x trail with the 10x register): it measures the routes that read the trail at 100x in
-minutes. Figures on 2 CPUs shared with other work: single requests vary by 2x; p50 is the steadier figure.
+Running it: `.venv/bin/python benchmarks/costcurves.py --sizes 1x,10x,100x --keep` (databases `vs_t_cc_<size>`
+on `COSTCURVES_DATABASE_URL`'s server, kept and reused with `--keep`), then `--report` for this section and
+the chart; `--legacy-trail` times the trail search as it was (the "before" figures), `--only` some routes
+(separated by `;`). 1x and 10x are built from Python (bulk inserts, 1 and 5 minutes); 100x is a copy of
+10x whose register is grown server-side (`grow_register`: copies of the generated vendors with everything
+they hold, INSERT ... SELECT, the trail's triggers recording each row) and whose trail is padded to 10
+million events: 4.5 minutes where bulk creating the 180,000 vendors took about an hour. The
+`10x+trail100x` column (the 10x register with a 10-million-event trail) is kept from the run of
+2026-11-27, before 100x could be built. Figures on 2 CPUs: single requests vary by 2x; p50 is the
+steadier figure.
 
 What grew, and what was done:
 
@@ -804,30 +807,37 @@ What grew, and what was done:
   table, newest first, limited to the page's end, merged), then only those events with their previous
   events for the diffs. The count is exact up to 10,000 results (a bounded count) and PostgreSQL's
   estimate above that (two significant figures; `Search.estimated`). The migrations
-  `00NN_costcurve_indexes` (accounts, vendors, audits, scoring, rfp) add to every event table an index on
-  `(pgh_created_at, pgh_id)` and one on the context's user in the same order. Same events, data, diffs
-  and contexts as before (`tests/test_trail.py` compares both for every kind of filter).
+  `00NN_costcurve_indexes` add to every event table an index on `(pgh_created_at, pgh_id)` and one on the
+  context's user in the same order. Same events, data, diffs and contexts as before (`tests/test_trail.py`
+  compares both for every kind of filter).
+- **Deep trail pages**: Next and Previous carry the place of the page's last or first entry (time, event
+  table, id) and read the page after or before it by keyset (`trail.page`), so a page 2,000 pages deep
+  costs what page 2 does (route "Next from mid-trail"); `page=n` alone is still read by offset.
+- **Register search** (`?q=`): it was `ILIKE` on name, legal name and description OR a subquery on sites, a
+  scan of every vendor. Now trigram indexes (`pg_trgm`, vendors 0015: on `UPPER(column)`, which is what
+  `icontains` compares) on those columns and on the site's name, and one `IN` over a UNION of the vendors
+  and the sites that match, each side a bitmap of index scans; a larger statistics sample on those
+  indexes (0016) so that PostgreSQL sees that a search matches hundreds, not thousands, and looks them
+  up by key. Terms shorter than 3 characters have no trigram: they keep the one pass over the register.
+- **Register filters by term** (service, kind, modality, dosage form, phase): a join per term and
+  `DISTINCT` over every column and annotation of every matching vendor, before the page was cut; now a
+  semi-join on the link table per term (`pk IN (...)`), no duplicates, no DISTINCT.
+- **Country filter's counts**: counted over the whole register on every register page (a third of its
+  time at 100x). `vendors_countrycount` is kept by statement-level triggers with transition tables
+  (vendors 0016): exact whatever writes vendors (pages, API, bulk import, queryset updates, raw SQL,
+  TRUNCATE), one aggregated upsert per statement.
+- **Bulk statements as the owner** (the FDA import, migrations, this generator): the hardened
+  `_pgtrigger_should_ignore` read its setting in an EXCEPTION block, a subtransaction per row and trigger
+  whose end walks the statement's queued after-trigger events: quadratic in the rows of one statement.
+  It reads the setting with `missing_ok` now (`core/records.py`); the FDA import of 100,000 rows went from
+  30 to 14-20 s. The application's role never reached that block.
 - **Register sorted by name**: an index on `vendors_vendor (name, id)`, so that a page of the register is
   an index scan, not a sort of every vendor.
-- Flat already: the vendor page, the ranking of 50 candidates (API and page), the FDA import (100,000
-  rows as two files of 50,000, `IMPORT_MAX_ROWS`; its time goes per row, not with the register).
+- Flat already: the vendor page, the ranking of 50 candidates (API and page), the FDA import (its time
+  goes per row, not with the register).
 - The import's runs are rolled back, and the 300,000 dead inspections they leave slowed the 1x register
   pages down 5-10x until a vacuum: the script vacuums the two tables before and after measuring. In
   production, a large import that fails leaves the same: autovacuum's thresholds matter there.
-
-Still growing, in files outside this change (left for the register's owner):
-
-- **Register API with a filter** (`/api/v1/vendors/?country=DE`): django-filter's `MultipleChoiceFilter`
-  defaults to `distinct=True`, so the API selects `DISTINCT` over every column and annotation of all
-  matching vendors, and counts that. `distinct=False` on `VendorFilter.country` and `.status` (their own
-  columns, no join) took it from ~500 to ~130 ms at 10x in a trial.
-- **Register search** (`?q=`): `ILIKE '%...%'` on name, legal name and description OR a subquery on sites:
-  a scan of every vendor (31 ms of SQL at 10x, linear). Trigram indexes (`pg_trgm`, shipped with the
-  embedded PostgreSQL too) on those columns and on the site name, a b-tree on `fei_number`, and the OR
-  split into `pk IN (vendors matching) OR pk IN (sites' vendors matching)`; at 10x PostgreSQL still
-  preferred the scan, so this wants checking at 100x before it is adopted.
-- Deep trail pages: page n reads n x 50 keys per event table, so its cost grows with the page number
-  (not with the trail); a keyset link ("older than this entry") would make every page cost the same.
 """
 
 

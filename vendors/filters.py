@@ -4,7 +4,11 @@ from decimal import Decimal
 
 import django_filters as filters
 from django import forms
-from django.db.models import Count, Q
+from django.db import connection
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
+from django.db.models.lookups import Contains
 from django_countries import countries
 from drf_spectacular.utils import extend_schema_field
 
@@ -33,7 +37,20 @@ class TermFilter(filters.ModelMultipleChoiceFilter):
     """Vocabulary terms by code (?service=scale-up&service=fill-finish)."""
 
     def __init__(self, relation: str, model, **kwargs):
+        self.relation = relation
         super().__init__(field_name=f"{relation}__code", to_field_name="code", queryset=model.objects.all(), **kwargs)
+
+    def filter(self, qs, value):
+        # Semi-joins on the link table rather than joins: no duplicate vendors, so no DISTINCT over every
+        # column and annotation of every matching vendor before the page is cut (linear in the register).
+        if not value:
+            return qs
+        link = getattr(Vendor, self.relation)
+        through, term = link.through, link.field.m2m_reverse_field_name()
+        chosen = [[t.pk] for t in value] if self.conjoined else [[t.pk for t in value]]
+        for terms in chosen:
+            qs = qs.filter(pk__in=through.objects.filter(**{f"{term}__in": terms}).values("vendor_id"))
+        return qs
 
 
 class VendorFilterForm(forms.Form):
@@ -51,6 +68,9 @@ class VendorFilterForm(forms.Form):
         if low is not None and high is not None and low > high:
             self.add_error("scale_to", f"“To” ({high:g}) is smaller than “from” ({low:g}).")
         return data
+
+
+SEARCH_BROAD = 2000  # matches past which a search reads the register once rather than its indexes
 
 
 class VendorFilter(filters.FilterSet):
@@ -92,13 +112,29 @@ class VendorFilter(filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        # One IN over a UNION, each side served by its trigram indexes (vendors 0015): an OR of the vendor's
-        # columns and a subquery on sites would scan every vendor, growing with the register.
-        named = Vendor.objects.filter(
-            Q(name__icontains=value) | Q(legal_name__icontains=value) | Q(description__icontains=value)
-        )
-        by_site = Site.objects.filter(Q(name__icontains=value) | Q(fei_number=value))
-        return queryset.filter(pk__in=named.order_by().values("pk").union(by_site.order_by().values("vendor")))
+        if len(value) < 3:
+            # No trigram to look up (the indexes would be read whole): a pass over the table, on LOWER()
+            # which no index serves.
+            low = value.lower()
+            named = Contains(Lower("name"), low) | Contains(Lower("legal_name"), low)
+            named |= Contains(Lower("description"), low)
+            by_site = Site.objects.filter(Contains(Lower("name"), low) | Q(fei_number=value))
+        else:
+            named = Q(name__icontains=value) | Q(legal_name__icontains=value) | Q(description__icontains=value)
+            by_site = Site.objects.filter(Q(name__icontains=value) | Q(fei_number=value))
+        vendors = Vendor.objects.filter(named).order_by().values_list("pk", flat=True)
+        sites = by_site.order_by().values_list("vendor", flat=True)
+        # A UNION of the vendors and of the sites that match, each side served by its trigram indexes
+        # (vendors 0015). Not an OR of the vendor's columns with a subquery on sites: once the sites that
+        # match outgrow work_mem, PostgreSQL re-runs that subquery for every vendor (10 minutes for "Plant"
+        # at 200,000 vendors). A broad search (most of the register) is a hash join with it.
+        if len(vendors.union(sites, all=True)[: SEARCH_BROAD + 1]) > SEARCH_BROAD:
+            return queryset.filter(pk__in=vendors.union(sites))
+        # As an array unnested (computed once, estimated small) rather than a subquery: PostgreSQL then looks
+        # the matches up by key and sorts them, where with a subquery it walked the name index through the
+        # register in search of the page's first 25 (matches are not spread evenly over the names).
+        sql, params = vendors.union(sites).query.sql_with_params()
+        return queryset.filter(pk__in=RawSQL(f"SELECT unnest(ARRAY({sql}))", params))  # noqa: S611 (our SQL)
 
     def noop(self, queryset, name, value):
         return queryset
@@ -148,7 +184,9 @@ def country_choices(selected=()) -> list[tuple[str, str]]:
     Only countries that hold a vendor are offered (249 names, Antarctica included, helped nobody);
     a country asked for in the request but absent from the register is kept, with 0, so that a saved
     link still shows what it asks for. Any ISO country is still a valid filter value."""
-    counts = dict(Vendor.objects.order_by().values_list("country").annotate(n=Count("pk")))
+    with connection.cursor() as cursor:  # kept by the database's triggers (vendors 0016), not counted here
+        cursor.execute("SELECT country, n FROM vendors_countrycount WHERE n > 0")
+        counts = dict(cursor.fetchall())
     wanted = {code for code in selected if code in countries} | {code for code in counts if code}
     names = {code: countries.name(code) for code in wanted}
     return [(code, f"{names[code]} ({counts.get(code, 0)})") for code in sorted(wanted, key=names.get)]

@@ -220,12 +220,13 @@ def test_filters_that_cannot_apply_are_400_with_field_errors(api_as, query, fiel
     assert response.json() == {field: [message]}
 
 
-def test_search_finds_by_every_column_it_reads_and_is_served_by_the_trigram_indexes(api_as):
+def test_search_finds_by_every_column_it_reads_and_is_served_by_the_trigram_indexes(api_as, monkeypatch):
     """`q` matches name, legal name, description, a site's name (any case, inside words) or a site's exact
     FEI number, each vendor once; and PostgreSQL can answer it from the trigram indexes (vendors 0015)
     rather than by reading every vendor."""
     from django.db import connection
 
+    from vendors import filters as vendor_filters
     from vendors.filters import VendorFilter
 
     by_name = VendorFactory(name="Quillon Biologics")
@@ -246,7 +247,12 @@ def test_search_finds_by_every_column_it_reads_and_is_served_by_the_trigram_inde
         assert len(rows) == len(set(rows)) == response.json()["count"]
         return set(rows)
 
-    assert names("quillon") == {by_name.name, by_legal.name, by_description.name, by_site.name}
+    quillon = {by_name.name, by_legal.name, by_description.name, by_site.name}
+    assert names("quillon") == quillon
+    assert names("QUI") == quillon and names("qu") == quillon  # 2 characters: no trigram, a pass instead
+    with monkeypatch.context() as patch:
+        patch.setattr(vendor_filters, "SEARCH_BROAD", 2)  # as a broad search: the same vendors
+        assert names("quillon") == quillon and names("Plant") == {by_site.name}
     assert names("3009876543") == {by_fei.name}
     assert names("300987654") == set()  # an FEI number is matched whole
     assert names("  ") == {v.name for v in Vendor.objects.all()}
@@ -258,3 +264,37 @@ def test_search_finds_by_every_column_it_reads_and_is_served_by_the_trigram_inde
         plan = "\n".join(row[0] for row in cursor.fetchall())
     for index in ("vendor_name_trgm", "vendor_legal_name_trgm", "vendor_description_trgm", "site_name_trgm"):
         assert index in plan, plan
+
+
+def test_country_counts_follow_every_way_vendors_are_written(client_as):
+    """The country filter's counts (kept by triggers, vendors 0016) equal a count of the register after
+    saves, bulk inserts, queryset updates, deletes and raw SQL; the page shows them."""
+    from django.db import connection
+    from django.db.models import Count
+
+    from vendors.filters import country_choices
+
+    def kept():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT country, n FROM vendors_countrycount WHERE n > 0")
+            return dict(cursor.fetchall())
+
+    def counted():
+        return dict(Vendor.objects.order_by().values_list("country").annotate(n=Count("pk")))
+
+    one = VendorFactory(name="One", country="DE")
+    VendorFactory(name="Two", country="DE")
+    Vendor.objects.bulk_create([Vendor(name=f"Bulk {i}", country="IN") for i in range(5)])
+    assert kept() == counted() and kept()["DE"] == 2 and kept()["IN"] == 5
+    one.country = "FR"
+    one.save()
+    Vendor.objects.filter(name__startswith="Bulk", name__lt="Bulk 2").update(country="JP")
+    assert kept() == counted() and kept()["JP"] == 2 and kept()["IN"] == 3
+    Vendor.objects.filter(country="IN").delete()
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO vendors_vendor (name, legal_name, country, website, description, status, "
+                       "created_at, updated_at) VALUES ('Raw', '', 'CH', '', '', 'prospect', now(), now())")  # fmt: skip
+    assert kept() == counted() and "IN" not in kept() and kept()["CH"] == 1
+    assert ("DE", "Germany (1)") in country_choices() and ("IN", "India (0)") in country_choices(["IN"])
+    page = client_as("evaluator").get("/vendors/").content.decode()
+    assert "France (1)" in page and "Japan (2)" in page
