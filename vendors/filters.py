@@ -161,6 +161,20 @@ class VendorFilter(filters.FilterSet):
             covers |= Q(scale_unit=other, scale_min__lte=low * scale, scale_max__gte=high * scale)
         return queryset.filter(pk__in=Site.objects.filter(covers).values("vendor"))
 
+    def kept_count(self) -> int | None:
+        """How many vendors the filters leave, from the counts the database keeps per country (vendors 0016)
+        when nothing but countries is filtered: the register's paginator then counts nothing. Else None."""
+        getlist = getattr(self.data, "getlist", lambda name: [self.data.get(name)])
+        if not self.is_valid() or {name for name in self.filters if any(getlist(name))} - {"country", "ordering"}:
+            return None
+        chosen = self.form.cleaned_data.get("country") or []
+        with connection.cursor() as cursor:
+            if chosen:
+                cursor.execute("SELECT coalesce(sum(n), 0) FROM vendors_countrycount WHERE country = ANY(%s)", [chosen])
+            else:
+                cursor.execute("SELECT coalesce(sum(n), 0) FROM vendors_countrycount")
+            return int(cursor.fetchone()[0])
+
     def active_count(self) -> int:
         """How many filters the request sets (for the phone's "Filters" button)."""
         getlist = getattr(self.data, "getlist", lambda name: [self.data.get(name)])

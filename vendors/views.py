@@ -33,8 +33,11 @@ def _choices(filterset, skip=()) -> dict[str, list]:
     }
 
 
-def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+def _page(request, queryset, count: int | None = None):
+    paginator = Paginator(queryset, PAGE_SIZE)
+    if count is not None:  # known without counting the rows
+        paginator.count = count
+    return paginator.get_page(request.GET.get("page"))
 
 
 @login_required
@@ -52,7 +55,7 @@ def vendor_list(request):
     context = {
         "filter": vendor_filter,
         "choices": choices,
-        "page": _page(request, vendor_filter.qs) if valid else None,
+        "page": _page(request, vendor_filter.qs, vendor_filter.kept_count()) if valid else None,
         "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
         "active_filters": vendor_filter.active_count(),
     }
