@@ -164,8 +164,7 @@ class VendorFilter(filters.FilterSet):
     def kept_count(self) -> int | None:
         """How many vendors the filters leave, from the counts the database keeps per country (vendors 0016)
         when nothing but countries is filtered: the register's paginator then counts nothing. Else None."""
-        getlist = getattr(self.data, "getlist", lambda name: [self.data.get(name)])
-        if not self.is_valid() or {name for name in self.filters if any(getlist(name))} - {"country", "ordering"}:
+        if not self.is_valid() or self._used() - {"country", "ordering"}:
             return None
         chosen = self.form.cleaned_data.get("country") or []
         with connection.cursor() as cursor:
@@ -175,11 +174,15 @@ class VendorFilter(filters.FilterSet):
                 cursor.execute("SELECT coalesce(sum(n), 0) FROM vendors_countrycount")
             return int(cursor.fetchone()[0])
 
+    def _used(self) -> set[str]:
+        """The filters the request sets."""
+        getlist = getattr(self.data, "getlist", lambda name: [self.data.get(name)])
+        return {name for name in self.filters if any(getlist(name))}
+
     def active_count(self) -> int:
         """How many filters the request sets (for the phone's "Filters" button)."""
-        getlist = getattr(self.data, "getlist", lambda name: [self.data.get(name)])
         # The batch size (from, to, unit) is one filter.
-        used = {"scale" if name.startswith("scale_") else name for name in self.filters if any(getlist(name))}
+        used = {"scale" if name.startswith("scale_") else name for name in self._used()}
         return len(used - {"ordering"})
 
 

@@ -57,14 +57,14 @@ def test_time_limit(settings):
 
 
 def test_memory_limit(settings):
-    """The limit is what rendering may add to the process it starts from (core.pdf._forked). One paragraph
-    of 3 MB of text (a pasted log, say): the text layout's buffers pass 8 MB at once, in well under a
-    second, whatever free heap the test process leaves the child (a long table grew only within it,
-    for minutes, until the time limit stopped it first)."""
+    """The limit is what rendering may add to the process it starts from (core.pdf._forked). One word of
+    10 million characters: shaping it takes one allocation of hundreds of MB, which no free space the test
+    process leaves the child can hold, so the limit stops it in about a second (a long table or a long
+    paragraph grew within that free space, for minutes, until the time limit stopped it first)."""
     settings.PDF_RENDER_MEMORY_MB = 8
-    settings.PDF_RENDER_TIMEOUT = 60
+    settings.PDF_RENDER_TIMEOUT = 120
     with pytest.raises(renderer.PdfRenderLimitExceeded, match=r"more than the 8 MB of memory allowed"):
-        renderer.render_pdf("<p>" + "word " * 600_000 + "</p>")
+        renderer.render_pdf("<p>" + "x" * 10_000_000 + "</p>")
 
 
 def test_overrun_fails_the_report_without_retry(client_as, drafted, settings, django_capture_on_commit_callbacks):
