@@ -267,9 +267,7 @@ def test_from_a_new_evaluation_to_an_audit_that_changes_a_score(browser, live_se
 
     # 9b. The QA head signs from their home: "Approved for quality", a meaning of its own.
     switch_user(page, "qa-manager")
-    pending = page.locator(
-        "section", has=page.get_by_role("heading", name="Shortlists awaiting your quality signature")
-    )
+    pending = page.locator("section", has=page.get_by_role("heading", name="Awaiting your quality signature"))
     pending.get_by_role("link", name=f"{EVALUATION} — version 1").click()
     page.get_by_role("heading", name=re.compile("Your decision")).wait_for()
     page.get_by_label("Approve", exact=True).check()

@@ -17,6 +17,7 @@ from core.pdf import render_pdf
 from core.tabular import table_response
 from oversight import qa_access
 from oversight.models import QualityAgreement
+from rfp import awards
 from rfp import selectors as rfp_selectors
 from rfp.access import visible_rfps
 from rfp.models import Award
@@ -70,6 +71,7 @@ def home(request):
         context["auditor"] = audit_selectors.auditor_tasks(user)
     if MANAGER in roles or QA in roles:
         context["pending"] = list(shortlists.pending_for(user)[:10])
+        context["pending_awards"] = list(awards.pending_for(user)[:10])
     if MANAGER in roles:
         context["decided"] = list(
             Shortlist.objects.filter(decided_at__isnull=False)

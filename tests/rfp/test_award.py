@@ -7,6 +7,7 @@ import io
 from datetime import date
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.db import DatabaseError, transaction
 from pypdf import PdfReader
@@ -168,7 +169,8 @@ def test_propose_submit_approve_notices_portal_mail_register_and_trail(
     # The signature verifies; everything is in the trail.
     (signature,) = awards.manifest(award)
     assert signature["valid"] and signature["meaning"] == "Approved"
-    assert Signature.objects.filter(object_id=award.pk, signer=manager).count() == 1
+    award_type = ContentType.objects.get_for_model(Award)
+    assert Signature.objects.filter(content_type=award_type, object_id=award.pk, signer=manager).count() == 1
     assert award.events.filter(pgh_label="update").exists()
     assert AwardDecision.pgh_event_model.objects.filter(pgh_obj__award=award).exists()
     assert AwardNotice.pgh_event_model.objects.filter(award_id=award.pk).count() >= 2
@@ -208,6 +210,21 @@ def test_qa_approval_when_the_policy_asks_and_two_approvals(world, users):
     assert award.status == Award.Status.APPROVED
     meanings = {s["meaning"] for s in awards.manifest(award)}
     assert meanings == {"Approved", "Approved for quality"}
+
+
+def test_awards_awaiting_a_signature_are_on_the_approvers_homes(world, users, client_as):
+    """Managers (and quality assurance) find a submitted award among the signatures awaited on their home,
+    until they have decided; the lead who proposed it does not."""
+    rfp, _second, third, _ = world
+    lead = users["procurement"]
+    open_proposals(rfp, users)
+    award = awards.award_submit(award=propose(rfp, lead, third), user=lead)
+    for role in ("manager", "qa"):
+        home = client_as(role).get("/").content.decode()
+        assert award.get_absolute_url() in home and f"{rfp.title} — version 1" in home, role
+    assert award.get_absolute_url() not in client_as("procurement").get("/").content.decode()
+    decide(award, users["manager"], decision="return", comment="Add the tech-transfer cost.")
+    assert award.get_absolute_url() not in client_as("manager").get("/").content.decode()
 
 
 def test_return_then_a_new_version(world, users):
