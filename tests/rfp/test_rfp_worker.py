@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -358,7 +359,21 @@ def test_b_a_worker_killed_mid_batch_loses_and_duplicates_nothing(workers, broke
     assert rendering_ids and at_kill.get("done", 0) < count, f"nothing was cut off by the kill: {at_kill}"
 
     second = workers("rfp-b2", visibility=VISIBILITY)
-    wait_all_finished(rfp, count, timeout=90)
+    swept = 0
+    try:
+        wait_all_finished(rfp, count, timeout=60)
+    except AssertionError:
+        # Kombu's Redis transport pops a message before it records it as unacknowledged: a worker killed
+        # between the two loses it, and no visibility timeout brings it back. Production's beat sweeps for
+        # rows still waiting once the queue is empty (core.outbox.sweep) and announces them again: run
+        # that sweep as beat would, once the replacement has emptied the broker.
+        wait_until(lambda: drained(broker), 15, "the replacement worker emptied the broker")
+        assert set(statuses(rfp)) <= {"done", "queued"}, statuses(rfp)
+        with override_settings(OUTBOX_REQUEUE_AFTER=0):
+            swept = sum(counts["announced"] for counts in outbox.sweep().values())
+        outbox.relay()
+        assert swept == statuses(rfp).get("queued", 0), (swept, statuses(rfp))
+        wait_all_finished(rfp, count, timeout=60)
     recovered = time.monotonic() - killed_at
     packets = check_packets(rfp)
     wait_until(lambda: drained(broker), 15, "every message acknowledged")
@@ -372,7 +387,8 @@ def test_b_a_worker_killed_mid_batch_loses_and_duplicates_nothing(workers, broke
         f"\n[b] {count} packets, worker x2 killed (SIGKILL to its process group) at {at_kill} "
         f"(queue, unacked) = {backlog_at_kill}; replacement ready in {second.ready_s:.1f}s; "
         f"every packet done {recovered:.1f}s after the kill (visibility timeout {VISIBILITY}s); "
-        f"lost 0, packet rows {count}, deliveries {received} for {count} messages, renders repeated {redone}, "
+        f"lost 0 ({swept} announced again by the sweep), packet rows {count}, deliveries {received} for {count} "
+        f"messages, renders repeated {redone}, "
         f"bundles stored {bundles_written(rfp)} (unreferenced {bundles_written(rfp) - count})"
     )
 
