@@ -15,6 +15,7 @@ from core.openapi import FIELD_ERRORS, VALIDATION_ERROR
 from core.storage import open_or_404
 from rfp import access, awards
 from rfp.models import Award, AwardLine, AwardNotice, Rfp
+from scoring.api import SignatureManifestSerializer  # the same manifest as a shortlist's
 
 DETAIL = inline_serializer("AwardRefusal", {"detail": serializers.CharField()})
 
@@ -62,17 +63,6 @@ class AwardNoticeSerializer(serializers.ModelSerializer):
         ]
 
 
-class SignatureSerializer(serializers.Serializer):
-    printed_name = serializers.CharField()
-    user_id = serializers.IntegerField()
-    signed_at = serializers.DateTimeField()
-    meaning = serializers.CharField()
-    decision = serializers.CharField()
-    comment = serializers.CharField()
-    record_hash = serializers.CharField()
-    valid = serializers.BooleanField()
-
-
 class AwardSerializer(serializers.ModelSerializer):
     lines = AwardLineSerializer(many=True, read_only=True)
     proposed_by = serializers.CharField(source="proposed_by.printed_name", read_only=True)
@@ -104,9 +94,9 @@ class AwardDetailSerializer(AwardSerializer):
     class Meta(AwardSerializer.Meta):
         fields = [*AwardSerializer.Meta.fields, "snapshot", "snapshot_intact", "signatures", "notices"]
 
-    @extend_schema_field(SignatureSerializer(many=True))
+    @extend_schema_field(SignatureManifestSerializer(many=True))
     def get_signatures(self, award) -> list[dict]:
-        return SignatureSerializer(awards.manifest(award), many=True).data
+        return SignatureManifestSerializer(awards.manifest(award), many=True).data
 
     @extend_schema_field(AwardNoticeSerializer(many=True))
     def get_notices(self, award) -> list[dict]:

@@ -452,11 +452,6 @@ def _check_decision(award: Award, user, decision: str, seen_hash: str, comment: 
         _refuse("Say why: a rejection or a return needs a comment.", "comment")
 
 
-def signed_content(snapshot: dict | None, decision: str, comment: str) -> dict:
-    """What an approver signs: the award's snapshot and their own decision with its comment."""
-    return {**(snapshot or {}), "decision": {"decision": decision, "comment": comment}}
-
-
 def award_decide(
     *, request, award: Award, user, decision: str, password: str, seen_hash: str, comment: str = ""
 ) -> Award:
@@ -479,7 +474,10 @@ def _decide(request, award: Award, user, decision: str, password: str, seen_hash
         award = Award.objects.select_for_update().select_related("rfp__shortlist__evaluation").get(pk=award.pk)
         _check_decision(award, user, decision, seen_hash, comment)  # again, under the lock
         signature = signatures.create(
-            user=user, record=award, snapshot=signed_content(award.snapshot, decision, comment.strip()), meaning=meaning
+            user=user,
+            record=award,
+            snapshot=shortlists.signed_content(award.snapshot, decision, comment.strip()),
+            meaning=meaning,
         )
         try:
             with transaction.atomic():
@@ -546,28 +544,7 @@ def _on_approval(award: Award, user) -> None:
 
 def manifest(award: Award) -> list[dict]:
     """Every signature on this award: printed name, UTC time, meaning, comment, and whether it verifies."""
-    signed = list(award.signatures.all())
-    if not signed:
-        return []
-    decisions = {d.signature_id: d for d in award.decisions.all()}
-    intact = snapshot_intact(award) and lines_match_snapshot(award)
-    return [
-        {
-            "printed_name": s.printed_name,
-            "user_id": s.signer_id,
-            "signed_at": s.signed_at,
-            "meaning": s.get_meaning_display(),
-            "decision": decisions[s.pk].get_decision_display() if s.pk in decisions else "",
-            "comment": decisions[s.pk].comment if s.pk in decisions else "",
-            "record_hash": s.record_hash,
-            "valid": intact
-            and s.pk in decisions
-            and signatures.is_valid(
-                s, award, signed_content(award.snapshot, decisions[s.pk].decision, decisions[s.pk].comment)
-            ),
-        }
-        for s in signed
-    ]
+    return shortlists.signature_manifest(award, lambda: snapshot_intact(award) and lines_match_snapshot(award))
 
 
 def pending_for(user):

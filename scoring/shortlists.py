@@ -406,9 +406,10 @@ def _decide(request, shortlist, user, decision, password, seen_hash, comment) ->
     return shortlist
 
 
-def signed_content(snapshot: dict, decision: str, comment: str) -> dict:
-    """What an approver signs: the shortlist's snapshot and their own decision with its comment."""
-    return {**snapshot, "decision": {"decision": decision, "comment": comment}}
+def signed_content(snapshot: dict | None, decision: str, comment: str) -> dict:
+    """What an approver signs: the record's snapshot (a shortlist's, an award's) and their own decision with
+    its comment."""
+    return {**(snapshot or {}), "decision": {"decision": decision, "comment": comment}}
 
 
 def manifest(shortlist: Shortlist) -> list[dict]:
@@ -418,11 +419,17 @@ def manifest(shortlist: Shortlist) -> list[dict]:
     the live entries are exactly the vendors the snapshot chose (an entry added or removed after
     submission, by whatever path, invalidates what was signed).
     """
-    signed = list(shortlist.signatures.all())  # prefetched by list views
+    return signature_manifest(shortlist, lambda: snapshot_intact(shortlist) and entries_match_snapshot(shortlist))
+
+
+def signature_manifest(record, intact) -> list[dict]:
+    """The manifest of a record signed as a shortlist is (its snapshot, `signatures` and `decisions`; an award
+    too): `intact()`, asked only when there are signatures, says whether the record still is what was signed."""
+    signed = list(record.signatures.all())  # prefetched by list views
     if not signed:
         return []
-    decisions = {d.signature_id: d for d in shortlist.decisions.all()}
-    intact = snapshot_intact(shortlist) and entries_match_snapshot(shortlist)
+    decisions = {d.signature_id: d for d in record.decisions.all()}
+    unchanged = intact()
     return [
         {
             "printed_name": s.printed_name,
@@ -432,11 +439,11 @@ def manifest(shortlist: Shortlist) -> list[dict]:
             "decision": decisions[s.pk].get_decision_display() if s.pk in decisions else "",
             "comment": decisions[s.pk].comment if s.pk in decisions else "",
             "record_hash": s.record_hash,
-            "valid": intact
-            and shortlist.snapshot is not None
+            "valid": unchanged
+            and record.snapshot is not None
             and s.pk in decisions
             and signatures.is_valid(
-                s, shortlist, signed_content(shortlist.snapshot, decisions[s.pk].decision, decisions[s.pk].comment)
+                s, record, signed_content(record.snapshot, decisions[s.pk].decision, decisions[s.pk].comment)
             ),
         }
         for s in signed
